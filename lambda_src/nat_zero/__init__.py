@@ -1,0 +1,1 @@
+"""natzero reconciler: keeps every AZ's NAT instance matched to its workloads."""

@@ -1,0 +1,283 @@
+"""The decision: one AZ's snapshot in, the list of actions out.
+
+Pure: no AWS calls, no clock, no environment. Everything the reconciler knows
+about an AZ is in the Snapshot; everything it will do is in the returned
+Decision. The handler observes, calls decide(), then acts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple, Union
+
+PENDING = "pending"
+RUNNING = "running"
+STOPPING = "stopping"
+STOPPED = "stopped"
+SHUTTING_DOWN = "shutting-down"
+TERMINATED = "terminated"
+
+INSTANCE_STATES = (PENDING, RUNNING, STOPPING, STOPPED, SHUTTING_DOWN, TERMINATED)
+ACTIVE_STATES = (PENDING, RUNNING)
+# A NAT in one of these states still owns its ENIs and can be brought back.
+LIVE_NAT_STATES = (PENDING, RUNNING, STOPPING, STOPPED)
+# The one-step successor of each reversible state. An event one step ahead of
+# the API's answer is newer than that answer (reads lag behind transitions).
+_NEXT_STATE = {PENDING: RUNNING, RUNNING: STOPPING, STOPPING: STOPPED, STOPPED: PENDING}
+_GONE_STATES = (SHUTTING_DOWN, TERMINATED)
+
+
+def freshest_state(read_state: Optional[str], event_state: Optional[str]) -> Optional[str]:
+    """The state to believe when the API's read and the triggering event disagree.
+
+    EC2 reads are eventually consistent and lag behind the event that told us
+    to look. An instance never leaves shutting-down/terminated, so such an event
+    always wins. Otherwise the event wins only when it is exactly one step
+    ahead of the read; anything else means the event is the late one (for
+    example a "pending" event delivered after the instance is already running,
+    or a "stopped" event for an instance that has since been restarted).
+    """
+    if event_state not in INSTANCE_STATES:
+        return read_state
+    if read_state is None:
+        return event_state
+    if read_state == TERMINATED or (read_state == SHUTTING_DOWN and event_state != TERMINATED):
+        return read_state
+    if event_state in _GONE_STATES:
+        return event_state
+    if _NEXT_STATE.get(read_state) == event_state:
+        return event_state
+    return read_state
+
+
+@dataclass(frozen=True)
+class Workload:
+    instance_id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Nat:
+    instance_id: str
+    state: str
+    config_version: Optional[str] = None
+    # Public IP of an Elastic IP seen on the NAT's public ENI (None: none seen).
+    eip_public_ip: Optional[str] = None
+    launch_time: str = ""
+
+
+@dataclass(frozen=True)
+class Eip:
+    allocation_id: str
+    public_ip: str = ""
+    association_id: Optional[str] = None
+    network_interface_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What is known about one AZ of the deployment at one moment.
+
+    `eips` is None when the deployment's Elastic IPs were not read (a single
+    event costs at most two reads); then the only EIP knowledge is what the
+    NAT's public ENI shows. A sweep reads them, so a sweep sees leaked ones.
+    """
+
+    az: str
+    config_version: str
+    public_eni_id: str
+    workloads: Tuple[Workload, ...] = ()
+    nats: Tuple[Nat, ...] = ()
+    eips: Optional[Tuple[Eip, ...]] = None
+
+
+@dataclass(frozen=True)
+class CreateNat:
+    az: str
+
+
+@dataclass(frozen=True)
+class StartNat:
+    az: str
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class StopNat:
+    az: str
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class TerminateNat:
+    az: str
+    instance_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AttachEip:
+    """Give the AZ's public ENI an Elastic IP: reuse a free one of this
+    deployment+AZ if there is one, otherwise allocate one."""
+
+    az: str
+    allocation_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ReleaseEip:
+    """Disassociate and release. allocation_id None: every EIP of this
+    deployment+AZ, looked up when acting."""
+
+    az: str
+    allocation_id: Optional[str] = None
+    association_id: Optional[str] = None
+
+
+Action = Union[CreateNat, StartNat, StopNat, TerminateNat, AttachEip, ReleaseEip]
+
+ACTION_NAMES = {
+    CreateNat: "create_nat",
+    StartNat: "start_nat",
+    StopNat: "stop_nat",
+    TerminateNat: "terminate_nat",
+    AttachEip: "attach_eip",
+    ReleaseEip: "release_eip",
+}
+
+
+def action_name(action: Action) -> str:
+    return ACTION_NAMES[type(action)]
+
+
+def describe_action(action: Action) -> dict:
+    """A JSON-friendly description of an action, for logs and summaries."""
+    described = {"action": action_name(action)}
+    described.update({k: v for k, v in vars(action).items() if v is not None and k != "az"})
+    return described
+
+
+@dataclass(frozen=True)
+class Decision:
+    az: str
+    verdict: str
+    actions: Tuple[Action, ...] = field(default_factory=tuple)
+
+
+_STATE_PREFERENCE = {RUNNING: 0, PENDING: 1, STOPPING: 2, STOPPED: 3}
+
+
+def _choose_nat(nats, config_version):
+    """The NAT to keep among live duplicates: running before pending before
+    stopping before stopped, then current config, then one holding an EIP,
+    then the oldest. Returns (kept, extras)."""
+    live = [n for n in nats if n.state in LIVE_NAT_STATES]
+    if not live:
+        return None, []
+    ranked = sorted(
+        live,
+        key=lambda n: (
+            _STATE_PREFERENCE[n.state],
+            n.config_version != config_version,
+            n.eip_public_ip is None,
+            n.launch_time,
+            n.instance_id,
+        ),
+    )
+    return ranked[0], ranked[1:]
+
+
+def _is_outdated(nat: Nat, config_version: str) -> bool:
+    # An untagged NAT has an unknown configuration: it cannot be trusted to
+    # match the launch template, so it is replaced like an outdated one.
+    return bool(config_version) and nat.config_version != config_version
+
+
+def _eip_on_public_eni(snapshot: Snapshot, nat: Optional[Nat]):
+    """(has an EIP on the public ENI, the Eip record if known)."""
+    if snapshot.eips is not None:
+        for eip in snapshot.eips:
+            if eip.network_interface_id == snapshot.public_eni_id:
+                return True, eip
+        return False, None
+    return bool(nat is not None and nat.eip_public_ip), None
+
+
+def _give_eip(snapshot: Snapshot, has_eip: bool, eip_on_eni: Optional[Eip]) -> Tuple[Action, ...]:
+    """EIP actions for a NAT that is, or is about to be, active: attach one if
+    the public ENI has none (a free EIP of this deployment+AZ first), and
+    release every other EIP of this deployment+AZ."""
+    if has_eip:
+        return _release_all_but(snapshot, eip_on_eni.allocation_id if eip_on_eni else None)
+    free = [e for e in snapshot.eips or () if not e.association_id]
+    attach = AttachEip(snapshot.az, free[0].allocation_id if free else None)
+    return (attach,) + _release_all_but(snapshot, attach.allocation_id)
+
+
+def _release_all_but(snapshot: Snapshot, keep_allocation_id: Optional[str]) -> Tuple[Action, ...]:
+    return tuple(
+        ReleaseEip(snapshot.az, e.allocation_id, e.association_id)
+        for e in snapshot.eips or ()
+        if e.allocation_id != keep_allocation_id
+    )
+
+
+def _release_all(snapshot: Snapshot, nat: Optional[Nat]) -> Tuple[Action, ...]:
+    if snapshot.eips is None:
+        # Only the public ENI's association is known: release what it shows.
+        if nat is not None and nat.eip_public_ip:
+            return (ReleaseEip(snapshot.az),)
+        return ()
+    return _release_all_but(snapshot, None)
+
+
+def decide(snapshot: Snapshot) -> Decision:
+    """The decision table of DESIGN.md, for one AZ."""
+    az = snapshot.az
+    kept, extras = _choose_nat(snapshot.nats, snapshot.config_version)
+    actions = [TerminateNat(az, n.instance_id, "duplicate") for n in extras]
+    dying = [n for n in snapshot.nats if n.state == SHUTTING_DOWN]
+    has_eip, eip_on_eni = _eip_on_public_eni(snapshot, kept)
+
+    if snapshot.workloads:
+        verdict, more = _scale_up(snapshot, kept, dying, has_eip, eip_on_eni)
+    else:
+        verdict, more = _scale_down(snapshot, kept, dying, has_eip)
+    actions.extend(more)
+    if extras and verdict == "steady":
+        verdict = "terminate_duplicates"
+    return Decision(az, verdict, tuple(actions))
+
+
+def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
+    az = snapshot.az
+    if kept is None:
+        if dying:
+            # Its ENIs are still attached until it is terminated; launching now
+            # fails "in use". The terminated event (or the sweep) brings us back.
+            return "wait_for_terminating_nat", ()
+        # The EIP goes on the public ENI right after launch, while the
+        # instance boots, so the NAT has its address the moment it runs.
+        return "create_nat", (CreateNat(az),) + _give_eip(snapshot, has_eip, eip_on_eni)
+    if _is_outdated(kept, snapshot.config_version):
+        # The ENIs and the EIP on them survive termination: the replacement
+        # launched on the terminated event gets the same public address.
+        return "replace_outdated_nat", (TerminateNat(az, kept.instance_id, "config_outdated"),)
+    if kept.state == STOPPING:
+        return "wait_for_stopping_nat", ()
+    if kept.state == STOPPED:
+        return "start_nat", (StartNat(az, kept.instance_id),) + _give_eip(snapshot, has_eip, eip_on_eni)
+    eip_actions = _give_eip(snapshot, has_eip, eip_on_eni)
+    if not has_eip:
+        return "attach_eip", eip_actions
+    return ("release_extra_eips" if eip_actions else "steady"), eip_actions
+
+
+def _scale_down(snapshot, kept, dying, has_eip):
+    az = snapshot.az
+    if kept is not None and kept.state in ACTIVE_STATES:
+        return "stop_nat", (StopNat(az, kept.instance_id),)
+    if kept is not None and kept.state == STOPPING:
+        return "wait_for_stopping_nat", ()
+    release = _release_all(snapshot, kept)
+    return ("release_eip" if release else "steady"), release

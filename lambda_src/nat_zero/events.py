@@ -1,0 +1,68 @@
+"""Turn an invocation's event into a request, or a reason to ignore it.
+
+Never raises: whatever arrives, the worst outcome is an Ignored request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from .config import Config
+from .decision import INSTANCE_STATES
+
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+STATE_CHANGE = "EC2 Instance State-change Notification"
+
+
+@dataclass(frozen=True)
+class StateChange:
+    instance_id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Sweep:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+Request = Union[StateChange, Sweep, Ignored]
+
+
+def parse_event(event, config: Config) -> Request:
+    try:
+        return _parse(event, config)
+    except Exception as exc:  # a hostile payload must not crash the function
+        return Ignored(f"unparseable event: {type(exc).__name__}")
+
+
+def _parse(event, config: Config) -> Request:
+    if not isinstance(event, dict):
+        return Ignored(f"event is a {type(event).__name__}, not an object")
+    if "action" in event:
+        if event.get("action") == "reconcile" and "detail-type" not in event:
+            return Sweep("requested")
+        return Ignored("unknown action")
+    if event.get("source") != "aws.ec2" or event.get("detail-type") != STATE_CHANGE:
+        return Ignored("not an EC2 instance state-change notification")
+    region = event.get("region")
+    if region is not None and region != config.region:
+        return Ignored("event from another region")
+    account = event.get("account")
+    if config.account_id and account is not None and account != config.account_id:
+        return Ignored("event from another account")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return Ignored("event detail is not an object")
+    instance_id, state = detail.get("instance-id"), detail.get("state")
+    if not isinstance(instance_id, str) or not _INSTANCE_ID.match(instance_id):
+        return Ignored("event has no valid instance-id")
+    if state not in INSTANCE_STATES:
+        return Ignored("event has no valid state")
+    return StateChange(instance_id, state)

@@ -1,0 +1,206 @@
+"""Observe: the fewest EC2 reads that give a decision everything it needs.
+
+One event costs at most two reads: the triggering instance by ID (its VPC, AZ
+and tags), then one DescribeInstances of that VPC+AZ, which returns workloads,
+NATs, their ENIs and the EIP on the public ENI at once. A sweep reads the whole
+VPC once and the deployment's Elastic IPs once.
+
+Turning API answers into a Snapshot is pure (build_snapshot) and tested on its
+own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional
+
+from botocore.exceptions import ClientError
+
+from .config import AZ_TAG, CONFIG_VERSION_TAG, DEPLOYMENT_TAG, VPC_TAG, Config
+from .decision import (
+    ACTIVE_STATES,
+    SHUTTING_DOWN,
+    TERMINATED,
+    Eip,
+    Nat,
+    Snapshot,
+    Workload,
+    freshest_state,
+)
+from .events import StateChange
+
+# Terminated instances are gone: their ENIs are free again, they are nobody's workload.
+_OBSERVED_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+_MISSING_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
+
+
+def tags_of(resource: dict) -> Dict[str, str]:
+    return {t.get("Key"): t.get("Value") for t in resource.get("Tags") or ()}
+
+
+@dataclass(frozen=True)
+class Role:
+    """What an instance is to this deployment."""
+
+    kind: str  # "nat", "workload", "ignored", "other_deployment_nat", "outside_vpc"
+    az: Optional[str]
+
+
+def role_of(instance: dict, config: Config) -> Role:
+    az = (instance.get("Placement") or {}).get("AvailabilityZone")
+    tags = tags_of(instance)
+    vpc_id = instance.get("VpcId")
+    # A terminated instance may no longer report its VPC; its AZ is enough to
+    # look again, and a look at an AZ of ours is cheap.
+    state = (instance.get("State") or {}).get("Name")
+    if vpc_id != config.vpc_id and not (vpc_id is None and state in (SHUTTING_DOWN, TERMINATED)):
+        return Role("outside_vpc", az)
+    if tags.get(config.nat_tag[0]) == config.nat_tag[1]:
+        if tags.get(DEPLOYMENT_TAG) == config.name:
+            return Role("nat", az)
+        return Role("other_deployment_nat", az)
+    if tags.get(config.ignore_tag[0]) == config.ignore_tag[1]:
+        return Role("ignored", az)
+    return Role("workload", az)
+
+
+def _public_eip(instance: dict, public_eni_id: str) -> Optional[str]:
+    for eni in instance.get("NetworkInterfaces") or ():
+        is_public = eni.get("NetworkInterfaceId") == public_eni_id or (eni.get("Attachment") or {}).get("DeviceIndex") == 0
+        association = eni.get("Association") or {}
+        # An Elastic IP is owned by the account; an auto-assigned address by "amazon".
+        if is_public and association.get("PublicIp") and association.get("IpOwnerId") != "amazon":
+            return association["PublicIp"]
+    return None
+
+
+def _eip_from_address(address: dict) -> Eip:
+    return Eip(
+        allocation_id=address["AllocationId"],
+        public_ip=address.get("PublicIp", ""),
+        association_id=address.get("AssociationId") or None,
+        network_interface_id=address.get("NetworkInterfaceId") or None,
+    )
+
+
+def build_snapshot(
+    config: Config,
+    az: str,
+    instances: Iterable[dict],
+    trigger: Optional[StateChange] = None,
+    trigger_instance: Optional[dict] = None,
+    addresses: Optional[Iterable[dict]] = None,
+) -> Snapshot:
+    """One AZ's snapshot from DescribeInstances (and DescribeAddresses) answers.
+
+    The triggering event's state is merged in: it is usually fresher than the
+    read, and an instance launched a moment ago may be missing from a filtered
+    read entirely, in which case the by-ID read stands in for it.
+    """
+    zone = config.zones[az]
+    by_id = {}
+    for instance in instances:
+        if (instance.get("Placement") or {}).get("AvailabilityZone") == az:
+            by_id[instance["InstanceId"]] = instance
+    states = {iid: (inst.get("State") or {}).get("Name") for iid, inst in by_id.items()}
+    if trigger is not None:
+        if trigger_instance is not None:
+            by_id.setdefault(trigger.instance_id, trigger_instance)
+            read_by_id = (trigger_instance.get("State") or {}).get("Name")
+            states[trigger.instance_id] = freshest_state(states.get(trigger.instance_id), read_by_id)
+        if trigger.instance_id in by_id:
+            states[trigger.instance_id] = freshest_state(states.get(trigger.instance_id), trigger.state)
+
+    workloads: List[Workload] = []
+    nats: List[Nat] = []
+    for iid, instance in by_id.items():
+        state = states[iid]
+        role = role_of(instance, config)
+        if role.kind == "workload" and state in ACTIVE_STATES:
+            workloads.append(Workload(iid, state))
+        elif role.kind == "nat" and state != TERMINATED:
+            tags = tags_of(instance)
+            nats.append(
+                Nat(
+                    instance_id=iid,
+                    state=state,
+                    config_version=tags.get(CONFIG_VERSION_TAG),
+                    eip_public_ip=_public_eip(instance, zone.public_eni_id),
+                    launch_time=str(instance.get("LaunchTime", "")),
+                )
+            )
+    eips = None
+    if addresses is not None:
+        eips = tuple(
+            _eip_from_address(a) for a in addresses if tags_of(a).get(AZ_TAG) == az and a.get("AllocationId")
+        )
+    return Snapshot(
+        az=az,
+        config_version=config.config_version,
+        public_eni_id=zone.public_eni_id,
+        workloads=tuple(sorted(workloads, key=lambda w: w.instance_id)),
+        nats=tuple(sorted(nats, key=lambda n: n.instance_id)),
+        eips=eips,
+    )
+
+
+def _paginate(ec2, operation: str, result_key: str, **kwargs) -> List[dict]:
+    items: List[dict] = []
+    for page in ec2.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(result_key) or ())
+    return items
+
+
+def _instances(reservations: Iterable[dict]) -> List[dict]:
+    return [i for r in reservations for i in r.get("Instances") or ()]
+
+
+class Observer:
+    def __init__(self, ec2, config: Config):
+        self.ec2 = ec2
+        self.config = config
+
+    def instance(self, instance_id: str) -> Optional[dict]:
+        """The instance by ID, or None when EC2 does not know it (any more)."""
+        try:
+            reservations = self.ec2.describe_instances(InstanceIds=[instance_id]).get("Reservations") or ()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_INSTANCE_CODES:
+                return None
+            raise
+        found = _instances(reservations)
+        return found[0] if found else None
+
+    def zone_instances(self, az: str) -> List[dict]:
+        filters = [
+            {"Name": "vpc-id", "Values": [self.config.vpc_id]},
+            {"Name": "availability-zone", "Values": [az]},
+            {"Name": "instance-state-name", "Values": _OBSERVED_STATES},
+        ]
+        return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
+
+    def vpc_instances(self) -> List[dict]:
+        filters = [
+            {"Name": "vpc-id", "Values": [self.config.vpc_id]},
+            {"Name": "instance-state-name", "Values": _OBSERVED_STATES},
+        ]
+        return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
+
+    def addresses(self, az: Optional[str] = None) -> List[dict]:
+        """This deployment's Elastic IPs (of one AZ, or all)."""
+        filters = [
+            {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [self.config.name]},
+            {"Name": f"tag:{VPC_TAG}", "Values": [self.config.vpc_id]},
+        ]
+        if az:
+            filters.append({"Name": f"tag:{AZ_TAG}", "Values": [az]})
+        # DescribeAddresses is not paginated by EC2; a deployment has a handful.
+        return list(self.ec2.describe_addresses(Filters=filters).get("Addresses") or ())
+
+    def zone_snapshot(self, az: str, trigger: StateChange, trigger_instance: dict) -> Snapshot:
+        return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance)
+
+    def all_snapshots(self) -> List[Snapshot]:
+        instances = self.vpc_instances()
+        addresses = self.addresses()
+        return [build_snapshot(self.config, az, instances, addresses=addresses) for az in sorted(self.config.zones)]
