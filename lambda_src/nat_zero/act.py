@@ -104,11 +104,13 @@ class Actor:
 
     def _create_nat(self, zone: Zone) -> dict:
         # The ENIs are named in the call itself (not only in the launch
-        # template) so the NAT always gets the persistent pair of its AZ.
+        # template) so the NAT always gets the persistent pair of its AZ. EC2
+        # derives the AZ from the ENIs; naming it too keeps emulators honest.
         response = self.ec2.run_instances(
             LaunchTemplate={"LaunchTemplateId": zone.launch_template_id, "Version": "$Latest"},
             MinCount=1,
             MaxCount=1,
+            Placement={"AvailabilityZone": zone.az},
             NetworkInterfaces=[
                 {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
                 {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},

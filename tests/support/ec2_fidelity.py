@@ -1,0 +1,177 @@
+"""EC2 behaviour that moto does not reproduce, added back with botocore event hooks.
+
+Moto is consistent and forgiving where EC2 is neither: it lets two instances
+use one ENI, finishes every transition instantly and answers every read with
+the latest state. The reconciler is written for the real thing, so tests that
+depend on it install an Ec2Fidelity on the reconciler's own client:
+
+- ENI exclusivity: RunInstances naming an ENI held by a live (or still
+  shutting-down) instance fails with InvalidNetworkInterface.InUse.
+- Slow shutdown: terminated NATs can be held in "shutting-down" (holding their
+  ENIs) until the test lets them go.
+- Stale reads: an instance's state can be served stale for the next N reads,
+  and an instance can be missing from filtered reads for the next N calls.
+- Injected failures: the next N calls of an operation fail with a given code.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Dict, List, Optional, Tuple
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+
+
+def client_error(operation: str, code: str, message: str = "") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message or code}}, operation)
+
+
+class Ec2Fidelity:
+    def __init__(self, client, raw_client=None, hold_terminations: bool = False):
+        """`client` is the client under test; `raw_client` an unhooked client
+        on the same backend, used to look behind the scenes."""
+        self.client = client
+        self.raw = raw_client or boto3.client(
+            "ec2", region_name=client.meta.region_name, endpoint_url=client.meta.endpoint_url
+        )
+        self.hold_terminations = hold_terminations
+        self.shutting_down: set = set()
+        self.stale_states: Dict[str, List] = {}  # instance -> [state, reads left]
+        self.hidden: Dict[str, int] = {}  # instance -> filtered reads left
+        self.failures: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+        self.throttles: Dict[str, int] = defaultdict(int)
+        self.throttled = 0
+        self.eni_conflicts = 0
+        self._last_params: Dict[str, dict] = {}
+        self._handlers = [
+            ("before-parameter-build.ec2.*", self._remember_params),
+            ("before-parameter-build.ec2.RunInstances", self._reject_enis_in_use),
+            ("before-call.ec2.*", self._inject_failure),
+            ("after-call.ec2.DescribeInstances", self._age_reads),
+            ("after-call.ec2.TerminateInstances", self._hold_shutdown),
+        ]
+        for event, handler in self._handlers:
+            client.meta.events.register(event, handler)
+        # Throttling is answered at the HTTP layer, ahead of moto, so that
+        # botocore's own retry logic sees it exactly as it would from EC2.
+        client.meta.events.register_first("before-send.ec2", self._throttle)
+
+    def uninstall(self) -> None:
+        for event, handler in self._handlers:
+            self.client.meta.events.unregister(event, handler)
+        self.client.meta.events.unregister("before-send.ec2", self._throttle)
+
+    # -- what tests control -------------------------------------------------
+
+    def fail_next(self, operation: str, code: str, times: int = 1, message: str = "") -> None:
+        self.failures[operation].extend([(code, message)] * times)
+
+    def throttle_next(self, operation: str, times: int = 1) -> None:
+        """The next `times` HTTP requests of `operation` get RequestLimitExceeded."""
+        self.throttles[operation] += times
+
+    def serve_stale_state(self, instance_id: str, state: str, reads: int = 1) -> None:
+        self.stale_states[instance_id] = [state, reads]
+
+    def hide_from_filtered_reads(self, instance_id: str, reads: int = 1) -> None:
+        self.hidden[instance_id] = reads
+
+    def finish_shutdowns(self) -> List[str]:
+        """Let every held shutdown complete: the instances are terminated and
+        their ENIs free."""
+        done = sorted(self.shutting_down)
+        self.shutting_down.clear()
+        return done
+
+    # -- hooks ---------------------------------------------------------------
+
+    def _remember_params(self, params, model, **_):
+        self._last_params[model.name] = copy.deepcopy(params)
+
+    def _reject_enis_in_use(self, params, **_):
+        eni_ids = [n["NetworkInterfaceId"] for n in params.get("NetworkInterfaces", ()) if "NetworkInterfaceId" in n]
+        if not eni_ids:
+            return
+        for eni in self.raw.describe_network_interfaces(NetworkInterfaceIds=eni_ids)["NetworkInterfaces"]:
+            holder = (eni.get("Attachment") or {}).get("InstanceId")
+            if holder and self._holds_enis(holder):
+                self.eni_conflicts += 1
+                raise client_error(
+                    "RunInstances",
+                    "InvalidNetworkInterface.InUse",
+                    f"Interface: [{eni['NetworkInterfaceId']}] in use.",
+                )
+
+    def _holds_enis(self, instance_id: str) -> bool:
+        if instance_id in self.shutting_down:
+            return True
+        reservations = self.raw.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        states = [i["State"]["Name"] for r in reservations for i in r["Instances"]]
+        return any(s != "terminated" for s in states)
+
+    def _inject_failure(self, model, **_):
+        queued = self.failures.get(model.name)
+        if queued:
+            code, message = queued.pop(0)
+            raise client_error(model.name, code, message)
+
+    def _throttle(self, request, **_):
+        body = request.body or b""
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        for operation, left in self.throttles.items():
+            if left > 0 and f"Action={operation}&" in f"{body}&":
+                self.throttles[operation] -= 1
+                self.throttled += 1
+                return _ec2_error_response(request.url, "RequestLimitExceeded", "Request limit exceeded.")
+        return None
+
+    def _hold_shutdown(self, parsed, **_):
+        if not self.hold_terminations:
+            return
+        for change in parsed.get("TerminatingInstances", ()):
+            self.shutting_down.add(change["InstanceId"])
+            change["CurrentState"] = {"Code": 32, "Name": "shutting-down"}
+
+    def _age_reads(self, parsed, **_):
+        params = self._last_params.get("DescribeInstances", {})
+        filtered = not params.get("InstanceIds")
+        for reservation in parsed.get("Reservations", ()):
+            kept = []
+            for instance in reservation.get("Instances", ()):
+                iid = instance["InstanceId"]
+                if filtered and self.hidden.get(iid, 0) > 0:
+                    self.hidden[iid] -= 1
+                    continue
+                if iid in self.shutting_down:
+                    instance["State"] = {"Code": 32, "Name": "shutting-down"}
+                stale: Optional[List] = self.stale_states.get(iid)
+                if stale and stale[1] > 0:
+                    instance["State"] = {"Code": 0, "Name": stale[0]}
+                    stale[1] -= 1
+                kept.append(instance)
+            reservation["Instances"] = kept
+        parsed["Reservations"] = [r for r in parsed.get("Reservations", ()) if r.get("Instances")]
+
+
+class _RawBody:
+    def __init__(self, payload: bytes):
+        self.payload = payload
+
+    def stream(self, **_):
+        yield self.payload
+
+    def read(self, *_):
+        payload, self.payload = self.payload, b""
+        return payload
+
+
+def _ec2_error_response(url: str, code: str, message: str) -> AWSResponse:
+    payload = (
+        f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+        f"</Error></Errors><RequestID>fidelity</RequestID></Response>"
+    ).encode()
+    return AWSResponse(url, 503, {"Content-Type": "text/xml"}, _RawBody(payload))

@@ -1,0 +1,50 @@
+"""A bad or missing setting fails with a message naming the variable."""
+
+import json
+
+import pytest
+
+from nat_zero.config import ConfigError, load_config
+from tests.support.lambda_env import GOOD_ENV
+
+
+def test_good_environment_loads():
+    config = load_config(GOOD_ENV)
+    assert config.vpc_id == "vpc-0123456789abcdef0"
+    assert config.nat_tag == ("nat-zero:managed", "true")
+    assert config.ignore_tag == ("nat-zero:ignore", "true")
+    assert set(config.zones) == {"us-east-1a"}
+    assert config.zones["us-east-1a"].public_eni_id == "eni-0123456789abcdef0"
+
+
+def test_region_falls_back_to_lambda_runtime_variable():
+    env = {k: v for k, v in GOOD_ENV.items() if k != "NAT_ZERO_REGION"}
+    env["AWS_REGION"] = "eu-west-1"
+    assert load_config(env).region == "eu-west-1"
+
+
+BROKEN = [
+    ("NAT_ZERO_NAME", None),
+    ("NAT_ZERO_NAME", "has spaces"),
+    ("NAT_ZERO_VPC_ID", None),
+    ("NAT_ZERO_VPC_ID", "vpc-XYZ"),
+    ("NAT_ZERO_CONFIG_VERSION", ""),
+    ("NAT_ZERO_ZONES", None),
+    ("NAT_ZERO_ZONES", "{not json"),
+    ("NAT_ZERO_ZONES", "[]"),
+    ("NAT_ZERO_ZONES", json.dumps({"moon-1a": {}})),
+    ("NAT_ZERO_ZONES", json.dumps({"us-east-1a": {"launch_template_id": "lt-0123456789abcdef0"}})),
+    ("NAT_ZERO_REGION", None),
+    ("NAT_ZERO_ACCOUNT_ID", "12345"),
+]
+
+
+@pytest.mark.parametrize("key,value", BROKEN)
+def test_bad_setting_names_the_variable(key, value):
+    env = dict(GOOD_ENV)
+    if value is None:
+        env.pop(key)
+    else:
+        env[key] = value
+    with pytest.raises(ConfigError, match=key):
+        load_config(env)

@@ -1,0 +1,341 @@
+"""The handler end to end against moto, with EC2's real behaviour added where
+moto is more forgiving (tests.support.ec2_fidelity)."""
+
+import json
+
+import pytest
+
+from tests.support.world import SWEEP_EVENT, build_world, state_change_event
+
+AZ_A, AZ_B = "us-east-1a", "us-east-1b"
+
+
+def states(instances):
+    return sorted(i["State"]["Name"] for i in instances)
+
+
+def eni_eip(world, az):
+    """Public IP of the EIP on the AZ's public ENI, or None."""
+    eni = world.ec2.describe_network_interfaces(NetworkInterfaceIds=[world.zones[az].public_eni_id])
+    association = eni["NetworkInterfaces"][0].get("Association") or {}
+    return association.get("PublicIp")
+
+
+def verdicts(summary):
+    return [zone["verdict"] for zone in summary["zones"]]
+
+
+def only_nat(world, az):
+    nats = world.nats(az)
+    assert len(nats) == 1, nats
+    return nats[0]
+
+
+def test_two_az_lifecycle_scales_each_az_up_and_down(world, reconcile):
+    # First workload in AZ a: the NAT is launched and its EIP attached at once.
+    w1 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert verdicts(summary) == ["create_nat"]
+    nat_a = only_nat(world, AZ_A)
+    assert {t["Key"]: t["Value"] for t in nat_a["Tags"]}["nat-zero:config-version"] == "v1"
+    enis = {n["Attachment"]["DeviceIndex"]: n["NetworkInterfaceId"] for n in nat_a["NetworkInterfaces"]}
+    assert enis == {0: world.zones[AZ_A].public_eni_id, 1: world.zones[AZ_A].private_eni_id}
+    assert eni_eip(world, AZ_A) is not None
+    assert len(world.eips(AZ_A)) == 1
+    assert world.nats(AZ_B) == [] and world.eips(AZ_B) == []
+
+    # The NAT's own events and the workload's running event change nothing.
+    for event in (
+        state_change_event(nat_a["InstanceId"], "pending"),
+        state_change_event(w1, "running"),
+        state_change_event(nat_a["InstanceId"], "running"),
+    ):
+        assert verdicts(reconcile(event)) == ["steady"]
+
+    # A second workload in the same AZ: still one NAT.
+    w2 = world.launch_workload(AZ_A)
+    assert verdicts(reconcile(state_change_event(w2, "running"))) == ["steady"]
+
+    # A workload in AZ b gets AZ b its own NAT.
+    w3 = world.launch_workload(AZ_B)
+    assert verdicts(reconcile(state_change_event(w3, "pending"))) == ["create_nat"]
+    assert len(world.nats(AZ_B)) == 1 and len(world.eips(AZ_B)) == 1
+
+    # One of two workloads stops: the NAT stays.
+    world.ec2.stop_instances(InstanceIds=[w1])
+    assert verdicts(reconcile(state_change_event(w1, "stopped"))) == ["steady"]
+    assert only_nat(world, AZ_A)["State"]["Name"] == "running"
+
+    # The last one stops: the NAT stops, then its EIP is released.
+    world.ec2.terminate_instances(InstanceIds=[w2])
+    assert verdicts(reconcile(state_change_event(w2, "shutting-down"))) == ["stop_nat"]
+    assert only_nat(world, AZ_A)["State"]["Name"] == "stopped"
+    assert verdicts(reconcile(state_change_event(nat_a["InstanceId"], "stopped"))) == ["release_eip"]
+    assert world.eips(AZ_A) == [] and eni_eip(world, AZ_A) is None
+    # AZ b was never touched.
+    assert only_nat(world, AZ_B)["State"]["Name"] == "running" and len(world.eips(AZ_B)) == 1
+
+    # Restart from stopped: the same NAT starts and gets an EIP right away.
+    world.ec2.start_instances(InstanceIds=[w1])
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert verdicts(summary) == ["start_nat"]
+    assert [o["action"] for o in summary["zones"][0]["outcomes"]] == ["start_nat", "attach_eip"]
+    assert only_nat(world, AZ_A)["InstanceId"] == nat_a["InstanceId"]
+    assert only_nat(world, AZ_A)["State"]["Name"] == "running"
+    assert eni_eip(world, AZ_A) is not None and len(world.eips(AZ_A)) == 1
+
+
+def test_event_from_another_vpc_costs_one_read(world, reconcile):
+    other = build_world("other", ec2=world.ec2, cidr_second_octet=1)
+    stranger = other.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(stranger, "running"))
+    assert summary["trigger"]["resolved"] == "outside_vpc"
+    assert summary["aws_calls"] == {"reads": 1, "writes": 0, "by_operation": {"DescribeInstances": 1}}
+    assert world.nats(AZ_A) == []
+
+
+def test_ignored_instance_costs_one_read_and_launches_nothing(world, reconcile):
+    ignored = world.launch_workload(AZ_A, tags={"nat-zero:ignore": "true"})
+    summary = reconcile(state_change_event(ignored, "running"))
+    assert summary["trigger"]["resolved"] == "ignored"
+    assert summary["aws_calls"]["reads"] == 1 and summary["aws_calls"]["writes"] == 0
+    assert world.nats(AZ_A) == []
+    # A sweep does not count it either.
+    assert verdicts(reconcile(SWEEP_EVENT)) == ["steady", "steady"]
+    assert world.nats(AZ_A) == []
+
+
+def test_in_vpc_event_needing_no_action_costs_two_reads(world, reconcile):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    w2 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w2, "running"))
+    assert verdicts(summary) == ["steady"]
+    assert summary["aws_calls"] == {"reads": 2, "writes": 0, "by_operation": {"DescribeInstances": 2}}
+
+
+def test_workload_in_public_subnet_counts_for_its_az(world, reconcile):
+    # Workloads are instances in the VPC+AZ; the subnet does not matter.
+    w = world.launch_workload(AZ_A, subnet="public")
+    assert verdicts(reconcile(state_change_event(w, "running"))) == ["create_nat"]
+
+
+def test_nat_missing_from_filtered_read_is_not_launched_again(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+
+    # The NAT's own event: the by-ID read stands in for the filtered read.
+    fidelity.hide_from_filtered_reads(nat, reads=1)
+    assert verdicts(reconcile(state_change_event(nat, "pending"))) == ["steady"]
+
+    # Another workload's event: the filtered read misses the NAT, so the
+    # decision is to create one; EC2 refuses (its ENIs are in use): a wait.
+    w2 = world.launch_workload(AZ_A)
+    fidelity.hide_from_filtered_reads(nat, reads=1)
+    summary = reconcile(state_change_event(w2, "pending"))
+    outcome = summary["zones"][0]["outcomes"][0]
+    assert (outcome["action"], outcome["result"], outcome["reason"]) == ("create_nat", "wait", "eni_in_use")
+    assert "error" not in summary
+    assert [n["InstanceId"] for n in world.nats(AZ_A)] == [nat]
+    assert len(world.eips(AZ_A)) == 1
+    # The next look (fresh read) is steady.
+    assert verdicts(reconcile(state_change_event(w2, "running"))) == ["steady"]
+
+
+def test_outdated_nat_is_replaced_and_the_new_one_keeps_the_eip(world, reconcile, fidelity, monkeypatch):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    old_nat = only_nat(world, AZ_A)["InstanceId"]
+    address = eni_eip(world, AZ_A)
+
+    monkeypatch.setenv("NAT_ZERO_CONFIG_VERSION", "v2")
+    summary = reconcile(SWEEP_EVENT)
+    assert verdicts(summary)[0] == "replace_outdated_nat"
+
+    # While the old NAT shuts down it holds the ENIs: launching is a wait.
+    assert verdicts(reconcile(state_change_event(old_nat, "shutting-down"))) == ["wait_for_terminating_nat"]
+    summary = reconcile(state_change_event(w1, "running"))
+    assert summary["zones"][0]["outcomes"][0]["result"] == "wait"
+    assert fidelity.eni_conflicts == 1
+
+    # Once it is gone, the terminated event launches the replacement, which
+    # finds the EIP still on the persistent public ENI.
+    fidelity.finish_shutdowns()
+    summary = reconcile(state_change_event(old_nat, "terminated"))
+    assert verdicts(summary) == ["create_nat"]
+    new_nat = only_nat(world, AZ_A)
+    assert new_nat["InstanceId"] != old_nat
+    assert {t["Key"]: t["Value"] for t in new_nat["Tags"]}["nat-zero:config-version"] == "v2"
+    assert eni_eip(world, AZ_A) == address and len(world.eips(AZ_A)) == 1
+
+
+def test_stopped_event_with_stale_stopping_read_releases_eip(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    world.ec2.terminate_instances(InstanceIds=[w1])
+    reconcile(state_change_event(w1, "terminated"))
+    fidelity.serve_stale_state(nat, "stopping", reads=2)
+    summary = reconcile(state_change_event(nat, "stopped"))
+    assert verdicts(summary) == ["release_eip"]
+    assert world.eips(AZ_A) == []
+
+
+def test_late_pending_event_keeps_existing_eip(world, reconcile):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    summary = reconcile(state_change_event(nat, "pending"))
+    assert verdicts(summary) == ["steady"]
+    assert summary["aws_calls"]["writes"] == 0
+    assert len(world.eips(AZ_A)) == 1
+
+
+def test_shutting_down_workload_with_stale_running_read_is_not_counted(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    world.ec2.terminate_instances(InstanceIds=[w1])
+    fidelity.serve_stale_state(w1, "running", reads=5)
+    assert verdicts(reconcile(state_change_event(w1, "shutting-down"))) == ["stop_nat"]
+
+
+def test_eip_allocation_failure_leaves_nat_and_retries_later(world, reconcile, fidelity):
+    fidelity.fail_next("AllocateAddress", "AddressLimitExceeded")
+    w1 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w1, "pending"))
+    outcomes = summary["zones"][0]["outcomes"]
+    assert [(o["action"], o["result"]) for o in outcomes] == [("create_nat", "done"), ("attach_eip", "error")]
+    assert outcomes[1]["error"] == "AddressLimitExceeded"
+    assert world.eips() == []
+    # The NAT's running event sees no EIP on the public ENI and attaches one.
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    assert verdicts(reconcile(state_change_event(nat, "running"))) == ["attach_eip"]
+    assert len(world.eips(AZ_A)) == 1 and eni_eip(world, AZ_A) is not None
+
+
+def test_eip_association_failure_releases_the_allocated_address(world, reconcile, fidelity):
+    fidelity.fail_next("AssociateAddress", "InvalidNetworkInterfaceID.NotFound")
+    w1 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert summary["zones"][0]["outcomes"][-1]["result"] == "error"
+    assert summary["aws_calls"]["by_operation"]["ReleaseAddress"] == 1
+    assert world.eips() == []
+    assert world.ec2.describe_addresses()["Addresses"] == []
+
+
+def test_throttled_read_is_retried_by_botocore(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    fidelity.throttle_next("DescribeInstances", times=1)
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert fidelity.throttled == 1
+    assert verdicts(summary) == ["create_nat"]
+
+
+def test_failure_beyond_retries_returns_error_without_raising_or_acting(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    fidelity.fail_next("DescribeInstances", "InternalError")
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert "InternalError" in summary["error"]
+    assert summary["aws_calls"]["writes"] == 0
+    assert world.nats(AZ_A) == []
+    # The scheduled sweep converges it.
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "create_nat"
+
+
+def test_gone_instance_triggers_a_sweep(world, reconcile):
+    w1 = world.launch_workload(AZ_B)
+    summary = reconcile(state_change_event("i-0123456789abcdef0", "terminated"))
+    assert summary["trigger"]["resolved"] == "instance_not_found_sweep"
+    assert verdicts(summary) == ["steady", "create_nat"]
+    assert len(world.nats(AZ_B)) == 1 and w1
+
+
+def test_sweep_terminates_duplicate_nats_keeping_the_running_one(world, reconcile):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    kept = only_nat(world, AZ_A)["InstanceId"]
+    # A stray second NAT of this deployment (moto lets it share nothing here).
+    zone = world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": world.name},
+            {"Key": "nat-zero:config-version", "Value": "v1"}]
+    stray = world.ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=zone.public_subnet_id,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]["InstanceId"]
+    world.ec2.stop_instances(InstanceIds=[stray])
+    summary = reconcile(SWEEP_EVENT)
+    assert summary["zones"][0]["actions"][0] == {"action": "terminate_nat", "instance_id": stray, "reason": "duplicate"}
+    assert [n["InstanceId"] for n in world.nats(AZ_A)] == [kept]
+
+
+def test_sweep_releases_leaked_eips_and_only_this_deployments(world, reconcile):
+    other = build_world("other", ec2=world.ec2, cidr_second_octet=1)
+    def leak(name, vpc_id):
+        tags = [{"Key": "nat-zero:deployment", "Value": name}, {"Key": "nat-zero:vpc", "Value": vpc_id},
+                {"Key": "nat-zero:az", "Value": AZ_A}, {"Key": "nat-zero:managed", "Value": "true"}]
+        return world.ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}])
+    leak(world.name, world.vpc_id)
+    foreign = leak(other.name, other.vpc_id)
+    untagged = world.ec2.allocate_address(Domain="vpc")
+    summary = reconcile(SWEEP_EVENT)
+    assert verdicts(summary) == ["release_eip", "steady"]
+    remaining = {a["AllocationId"] for a in world.ec2.describe_addresses()["Addresses"]}
+    assert remaining == {foreign["AllocationId"], untagged["AllocationId"]}
+
+
+def test_another_deployments_nat_in_the_same_vpc_is_never_touched(world, reconcile):
+    zone = world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": "neighbour"}]
+    neighbour = world.ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=zone.public_subnet_id,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]["InstanceId"]
+    assert reconcile(state_change_event(neighbour, "running"))["trigger"]["resolved"] == "other_deployment_nat"
+    summary = reconcile(SWEEP_EVENT)
+    assert verdicts(summary) == ["steady", "steady"]  # not a workload, not ours
+    state = world.ec2.describe_instances(InstanceIds=[neighbour])["Reservations"][0]["Instances"][0]["State"]
+    assert state["Name"] == "running"
+
+
+def test_instance_in_an_unmanaged_az_is_ignored(world, reconcile):
+    subnet = world.ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.0.9.0/24", AvailabilityZone="us-east-1c")
+    w = world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1,
+                                SubnetId=subnet["Subnet"]["SubnetId"])["Instances"][0]["InstanceId"]
+    summary = reconcile(state_change_event(w, "running"))
+    assert summary["trigger"]["resolved"] == "az_not_managed"
+    assert summary["aws_calls"]["writes"] == 0
+
+
+@pytest.mark.parametrize(
+    "event",
+    [None, {}, {"action": "destroy"}, state_change_event("i-0123456789abcdef0", "running", region="eu-west-1"),
+     {"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "detail": []}],
+)
+def test_malformed_event_makes_no_aws_call(world, reconcile, event):
+    summary = reconcile(event)
+    assert summary["trigger"]["kind"] == "ignored"
+    assert summary["aws_calls"] == {"reads": 0, "writes": 0, "by_operation": {}}
+
+
+def test_summary_and_log_lines_are_json(world, reconcile, capsys):
+    w1 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert json.loads(json.dumps(summary)) == summary
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    decision_lines = [line for line in lines if "verdict" in line]
+    assert len(decision_lines) == 1
+    line = decision_lines[0]
+    assert line["az"] == AZ_A and line["verdict"] == "create_nat"
+    assert line["observed"]["workloads"] == 1
+    assert [a["action"] for a in line["actions"]] == ["create_nat", "attach_eip"]
+    assert line["aws_calls_so_far"]["writes"] == 3  # RunInstances, AllocateAddress, AssociateAddress
+    assert "act_ms" in line
+
+
+def test_missing_setting_fails_naming_the_variable(world, reconcile, monkeypatch):
+    from nat_zero.config import ConfigError
+
+    monkeypatch.delenv("NAT_ZERO_VPC_ID")
+    with pytest.raises(ConfigError, match="NAT_ZERO_VPC_ID"):
+        reconcile(SWEEP_EVENT)
