@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# nat-zero data plane: turns this instance into a NAT, at every boot.
+#   nat-bootstrap.sh                    apply everything (nat-zero.service)
+#   nat-bootstrap.sh --check-and-repair re-apply only what drifted (nat-zero-guard.timer)
+# Public = device index 0, private = device index 1. Environment overrides:
+# NAT_PUBLIC_IFACE, NAT_PRIVATE_IFACE, NAT_PRIVATE_CIDRS (comma-separated),
+# NAT_IFACE_WAIT_SECONDS, NAT_IMDS_ENDPOINT, NAT_STATE_DIR.
+# Every failure exits non-zero naming its step: a NAT that silently half-works
+# (a masquerade rule on an empty interface name) is worse than one that is down.
+set -euo pipefail
+
+readonly FAMILY="inet" TABLE="nat_zero"
+readonly IMDS="${NAT_IMDS_ENDPOINT:-http://169.254.169.254}"
+readonly STATE_DIR="${NAT_STATE_DIR:-/run/nat-zero}"
+readonly IFACE_WAIT_SECONDS="${NAT_IFACE_WAIT_SECONDS:-120}"
+# The managed NAT Gateway forgets idle TCP flows after 350 s and then answers with
+# a reset; matching it means clients fail fast instead of hanging.
+readonly TCP_ESTABLISHED_TIMEOUT=350
+readonly LOCAL_PORT_RANGE="1024 65535"
+
+CURRENT_STEP="start"
+REPORTED=""
+QUIET=""
+
+log() { printf 'nat-zero: %s\n' "$*" >&2; }
+info() { [[ -n "$QUIET" ]] || log "$@"; }
+step() { CURRENT_STEP="$1"; info "step: $1"; }
+die() { log "FAILED in step '${CURRENT_STEP}': $*"; REPORTED=1; exit 1; }
+report_failure() {
+  local rc=$?
+  if (( rc != 0 )) && [[ -z "$REPORTED" ]]; then
+    log "FAILED in step '${CURRENT_STEP}' (exit ${rc})"
+  fi
+}
+
+imds_get() {
+  local token
+  token=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "${IMDS}/latest/api/token") || return 1
+  curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 \
+    -H "X-aws-ec2-metadata-token: ${token}" "${IMDS}/latest/meta-data/$1"
+}
+
+imds_mac_for_device() {
+  local mac
+  for mac in $(imds_get network/interfaces/macs/); do
+    mac=${mac%/}
+    if [[ "$(imds_get "network/interfaces/macs/${mac}/device-number")" == "$1" ]]; then
+      printf '%s\n' "$mac"
+      return 0
+    fi
+  done
+  return 1
+}
+
+iface_for_mac() {
+  local dev
+  for dev in /sys/class/net/*; do
+    if [[ "$(tr '[:upper:]' '[:lower:]' <"${dev}/address")" == "${1,,}" ]]; then
+      printf '%s\n' "${dev##*/}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The second ENI can appear seconds after boot (and IMDS can lag behind it), so
+# look again until the deadline instead of trusting the first answer.
+find_iface() {
+  local var="$1" override="$2" device="$3" deadline=$((SECONDS + IFACE_WAIT_SECONDS)) mac="" iface=""
+  while :; do
+    if [[ -n "$override" ]]; then
+      ip link show dev "$override" >/dev/null 2>&1 && iface="$override"
+    else
+      mac=$(imds_mac_for_device "$device") && iface=$(iface_for_mac "$mac") || iface=""
+    fi
+    [[ -n "$iface" ]] && break
+    if (( SECONDS >= deadline )); then
+      [[ -n "$override" ]] && die "interface '${override}' (device index ${device}) not found after ${IFACE_WAIT_SECONDS}s"
+      die "no interface with device index ${device} (IMDS MAC '${mac}') after ${IFACE_WAIT_SECONDS}s"
+    fi
+    sleep 1
+  done
+  [[ "$iface" =~ ^[A-Za-z0-9._-]{1,15}$ ]] || die "unusable interface name '${iface}'"
+  printf -v "$var" '%s' "$iface"
+}
+
+find_interfaces() {
+  step "find interfaces"
+  find_iface PUBLIC_IFACE "${NAT_PUBLIC_IFACE:-}" 0
+  find_iface PRIVATE_IFACE "${NAT_PRIVATE_IFACE:-}" 1
+  [[ "$PUBLIC_IFACE" != "$PRIVATE_IFACE" ]] || die "public and private are both '${PUBLIC_IFACE}'"
+  info "public=${PUBLIC_IFACE} private=${PRIVATE_IFACE}"
+}
+
+find_private_cidrs() {
+  step "find private CIDRs"
+  local raw="${NAT_PRIVATE_CIDRS:-}" cidr mac
+  if [[ -z "$raw" ]]; then
+    mac=$(imds_mac_for_device 1) || die "private ENI MAC not in IMDS"
+    raw=$(imds_get "network/interfaces/macs/${mac}/subnet-ipv4-cidr-block") || die "private subnet CIDR not in IMDS"
+  fi
+  PRIVATE_CIDRS=()
+  IFS=',' read -ra raw_list <<<"${raw// /}"
+  for cidr in "${raw_list[@]}"; do
+    [[ "$cidr" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || die "not an IPv4 CIDR: '${cidr}'"
+    PRIVATE_CIDRS+=("$cidr")
+  done
+  (( ${#PRIVATE_CIDRS[@]} > 0 )) || die "no private CIDRs"
+  info "private CIDRs: ${PRIVATE_CIDRS[*]}"
+}
+
+# One complete table, replaced in one nft transaction: creating it empty first
+# makes the delete safe on the first run, so load is atomic and idempotent, and
+# no other table is touched. Nothing from the internet starts a flow: input and
+# forward only accept its established/related packets.
+render_ruleset() {
+  local cidrs
+  cidrs=$(IFS=','; printf '%s' "${PRIVATE_CIDRS[*]}")
+  cat <<EOF
+table ${FAMILY} ${TABLE} {}
+delete table ${FAMILY} ${TABLE}
+table ${FAMILY} ${TABLE} {
+	set private_cidrs {
+		type ipv4_addr
+		flags interval
+		elements = { ${cidrs//,/, } }
+	}
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+		ct state invalid drop
+		iifname "${PRIVATE_IFACE}" ip saddr @private_cidrs icmp type echo-request accept
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		iifname "${PUBLIC_IFACE}" oifname "${PRIVATE_IFACE}" ct state established,related accept
+		ct state invalid drop
+		iifname "${PRIVATE_IFACE}" oifname "${PUBLIC_IFACE}" ip saddr @private_cidrs ct state new tcp flags & (fin | syn | rst | ack) != syn reject with tcp reset
+		iifname "${PRIVATE_IFACE}" oifname "${PUBLIC_IFACE}" ip saddr @private_cidrs accept
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "${PUBLIC_IFACE}" ip saddr @private_cidrs masquerade
+	}
+}
+EOF
+}
+
+# Fits the table to the instance: about 1/8 of memory at ~320 bytes per entry.
+conntrack_max_for_memory() {
+  local entries=$(( $1 * 1024 / 8 / 320 / 1024 * 1024 ))
+  (( entries < 65536 )) && entries=65536
+  (( entries > 4194304 )) && entries=4194304
+  printf '%s\n' "$entries"
+}
+
+# Loose reverse-path filtering: replies and other AZs' flows may arrive on the
+# interface the route back does not use; strict mode would drop them.
+desired_sysctls() {
+  local dev
+  for dev in all default "$PUBLIC_IFACE" "$PRIVATE_IFACE"; do
+    printf 'net/ipv4/conf/%s/rp_filter=2\n' "$dev"
+  done
+  printf 'net/netfilter/nf_conntrack_tcp_timeout_established=%s\n' "$TCP_ESTABLISHED_TIMEOUT"
+  printf 'net/netfilter/nf_conntrack_tcp_loose=1\n'
+  printf 'net/ipv4/ip_local_port_range=%s\n' "$LOCAL_PORT_RANGE"
+  printf 'net/ipv4/ip_forward=1\n'
+}
+
+sysctl_value() { tr -s '[:space:]' ' ' <"/proc/sys/$1" | sed 's/ $//'; }
+
+load_ruleset() {
+  step "load nftables ruleset"
+  render_ruleset >"${STATE_DIR}/ruleset.nft"
+  nft -f "${STATE_DIR}/ruleset.nft" || die "nft rejected ${STATE_DIR}/ruleset.nft"
+  nft list table "$FAMILY" "$TABLE" >"${STATE_DIR}/ruleset.listing" || die "table ${FAMILY} ${TABLE} missing after load"
+}
+
+size_conntrack() {
+  step "size conntrack"
+  local max_file=/proc/sys/net/netfilter/nf_conntrack_max
+  [[ -e "$max_file" ]] || die "nf_conntrack is not loaded"
+  # The table size is host-wide: in a child network namespace (the tests) it is
+  # read-only and stays the host's.
+  if [[ ! -w "$max_file" ]]; then
+    info "conntrack table size is read-only here (child network namespace): left to the host"
+    return 0
+  fi
+  local mem_kb max
+  mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+  max=$(conntrack_max_for_memory "$mem_kb")
+  echo $(( max / 4 )) >/sys/module/nf_conntrack/parameters/hashsize
+  echo "$max" >"$max_file"
+  info "conntrack max=${max} buckets=$(( max / 4 ))"
+}
+
+# Forwarding is switched on last, so packets are never forwarded without the ruleset.
+apply_sysctls() {
+  local key value
+  while IFS='=' read -r key value; do
+    step "set ${key}"
+    echo "$value" >"/proc/sys/${key}" || die "cannot write ${value} to ${key}"
+    [[ "$(sysctl_value "$key")" == "$value" ]] || die "${key} reads '$(sysctl_value "$key")', want '${value}'"
+  done < <(desired_sysctls)
+}
+
+apply() {
+  step "check tools"
+  command -v nft >/dev/null || die "nft not installed"
+  find_interfaces
+  find_private_cidrs
+  load_ruleset
+  size_conntrack
+  apply_sysctls
+  step "done"
+  log "NAT ready: ${PRIVATE_CIDRS[*]} via ${PRIVATE_IFACE} masqueraded out of ${PUBLIC_IFACE}"
+}
+
+# The guard: cheap comparisons every minute, a full re-apply only on drift.
+check_and_repair() {
+  local drift=() live key value now item
+  find_interfaces
+  find_private_cidrs
+  step "check drift"
+  if ! render_ruleset | cmp -s - "${STATE_DIR}/ruleset.nft"; then
+    drift+=("ruleset configuration changed or never applied")
+  fi
+  live=$(nft list table "$FAMILY" "$TABLE" 2>/dev/null) || live=""
+  if [[ ! -f "${STATE_DIR}/ruleset.listing" || "$live" != "$(cat "${STATE_DIR}/ruleset.listing")" ]]; then
+    drift+=("ruleset differs from the one applied")
+  fi
+  while IFS='=' read -r key value; do
+    now=$(sysctl_value "$key" 2>/dev/null) || now="unreadable"
+    [[ "$now" == "$value" ]] || drift+=("${key}=${now}, want ${value}")
+  done < <(desired_sysctls)
+  (( ${#drift[@]} == 0 )) && return 0
+  QUIET=""
+  for item in "${drift[@]}"; do log "guard: drift: ${item}"; done
+  apply
+  log "guard: repaired"
+}
+
+main() {
+  trap report_failure EXIT
+  [[ "${1:-}" == "--check-and-repair" ]] && QUIET=1
+  step "lock"
+  mkdir -p "$STATE_DIR"
+  # The boot service and the guard must not apply at the same time.
+  exec {lock_fd}>"${STATE_DIR}/lock"
+  flock -w 300 "$lock_fd" || die "another nat-bootstrap.sh still holds ${STATE_DIR}/lock"
+  case "${1:-}" in
+    "") apply ;;
+    --check-and-repair) check_and_repair ;;
+    *) die "usage: $0 [--check-and-repair]" ;;
+  esac
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -1,0 +1,206 @@
+"""Network namespaces for the NAT data plane: workload -> NAT -> internet.
+
+    workload (wl0)  ----  (priv0) NAT (pub0)  ----  (inet0) internet
+    10.77.1.10/24         10.77.1.1/24 203.0.113.1/24   203.0.113.80/24
+    10.77.9.10/24         10.77.9.1/24
+
+10.77.1.0/24 is the private subnet the NAT serves; 10.77.9.0/24 is a workload
+address outside it. The internet namespace routes 10.77.0.0/16 back to the NAT
+(like the VPC router would), so only the NAT's ruleset stands between the
+internet and the workload. Traffic never leaves these namespaces: every
+interface is one end of a veth pair whose other end is in another of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP = REPO_ROOT / "roles" / "nat_zero" / "files" / "nat-bootstrap.sh"
+PREFIX = "nzdp"
+
+PRIVATE_CIDR = "10.77.1.0/24"
+WORKLOAD_IP = "10.77.1.10"
+OUTSIDE_WORKLOAD_IP = "10.77.9.10"
+NAT_PRIVATE_IP = "10.77.1.1"
+NAT_PUBLIC_IP = "203.0.113.1"
+SERVER_IP = "203.0.113.80"
+PUBLIC_IFACE = "pub0"
+PRIVATE_IFACE = "priv0"
+
+
+def namespaces_unavailable() -> str | None:
+    """Why this machine cannot build the topology, or None if it can."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    for tool in ("ip", "nft"):
+        if shutil.which(tool) is None:
+            return f"'{tool}' is not installed (apt-get install iproute2 nftables)"
+    probe = f"{PREFIX}probe{uuid.uuid4().hex[:6]}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if made.returncode != 0:
+        return f"cannot create a network namespace: {made.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+def run(*args: str, check: bool = True, timeout: float = 30, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+@dataclass
+class Topology:
+    """Four namespaces named <prefix>-{wl,nat,inet}; removed by destroy()."""
+
+    prefix: str = field(default_factory=lambda: f"{PREFIX}{os.getpid() % 100000}{uuid.uuid4().hex[:6]}")
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def workload(self) -> str:
+        return f"{self.prefix}-wl"
+
+    @property
+    def nat(self) -> str:
+        return f"{self.prefix}-nat"
+
+    @property
+    def internet(self) -> str:
+        return f"{self.prefix}-inet"
+
+    @property
+    def names(self) -> list[str]:
+        return [self.workload, self.nat, self.internet]
+
+    def create(self) -> "Topology":
+        for ns in self.names:
+            run("ip", "netns", "add", ns)
+            self.ip(ns, "link", "set", "lo", "up")
+        run("ip", "link", "add", "wl0", "netns", self.workload, "type", "veth",
+            "peer", "name", PRIVATE_IFACE, "netns", self.nat)
+        run("ip", "link", "add", PUBLIC_IFACE, "netns", self.nat, "type", "veth",
+            "peer", "name", "inet0", "netns", self.internet)
+        self.address(self.workload, "wl0", f"{WORKLOAD_IP}/24", f"{OUTSIDE_WORKLOAD_IP}/24")
+        self.address(self.nat, PRIVATE_IFACE, f"{NAT_PRIVATE_IP}/24", "10.77.9.1/24")
+        self.address(self.nat, PUBLIC_IFACE, f"{NAT_PUBLIC_IP}/24")
+        self.address(self.internet, "inet0", f"{SERVER_IP}/24")
+        self.ip(self.workload, "route", "add", "default", "via", NAT_PRIVATE_IP)
+        self.ip(self.nat, "route", "add", "default", "via", SERVER_IP)
+        self.ip(self.internet, "route", "add", "10.77.0.0/16", "via", NAT_PUBLIC_IP)
+        return self
+
+    def destroy(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=5)
+        for ns in self.names:
+            run("ip", "netns", "del", ns, check=False)
+
+    def ip(self, ns: str, *args: str) -> subprocess.CompletedProcess:
+        return run("ip", "-n", ns, *args)
+
+    def address(self, ns: str, dev: str, *cidrs: str) -> None:
+        for cidr in cidrs:
+            self.ip(ns, "addr", "add", cidr, "dev", dev)
+        self.ip(ns, "link", "set", dev, "up")
+
+    def exec(self, ns: str, *args: str, check: bool = True, timeout: float = 30,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+        return run("ip", "netns", "exec", ns, *args, check=check, timeout=timeout, env=env)
+
+    def start(self, ns: str, *args: str, env: dict | None = None) -> subprocess.Popen:
+        process = subprocess.Popen(["ip", "netns", "exec", ns, *args], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.processes.append(process)
+        return process
+
+    def enable_plain_routing(self) -> None:
+        """The NAT namespace as a bare router: forwarding on, no ruleset."""
+        self.exec(self.nat, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+
+    def bootstrap(self, *args: str, state_dir: Path, check: bool = True, timeout: float = 30,
+                  **overrides: str) -> subprocess.CompletedProcess:
+        """Runs the real bootstrap script inside the NAT namespace, without IMDS."""
+        return self.exec(self.nat, "bash", str(BOOTSTRAP), *args, check=check, timeout=timeout,
+                         env=bootstrap_env(state_dir, overrides))
+
+    def start_bootstrap(self, state_dir: Path, **overrides: str) -> subprocess.Popen:
+        return self.start(self.nat, "bash", str(BOOTSTRAP), env=bootstrap_env(state_dir, overrides))
+
+    def ruleset(self) -> str:
+        return self.exec(self.nat, "nft", "list", "ruleset").stdout
+
+
+def bootstrap_env(state_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """Interfaces and CIDRs by override; IMDS pointed at a closed local port."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "NAT_PUBLIC_IFACE": PUBLIC_IFACE,
+        "NAT_PRIVATE_IFACE": PRIVATE_IFACE,
+        "NAT_PRIVATE_CIDRS": PRIVATE_CIDR,
+        "NAT_STATE_DIR": str(state_dir),
+        "NAT_IFACE_WAIT_SECONDS": "2",
+        "NAT_IMDS_ENDPOINT": "http://127.0.0.1:9",
+        **overrides,
+    }
+
+
+# A TCP server that answers each connection with the peer address it saw, and
+# echoes anything sent after that; the client side connects with a deadline.
+PEER_SERVER = r"""
+import socket, sys, threading
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind((sys.argv[1], int(sys.argv[2])))
+listener.listen(128)
+print("ready", flush=True)
+def serve(conn, peer):
+    with conn:
+        conn.sendall(peer[0].encode() + b"\n")
+        while data := conn.recv(4096):
+            conn.sendall(data)
+while True:
+    conn, peer = listener.accept()
+    threading.Thread(target=serve, args=(conn, peer), daemon=True).start()
+"""
+
+PEER_CLIENT = r"""
+import socket, sys
+source, host, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+try:
+    conn = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0))
+    print(conn.makefile().readline().strip())
+except OSError as error:
+    print(f"error: {type(error).__name__}")
+"""
+
+
+def start_peer_server(topology: Topology, ns: str, address: str, port: int) -> subprocess.Popen:
+    server = topology.start(ns, sys.executable, "-c", PEER_SERVER, address, str(port))
+    wait_until(lambda: server.stdout.readline().strip() == "ready", timeout=10,
+               what=f"server on {address}:{port}")
+    return server
+
+
+def peer_seen_by_server(topology: Topology, ns: str, source: str, host: str, port: int,
+                        timeout: float = 1.5) -> str:
+    """The address the server saw for a new connection, or 'error: <why>'."""
+    done = topology.exec(ns, sys.executable, "-c", PEER_CLIENT, source, host, str(port), str(timeout),
+                         timeout=timeout + 10)
+    return done.stdout.strip()
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
