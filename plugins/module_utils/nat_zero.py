@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: natzero.aws contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Names and tag keys the modules share with the reconciler Lambda.
+
+They must match lambda_src/nat_zero/config.py: the Lambda finds what the
+modules create (and the modules find what the Lambda creates) by these tags.
+"""
+
+from __future__ import annotations
+
+import re
+
+DEPLOYMENT_TAG = "nat-zero:deployment"
+VPC_TAG = "nat-zero:vpc"
+AZ_TAG = "nat-zero:az"
+CONFIG_VERSION_TAG = "nat-zero:config-version"
+# Which of an AZ's two ENIs a network interface is: "public" or "private".
+INTERFACE_TAG = "nat-zero:interface"
+
+DEFAULT_NAT_TAG = ("nat-zero:managed", "true")
+DEFAULT_IGNORE_TAG = ("nat-zero:ignore", "true")
+
+# Instance states in which an instance still exists (holds its ENIs, costs money).
+LIVE_INSTANCE_STATES = ("pending", "running", "shutting-down", "stopping", "stopped")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+
+
+def resource_name(name, az):
+    """The Name of a deployment's per-AZ resources: <name>-nat-<az>."""
+    return "%s-nat-%s" % (name, az)
+
+
+def valid_name(name):
+    """Deployment names the Lambda accepts (NAT_ZERO_NAME)."""
+    return bool(_NAME.match(name or ""))
+
+
+def name_error(name):
+    return (
+        "name %r is not a valid deployment name: 1-48 characters, letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit" % (name,)
+    )

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: natzero.aws contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Tags: conversion between AWS's shapes and dicts, comparison, EC2 updates."""
+
+from __future__ import annotations
+
+
+def tags_to_dict(tag_list, key_name="Key", value_name="Value"):
+    """[{'Key': k, 'Value': v}, ...] -> {k: v}; None or [] -> {}."""
+    return {t[key_name]: t.get(value_name, "") for t in tag_list or () if key_name in t}
+
+
+def dict_to_tags(tags, key_name="Key", value_name="Value"):
+    """{k: v} -> [{'Key': k, 'Value': v}, ...], sorted by key for stable requests."""
+    return [{key_name: k, value_name: str(v)} for k, v in sorted((tags or {}).items())]
+
+
+def normalize_tags(tags):
+    """User tags as AWS stores them: string keys and values (None becomes '')."""
+    return {str(k): "" if v is None else str(v) for k, v in (tags or {}).items()}
+
+
+def compare_tags(current, desired, purge=True):
+    """What to set and what to remove to turn current into desired.
+
+    Returns (to_set: dict, to_remove: sorted list). Keys starting with 'aws:'
+    belong to AWS and are never removed.
+    """
+    current = current or {}
+    desired = desired or {}
+    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
+    to_remove = []
+    if purge:
+        to_remove = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
+    return to_set, to_remove
+
+
+def tag_filters(tags):
+    """EC2 Describe* filters matching every tag in tags."""
+    return [{"Name": "tag:%s" % k, "Values": [v]} for k, v in sorted(tags.items())]
+
+
+def tag_specifications(resource_type, tags):
+    return [{"ResourceType": resource_type, "Tags": dict_to_tags(tags)}]
+
+
+def ensure_ec2_tags(module, ec2, resource_id, current, desired, purge=True):
+    """Bring an EC2 resource's tags to desired (skipped in check mode); True if they differ."""
+    to_set, to_remove = compare_tags(current, desired, purge)
+    if not to_set and not to_remove:
+        return False
+    if not module.check_mode:
+        if to_remove:
+            ec2.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in to_remove])
+        if to_set:
+            ec2.create_tags(Resources=[resource_id], Tags=dict_to_tags(to_set))
+    return True

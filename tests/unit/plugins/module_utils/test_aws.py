@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ansible_collections.natzero.aws.plugins.module_utils import aws as aws_utils
+from ansible_collections.natzero.aws.plugins.module_utils.aws import (
+    AWSModule,
+    WaitTimeout,
+    retry_on_codes,
+    wait_until,
+)
+
+
+def client_error(code, operation="CreateThing", message="nope"):
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def failing(*errors, result="ok"):
+    calls = []
+
+    def call():
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return result
+
+    return call, calls
+
+
+def test_retry_on_codes_retries_the_named_codes_and_throttling(aws):
+    call, calls = failing(client_error("InvalidGroup.NotFound"), client_error("RequestLimitExceeded"))
+
+    assert retry_on_codes(call, ["InvalidGroup.NotFound"]) == "ok"
+    assert len(calls) == 3
+
+
+def test_retry_on_codes_raises_other_errors_at_once(aws):
+    call, calls = failing(client_error("AccessDenied"))
+
+    with pytest.raises(ClientError):
+        retry_on_codes(call, ["InvalidGroup.NotFound"])
+    assert len(calls) == 1
+
+
+def test_retry_on_codes_gives_up_when_time_is_up(aws):
+    call, calls = failing(*[client_error("InvalidGroup.NotFound")] * 100)
+
+    with pytest.raises(ClientError):
+        retry_on_codes(call, ["InvalidGroup.NotFound"], timeout=0)
+    assert len(calls) == 1
+
+
+def test_backoff_delays_are_jittered_and_capped():
+    delays = aws_utils.backoff_delays(base_delay=1, max_delay=4)
+    first = [next(delays) for _ in range(20)]
+    assert all(0 <= d <= 4 for d in first)
+    assert len(set(first)) > 1
+
+
+def test_wait_until_returns_the_first_truthy_answer_or_times_out(aws):
+    answers = iter([None, None, "ready"])
+    assert wait_until(lambda: next(answers), "thing", timeout=60, delay=1) == "ready"
+    with pytest.raises(WaitTimeout, match="waiting for thing"):
+        wait_until(lambda: None, "thing", timeout=0, delay=1)
+
+
+@pytest.fixture
+def module(run_module):
+    """An AWSModule built from args (run_module's failure capture applies)."""
+    from ansible.module_utils.testing import patch_module_args
+
+    def build(**args):
+        with patch_module_args(args):
+            return AWSModule(argument_spec={}, supports_check_mode=True)
+
+    return build
+
+
+def test_one_readable_failure_names_operation_and_code(aws, module):
+
+    with pytest.raises(Exception) as info:
+        module().fail_json_aws(client_error("InvalidVpcID.NotFound", "DescribeVpcs", "The vpc ID 'vpc-1' does not exist"))
+    result = info.value.result
+    assert result["msg"] == "DescribeVpcs failed: InvalidVpcID.NotFound: The vpc ID 'vpc-1' does not exist"
+    assert result["error"]["code"] == "InvalidVpcID.NotFound"
+
+
+def test_region_comes_from_the_option_then_the_environment(aws, module, monkeypatch):
+    assert module().region == "us-east-1"
+    assert module(region="eu-west-1").region == "eu-west-1"
+    assert module(aws_region="eu-west-2").region == "eu-west-2"
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert module().region == "ap-south-1"
+
+
+def test_missing_region_fails_clearly(aws, module, monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(Exception, match="No AWS region"):
+        module().client("ec2")
+
+
+def test_clients_honour_endpoint_url_option_and_environment(aws, module, monkeypatch):
+    assert module(endpoint_url="http://127.0.0.1:1").client("ec2").meta.endpoint_url == "http://127.0.0.1:1"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2")
+    assert module().client("ec2").meta.endpoint_url == "http://127.0.0.1:2"
+
+
+def test_clients_retry_throttling_in_standard_mode(aws, module):
+    config = module().client("ec2").meta.config
+    assert config.retries["mode"] == "standard"
+    assert config.retries["total_max_attempts"] == aws_utils.MAX_ATTEMPTS
+
+
+def test_access_key_requires_secret_key(aws, module):
+    with pytest.raises(Exception, match="secret_key"):
+        module(access_key="AKIA")

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.natzero.aws.plugins.modules import nat_network
+
+
+@pytest.fixture
+def args(vpc):
+    return dict(
+        name="prod",
+        vpc_id=vpc["vpc_id"],
+        availability_zone=vpc["az"],
+        public_subnet_id=vpc["public_subnet_id"],
+        private_subnet_id=vpc["private_subnet_id"],
+        private_cidr=vpc["private_cidr"],
+        route_table_id=vpc["route_table_id"],
+        tags={"team": "platform"},
+    )
+
+
+def default_route(ec2, route_table_id):
+    routes = ec2.describe_route_tables(RouteTableIds=[route_table_id])["RouteTables"][0]["Routes"]
+    return next((r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
+
+
+def tags(resource):
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("TagSet") or ()}
+
+
+def test_create_builds_security_group_enis_and_route(run_module, ec2, args):
+    result = run_module(nat_network, args)
+
+    assert result["changed"] is True
+    group = ec2.describe_security_groups(GroupIds=[result["security_group_id"]])["SecurityGroups"][0]
+    assert group["GroupName"] == "prod-nat-us-east-1a"
+    assert [(p["IpProtocol"], [r["CidrIp"] for r in p["IpRanges"]]) for p in group["IpPermissions"]] == [
+        ("-1", ["10.0.1.0/24"])
+    ]
+    enis = ec2.describe_network_interfaces(NetworkInterfaceIds=[result["public_eni_id"], result["private_eni_id"]])
+    by_id = {e["NetworkInterfaceId"]: e for e in enis["NetworkInterfaces"]}
+    public, private = by_id[result["public_eni_id"]], by_id[result["private_eni_id"]]
+    assert public["SubnetId"] == args["public_subnet_id"]
+    assert private["SubnetId"] == args["private_subnet_id"]
+    assert public["SourceDestCheck"] is False and private["SourceDestCheck"] is False
+    assert tags(private) == {
+        "Name": "prod-nat-us-east-1a-private",
+        "nat-zero:deployment": "prod",
+        "nat-zero:vpc": args["vpc_id"],
+        "nat-zero:az": "us-east-1a",
+        "nat-zero:interface": "private",
+        "team": "platform",
+    }
+    assert default_route(ec2, args["route_table_id"])["NetworkInterfaceId"] == result["private_eni_id"]
+    assert result["route_target"] == result["private_eni_id"]
+    assert result["replaced_route_target"] is None
+
+
+def test_second_run_changes_nothing_and_finds_resources_by_tags(run_module, args):
+    first = run_module(nat_network, args)
+    second = run_module(nat_network, args)
+
+    assert second["changed"] is False
+    for key in ("security_group_id", "public_eni_id", "private_eni_id", "route_target"):
+        assert second[key] == first[key]
+
+
+def test_check_mode_reports_creation_and_creates_nothing(run_module, ec2, args):
+    result = run_module(nat_network, args, check_mode=True, diff=True)
+
+    assert result["changed"] is True
+    assert result["private_eni_id"] is None
+    assert result["diff"]["before"]["security_group"] is None
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [args["vpc_id"]]}])[
+        "NetworkInterfaces"
+    ] == []
+    assert default_route(ec2, args["route_table_id"]) is None
+
+
+def test_converges_drift_revoking_other_ingress_and_restoring_source_dest_check(run_module, ec2, args):
+    first = run_module(nat_network, args)
+    ec2.authorize_security_group_ingress(
+        GroupId=first["security_group_id"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=first["public_eni_id"], SourceDestCheck={"Value": True})
+
+    result = run_module(nat_network, args, diff=True)
+
+    assert result["changed"] is True
+    group = ec2.describe_security_groups(GroupIds=[first["security_group_id"]])["SecurityGroups"][0]
+    assert [p["IpProtocol"] for p in group["IpPermissions"]] == ["-1"]
+    eni = ec2.describe_network_interfaces(NetworkInterfaceIds=[first["public_eni_id"]])["NetworkInterfaces"][0]
+    assert eni["SourceDestCheck"] is False
+    assert "tcp 22-22 from 0.0.0.0/0" in result["diff"]["before"]["security_group"]["ingress"]
+
+
+def test_default_route_pointing_elsewhere_is_replaced_and_reported(run_module, ec2, args):
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=args["vpc_id"])
+    ec2.create_route(RouteTableId=args["route_table_id"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+    result = run_module(nat_network, args)
+
+    assert result["replaced_route_target"] == igw
+    assert default_route(ec2, args["route_table_id"])["NetworkInterfaceId"] == result["private_eni_id"]
+
+
+def test_subnet_in_another_az_fails_before_changing_anything(fails, ec2, args, vpc):
+    failure = fails(nat_network, dict(args, private_subnet_id=vpc["other_az_subnet_id"]))
+
+    assert "not in availability_zone us-east-1a" in failure["msg"]
+    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["prod-nat-us-east-1a"]}])[
+        "SecurityGroups"
+    ] == []
+
+
+def test_route_table_of_another_vpc_fails(fails, ec2, args):
+    other_vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    other_table = ec2.create_route_table(VpcId=other_vpc)["RouteTable"]["RouteTableId"]
+
+    failure = fails(nat_network, dict(args, route_table_id=other_table))
+
+    assert "not in vpc_id" in failure["msg"]
+
+
+def test_invalid_cidr_fails(fails, args):
+    assert "not a valid CIDR" in fails(nat_network, dict(args, private_cidr="10.0.1.0/33"))["msg"]
+
+
+def test_absent_removes_route_enis_and_security_group(run_module, ec2, args):
+    created = run_module(nat_network, args)
+    absent = dict(name="prod", vpc_id=args["vpc_id"], availability_zone=args["az"] if "az" in args else "us-east-1a", state="absent")
+
+    check = run_module(nat_network, absent, check_mode=True)
+    assert check["changed"] is True
+    assert default_route(ec2, args["route_table_id"]) is not None
+
+    result = run_module(nat_network, absent)
+
+    assert result["changed"] is True
+    assert result["removed"][-1] == created["security_group_id"]
+    assert default_route(ec2, args["route_table_id"]) is None
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [args["vpc_id"]]}])[
+        "NetworkInterfaces"
+    ] == []
+    assert run_module(nat_network, absent)["changed"] is False
+
+
+def test_absent_keeps_a_default_route_that_is_not_ours(run_module, ec2, args):
+    run_module(nat_network, args)
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.replace_route(RouteTableId=args["route_table_id"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+    run_module(nat_network, dict(name="prod", vpc_id=args["vpc_id"], availability_zone="us-east-1a", state="absent"))
+
+    assert default_route(ec2, args["route_table_id"])["GatewayId"] == igw
+
+
+def test_absent_refuses_while_a_running_instance_holds_an_eni(run_module, fails, ec2, args):
+    created = run_module(nat_network, args)
+    instance_id = ec2.run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        NetworkInterfaces=[
+            {"NetworkInterfaceId": created["public_eni_id"], "DeviceIndex": 0},
+            {"NetworkInterfaceId": created["private_eni_id"], "DeviceIndex": 1},
+        ],
+    )["Instances"][0]["InstanceId"]
+    absent = dict(name="prod", vpc_id=args["vpc_id"], availability_zone="us-east-1a", state="absent")
+
+    failure = fails(nat_network, absent)
+
+    assert instance_id in failure["msg"] and "running" in failure["msg"]
+    assert default_route(ec2, args["route_table_id"]) is not None
+
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    assert run_module(nat_network, absent)["changed"] is True
