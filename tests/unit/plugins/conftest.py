@@ -69,7 +69,7 @@ def aws(monkeypatch):
 
 
 @pytest.fixture
-def run_module(monkeypatch):
+def run_module(aws, monkeypatch):
     """run_module(module, args, check_mode=False, diff=False) -> result; raises ModuleFail on failure."""
 
     def exit_json(self, **kwargs):

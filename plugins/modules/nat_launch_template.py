@@ -1,0 +1,423 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: natzero.aws contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nat_launch_template
+short_description: The launch template of one AZ's NAT instance
+version_added: 0.1.0
+description:
+  - Manages the EC2 launch template C(<name>-nat-<az>) the reconciler launches NAT instances from.
+  - The template holds the AMI, instance type, market options, an instance profile, the user data (the NAT
+    bootstrap), IMDSv2 (tokens required, hop limit 1), an encrypted gp3 root volume on C(/dev/xvda), no key
+    pair, and the tags of every instance and volume launched from it (the NAT tag, C(Name),
+    C(nat-zero:deployment), C(nat-zero:az), C(nat-zero:config-version)).
+  - The template names no network interfaces. The reconciler names the AZ's persistent ENIs
+    (M(natzero.aws.nat_network)) in its RunInstances call.
+  - The config version is the first 16 hex digits of the SHA-256 of the template content, leaving out what
+    differs between AZs (C(Name), C(nat-zero:az)) and the version tag itself. Identical input gives the same
+    version in every AZ; the reconciler replaces a NAT whose C(nat-zero:config-version) tag differs.
+  - A new template version is created only when the content changes, and is made the default version.
+author:
+  - natzero.aws maintainers
+options:
+  name:
+    description:
+      - The deployment name.
+    type: str
+    required: true
+  availability_zone:
+    description:
+      - The availability zone the template is for.
+    type: str
+    required: true
+  vpc_id:
+    description:
+      - The VPC of the deployment. The template is tagged with it, and a template of the same name tagged with
+        another VPC is never touched.
+    type: str
+    required: true
+  image_id:
+    description:
+      - The AMI, for example from M(natzero.aws.nat_ami_info).
+      - Required with O(state=present).
+    type: str
+  instance_type:
+    description:
+      - The instance type.
+    type: str
+    default: t4g.nano
+  market_type:
+    description:
+      - V(on-demand), or V(spot) for a one-time Spot Instance that is terminated on interruption.
+    type: str
+    choices: [on-demand, spot]
+    default: on-demand
+  block_device_size:
+    description:
+      - Size of the gp3 root volume in GiB.
+    type: int
+    default: 10
+  block_device_iops:
+    description:
+      - Provisioned IOPS of the root volume (3000 to 16000).
+    type: int
+    default: 3000
+  block_device_throughput:
+    description:
+      - Throughput of the root volume in MiB/s (125 to 1000).
+    type: int
+    default: 125
+  encrypt_root_volume:
+    description:
+      - Encrypt the root volume.
+    type: bool
+    default: true
+  kms_key_id:
+    description:
+      - The KMS key for the root volume. Without it, the account's default EBS key.
+    type: str
+  instance_profile_arn:
+    description:
+      - The instance profile of the NAT instances, by ARN. Mutually exclusive with O(instance_profile_name).
+    type: str
+  instance_profile_name:
+    description:
+      - The instance profile of the NAT instances, by name. Mutually exclusive with O(instance_profile_arn).
+    type: str
+  user_data:
+    description:
+      - The user data as plain text (the module encodes it in base64). At most 16 KiB.
+    type: str
+  nat_tag_key:
+    description:
+      - Key of the tag that marks NAT instances (NAT_ZERO_NAT_TAG_KEY of the reconciler).
+    type: str
+    default: nat-zero:managed
+  nat_tag_value:
+    description:
+      - Value of the NAT tag.
+    type: str
+    default: "true"
+  state:
+    description:
+      - V(present) creates or updates the template, V(absent) deletes it with all its versions.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - natzero.aws.aws
+  - natzero.aws.aws.tags
+notes:
+  - Supports check mode and diff mode.
+  - O(tags) are set on the template and on the instances and volumes launched from it. Changing them changes
+    the config version.
+"""
+
+EXAMPLES = r"""
+- name: Launch template of the NAT in us-east-1a
+  natzero.aws.nat_launch_template:
+    name: prod
+    availability_zone: us-east-1a
+    vpc_id: vpc-0123456789abcdef0
+    image_id: "{{ nat_ami.image_id }}"
+    instance_type: t4g.nano
+    instance_profile_name: prod-nat-zero-nat
+    user_data: "{{ lookup('template', 'nat-bootstrap.sh.j2') }}"
+  register: nat_template
+
+- name: The reconciler's NAT_ZERO_CONFIG_VERSION
+  ansible.builtin.debug:
+    msg: "{{ nat_template.config_version }}"
+"""
+
+RETURN = r"""
+launch_template_id:
+  description: The template ID. Null in check mode when it would be created, or when absent.
+  returned: success
+  type: str
+  sample: lt-0123456789abcdef0
+launch_template_name:
+  description: The template name, C(<name>-nat-<az>).
+  returned: success
+  type: str
+  sample: prod-nat-us-east-1a
+version:
+  description: The default (and latest) version number after the run; in check mode, the version it would be.
+  returned: when O(state=present)
+  type: int
+  sample: 3
+config_version:
+  description: The config version of the template content, the same in every AZ for the same input.
+  returned: when O(state=present)
+  type: str
+  sample: 5f0c6a1e9b2d4c7a
+"""
+
+import base64
+import hashlib
+import json
+
+from ansible_collections.natzero.aws.plugins.module_utils.aws import (
+    AWSModule,
+    ClientError,
+    ModuleFailure,
+    ValidationError,
+    is_error,
+)
+from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
+    AZ_TAG,
+    CONFIG_VERSION_TAG,
+    DEFAULT_NAT_TAG,
+    DEPLOYMENT_TAG,
+    VPC_TAG,
+    name_error,
+    resource_name,
+    valid_name,
+)
+from ansible_collections.natzero.aws.plugins.module_utils.tags import (
+    ensure_ec2_tags,
+    normalize_tags,
+    tag_specifications,
+    tags_to_dict,
+)
+
+ROOT_DEVICE = "/dev/xvda"
+MAX_USER_DATA = 16 * 1024
+# Tags that differ between AZs, or that carry the version itself.
+_UNVERSIONED_TAGS = ("Name", AZ_TAG, CONFIG_VERSION_TAG)
+
+
+def config_version(data):
+    """First 16 hex of SHA-256 over the canonical JSON of the AZ-independent content."""
+    content = dict(data)
+    content["TagSpecifications"] = [
+        {
+            "ResourceType": spec["ResourceType"],
+            "Tags": [t for t in spec["Tags"] if t["Key"] not in _UNVERSIONED_TAGS],
+        }
+        for spec in data.get("TagSpecifications") or ()
+    ]
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def template_data(params, name):
+    """The launch template data, with the config-version tag filled in."""
+    ebs = {
+        "VolumeType": "gp3",
+        "VolumeSize": params["block_device_size"],
+        "Iops": params["block_device_iops"],
+        "Throughput": params["block_device_throughput"],
+        "Encrypted": params["encrypt_root_volume"],
+        "DeleteOnTermination": True,
+    }
+    if params["kms_key_id"]:
+        ebs["KmsKeyId"] = params["kms_key_id"]
+    data = {
+        "ImageId": params["image_id"],
+        "InstanceType": params["instance_type"],
+        "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
+        "BlockDeviceMappings": [{"DeviceName": ROOT_DEVICE, "Ebs": ebs}],
+    }
+    if params["market_type"] == "spot":
+        data["InstanceMarketOptions"] = {
+            "MarketType": "spot",
+            "SpotOptions": {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"},
+        }
+    if params["instance_profile_arn"]:
+        data["IamInstanceProfile"] = {"Arn": params["instance_profile_arn"]}
+    elif params["instance_profile_name"]:
+        data["IamInstanceProfile"] = {"Name": params["instance_profile_name"]}
+    if params["user_data"]:
+        data["UserData"] = base64.b64encode(params["user_data"].encode("utf-8")).decode("ascii")
+    launched_tags = normalize_tags(params["tags"])
+    launched_tags.update(
+        {
+            "Name": name,
+            params["nat_tag_key"]: params["nat_tag_value"],
+            DEPLOYMENT_TAG: params["name"],
+            AZ_TAG: params["availability_zone"],
+        }
+    )
+    data["TagSpecifications"] = tag_specifications("instance", launched_tags) + tag_specifications(
+        "volume", launched_tags
+    )
+    version = config_version(data)
+    for spec in data["TagSpecifications"]:
+        spec["Tags"] = sorted(spec["Tags"] + [{"Key": CONFIG_VERSION_TAG, "Value": version}], key=lambda t: t["Key"])
+    return data, version
+
+
+def tagged_version(version_data):
+    """The config version a template version carries in its instance tags (None if none)."""
+    for spec in version_data.get("TagSpecifications") or ():
+        if spec.get("ResourceType") == "instance":
+            return tags_to_dict(spec.get("Tags")).get(CONFIG_VERSION_TAG)
+    return None
+
+
+def validate(params):
+    if not valid_name(params["name"]):
+        raise ValidationError(name_error(params["name"]))
+    if params["state"] == "absent":
+        return
+    if not (params["image_id"] or "").startswith("ami-"):
+        raise ValidationError("image_id %r is not an AMI ID (ami-...)" % (params["image_id"],))
+    if not 1 <= params["block_device_size"] <= 16384:
+        raise ValidationError("block_device_size must be between 1 and 16384 GiB")
+    if not 3000 <= params["block_device_iops"] <= 16000:
+        raise ValidationError("block_device_iops must be between 3000 and 16000 for gp3")
+    if not 125 <= params["block_device_throughput"] <= 1000:
+        raise ValidationError("block_device_throughput must be between 125 and 1000 MiB/s for gp3")
+    if params["user_data"] and len(params["user_data"].encode("utf-8")) > MAX_USER_DATA:
+        raise ValidationError("user_data is larger than EC2's limit of 16 KiB")
+
+
+class LaunchTemplate:
+    def __init__(self, module):
+        self.module = module
+        self.ec2 = module.client("ec2")
+        p = module.params
+        self.name = resource_name(p["name"], p["availability_zone"])
+        self.template_tags = normalize_tags(p["tags"])
+        self.template_tags.update(
+            {"Name": self.name, DEPLOYMENT_TAG: p["name"], VPC_TAG: p["vpc_id"], AZ_TAG: p["availability_zone"]}
+        )
+
+    def find(self):
+        try:
+            found = self.ec2.describe_launch_templates(LaunchTemplateNames=[self.name])["LaunchTemplates"]
+        except ClientError as exc:
+            if is_error(exc, "InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound"):
+                return None
+            raise
+        if not found:
+            return None
+        template = found[0]
+        # describe_tags reflects tag changes made after creation.
+        filters = [{"Name": "resource-id", "Values": [template["LaunchTemplateId"]]}]
+        template["Tags"] = self.ec2.describe_tags(Filters=filters)["Tags"]
+        owner = tags_to_dict(template["Tags"]).get(VPC_TAG)
+        if owner != self.module.params["vpc_id"]:
+            raise ModuleFailure(
+                "Launch template %s (%s) exists but belongs to %s, not to vpc_id %s; "
+                "two deployments in one region need different names"
+                % (self.name, template["LaunchTemplateId"], owner or "no nat-zero deployment", self.module.params["vpc_id"])
+            )
+        return template
+
+    def latest_data(self, template):
+        versions = self.ec2.describe_launch_template_versions(
+            LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Latest"]
+        )["LaunchTemplateVersions"]
+        return versions[0]["LaunchTemplateData"] if versions else {}
+
+    def present(self):
+        data, version = template_data(self.module.params, self.name)
+        template = self.find()
+        result = dict(changed=False, launch_template_name=self.name, config_version=version)
+        diff = {"before": {}, "after": {"config_version": version, "launch_template_data": data, "tags": self.template_tags}}
+        if template is None:
+            result.update(changed=True, launch_template_id=None, version=1)
+            if not self.module.check_mode:
+                template = self.ec2.create_launch_template(
+                    LaunchTemplateName=self.name,
+                    VersionDescription="config version %s" % version,
+                    LaunchTemplateData=data,
+                    TagSpecifications=tag_specifications("launch-template", self.template_tags),
+                )["LaunchTemplate"]
+                result["launch_template_id"] = template["LaunchTemplateId"]
+            return self.with_diff(result, diff)
+
+        template_id = template["LaunchTemplateId"]
+        latest = template["LatestVersionNumber"]
+        current_data = self.latest_data(template)
+        diff["before"] = {
+            "config_version": tagged_version(current_data),
+            "launch_template_data": current_data,
+            "tags": tags_to_dict(template["Tags"]),
+        }
+        result.update(launch_template_id=template_id, version=latest)
+        if tagged_version(current_data) != version:
+            result.update(changed=True, version=latest + 1)
+            if not self.module.check_mode:
+                created = self.ec2.create_launch_template_version(
+                    LaunchTemplateId=template_id,
+                    VersionDescription="config version %s" % version,
+                    LaunchTemplateData=data,
+                )["LaunchTemplateVersion"]
+                result["version"] = created["VersionNumber"]
+        if template["DefaultVersionNumber"] != result["version"]:
+            result["changed"] = True
+            if not self.module.check_mode:
+                self.ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion=str(result["version"]))
+        if ensure_ec2_tags(
+            self.module, self.ec2, template_id, tags_to_dict(template["Tags"]), self.template_tags,
+            self.module.params["purge_tags"],
+        ):
+            result["changed"] = True
+        return self.with_diff(result, diff)
+
+    def absent(self):
+        template = self.find()
+        result = dict(changed=template is not None, launch_template_name=self.name, launch_template_id=None)
+        if template and not self.module.check_mode:
+            try:
+                self.ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
+            except ClientError as exc:
+                if not is_error(exc, "InvalidLaunchTemplateId.NotFound"):
+                    raise
+        diff = {"before": {"launch_template_id": template["LaunchTemplateId"] if template else None}, "after": {}}
+        return self.with_diff(result, diff)
+
+    def with_diff(self, result, diff):
+        if self.module.diff_mode:
+            result["diff"] = diff
+        return result
+
+
+def ensure(module):
+    validate(module.params)
+    template = LaunchTemplate(module)
+    if module.params["state"] == "absent":
+        return template.absent()
+    return template.present()
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        availability_zone=dict(type="str", required=True),
+        vpc_id=dict(type="str", required=True),
+        image_id=dict(type="str"),
+        instance_type=dict(type="str", default="t4g.nano"),
+        market_type=dict(type="str", choices=["on-demand", "spot"], default="on-demand"),
+        block_device_size=dict(type="int", default=10),
+        block_device_iops=dict(type="int", default=3000),
+        block_device_throughput=dict(type="int", default=125),
+        encrypt_root_volume=dict(type="bool", default=True),
+        kms_key_id=dict(type="str"),
+        instance_profile_arn=dict(type="str"),
+        instance_profile_name=dict(type="str"),
+        user_data=dict(type="str"),
+        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0]),
+        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
+        tags=dict(type="dict", default={}),
+        purge_tags=dict(type="bool", default=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("image_id",))],
+        mutually_exclusive=[("instance_profile_arn", "instance_profile_name")],
+    )
+    module.run(ensure)
+
+
+if __name__ == "__main__":
+    main()
