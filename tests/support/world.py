@@ -128,8 +128,9 @@ def build_world(name: str = "demo", azs=AZS[:2], ec2=None, cidr_second_octet: in
     vpc_id = ec2.create_vpc(CidrBlock=f"{base}.0.0/16")["Vpc"]["VpcId"]
     zones = {}
     for index, az in enumerate(azs):
-        public = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{base}.{index * 2}.0/24", AvailabilityZone=az)
-        private = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{base}.{index * 2 + 1}.0/24", AvailabilityZone=az)
+        # /20s: room for the thousands of instances the benchmarks launch.
+        public = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{base}.{index * 32}.0/20", AvailabilityZone=az)
+        private = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"{base}.{index * 32 + 16}.0/20", AvailabilityZone=az)
         public_id, private_id = public["Subnet"]["SubnetId"], private["Subnet"]["SubnetId"]
         eni_tags = [
             {

@@ -299,7 +299,7 @@ def test_another_deployments_nat_in_the_same_vpc_is_never_touched(world, reconci
 
 
 def test_instance_in_an_unmanaged_az_is_ignored(world, reconcile):
-    subnet = world.ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.0.9.0/24", AvailabilityZone="us-east-1c")
+    subnet = world.ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.0.200.0/24", AvailabilityZone="us-east-1c")
     w = world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1,
                                 SubnetId=subnet["Subnet"]["SubnetId"])["Instances"][0]["InstanceId"]
     summary = reconcile(state_change_event(w, "running"))

@@ -1,0 +1,168 @@
+"""AWS calls and handler CPU per event kind, for AZs of 10, 100 and 1,000 instances.
+
+The reconciler runs in this process against a moto server in another, so the
+CPU time measured here is the handler's own (botocore included), not moto's.
+A second AZ holds a fixed 1,000 instances throughout: the cost of an event
+must follow the instances of its own AZ, not of the VPC.
+
+    .venv/bin/python benchmarks/reconciler_cost.py [--sizes 10,100,1000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
+
+import boto3  # noqa: E402
+
+from tests.support.moto_server import moto_server  # noqa: E402
+from tests.support.world import AMI, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
+
+AZ, NOISE_AZ = "us-east-1a", "us-east-1b"
+NOISE_INSTANCES = 1000
+KINDS = ("out_of_vpc", "in_vpc_noop", "create", "start", "stop", "eip_attach", "release", "sweep")
+
+
+def launch(world, az, count, stopped=True):
+    ids = []
+    while count > 0:
+        batch = min(count, 500)
+        response = world.ec2.run_instances(
+            ImageId=AMI, InstanceType="t3.micro", MinCount=batch, MaxCount=batch,
+            SubnetId=world.zones[az].private_subnet_id,
+        )
+        ids += [i["InstanceId"] for i in response["Instances"]]
+        count -= batch
+    if stopped and ids:
+        world.ec2.stop_instances(InstanceIds=ids)
+    return ids
+
+
+class Bench:
+    def __init__(self, size):
+        from nat_zero import aws, handler
+
+        self.handler = handler
+        aws._clients.clear()
+        self.world = build_world(f"bench{size}", ec2=boto3.client("ec2", region_name=REGION))
+        for key, value in self.world.env().items():
+            os.environ[key] = value
+        launch(self.world, AZ, size - 1)  # stopped: read on every event, never workloads
+        launch(self.world, NOISE_AZ, NOISE_INSTANCES)
+        self.workload = launch(self.world, AZ, 1, stopped=False)[0]
+        other = build_world(f"other{size}", ec2=self.world.ec2, cidr_second_octet=1)
+        self.stranger = other.launch_workload(AZ)
+
+    def call(self, event):
+        with contextlib.redirect_stdout(io.StringIO()):  # the JSON log lines
+            started = time.process_time()
+            summary = self.handler.handler(event, None)
+            cpu_ms = (time.process_time() - started) * 1000
+        if "error" in summary:
+            raise RuntimeError(summary["error"])
+        calls = summary["aws_calls"]
+        return cpu_ms, calls["reads"] + calls["writes"], summary
+
+    # Each arrangement puts the AZ in the state the event kind needs, directly
+    # through EC2, and returns the event to deliver.
+    def nat(self):
+        nats = self.world.nats(AZ, states=("pending", "running", "stopping", "stopped"))
+        return nats[0]["InstanceId"] if nats else None
+
+    def _set_workload(self, running):
+        if running:
+            self.world.ec2.start_instances(InstanceIds=[self.workload])
+        else:
+            self.world.ec2.stop_instances(InstanceIds=[self.workload])
+
+    def _release_all(self):
+        for address in self.world.eips(AZ):
+            if address.get("AssociationId"):
+                self.world.ec2.disassociate_address(AssociationId=address["AssociationId"])
+            self.world.ec2.release_address(AllocationId=address["AllocationId"])
+
+    def _converge(self):
+        self.call(SWEEP_EVENT)
+
+    def arrange(self, kind):
+        if kind == "out_of_vpc":
+            return state_change_event(self.stranger, "running")
+        if kind == "sweep":
+            return SWEEP_EVENT
+        if kind == "create":
+            if self.nat():
+                self.world.ec2.terminate_instances(InstanceIds=[self.nat()])
+            self._release_all()
+            self._set_workload(True)
+            return state_change_event(self.workload, "pending")
+        self._set_workload(True)
+        self._converge()
+        nat = self.nat()
+        if kind == "in_vpc_noop":
+            return state_change_event(self.workload, "running")
+        if kind == "eip_attach":
+            self._release_all()
+            return state_change_event(nat, "running")
+        if kind == "stop":
+            self._set_workload(False)
+            return state_change_event(self.workload, "stopped")
+        self.world.ec2.stop_instances(InstanceIds=[nat], Force=True)
+        if kind == "start":
+            self._release_all()
+            return state_change_event(self.workload, "running")
+        if kind == "release":
+            self._set_workload(False)
+            return state_change_event(nat, "stopped")
+        raise ValueError(kind)
+
+    def measure(self, kind, repeat):
+        cpu, calls, verdicts = [], set(), set()
+        for _ in range(repeat):
+            event = self.arrange(kind)
+            cpu_ms, call_count, summary = self.call(event)
+            cpu.append(cpu_ms)
+            calls.add(call_count)
+            verdicts.update(z["verdict"] for z in summary["zones"])
+        return statistics.median(cpu), max(calls), ",".join(sorted(verdicts)) or summary["trigger"]["resolved"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = {}
+    with moto_server() as endpoint:
+        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing",
+                          AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+        for size in sizes:
+            bench = Bench(size)
+            bench.call(SWEEP_EVENT)  # warm the client, as a warm Lambda container would be
+            for kind in KINDS:
+                results[kind, size] = bench.measure(kind, args.repeat)
+    print(f"Reconciler cost per event (AZ size = instances in the event's AZ; "
+          f"+{NOISE_INSTANCES} in another AZ of the VPC; median of {args.repeat})")
+    header = f"| event kind | verdict | " + " | ".join(f"calls @{s} | CPU ms @{s}" for s in sizes) + " |"
+    print(header)
+    print("|" + "---|" * (2 + 2 * len(sizes)))
+    for kind in KINDS:
+        cells = []
+        for size in sizes:
+            cpu, calls, _ = results[kind, size]
+            cells += [str(calls), f"{cpu:.1f}"]
+        print(f"| {kind} | {results[kind, sizes[0]][2]} | " + " | ".join(cells) + " |")
+    print("targets: out_of_vpc <= 1 call, in_vpc_noop <= 2 calls (reference Go implementation: 8 and 4)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Run a moto server on a free 127.0.0.1 port for the life of a `with` block."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _moto_command(port: int):
+    binary = Path(sys.executable).with_name("moto_server")
+    if binary.exists():
+        return [str(binary), "-H", "127.0.0.1", "-p", str(port)]
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def _post(url: str, payload: dict) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+@contextlib.contextmanager
+def moto_server(startup_timeout: float = 30.0):
+    """Yields the endpoint URL. Lambda invocations are answered without running
+    code (moto would need Docker); tests call the handler in-process."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = open(os.devnull, "wb")
+    process = subprocess.Popen(_moto_command(port), stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start on {endpoint}")
+                time.sleep(0.1)
+        _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def reset(endpoint: str) -> None:
+    """Forget every resource (between tests sharing one server)."""
+    _post(f"{endpoint}/moto-api/reset", {})
