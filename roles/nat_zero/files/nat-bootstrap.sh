@@ -112,8 +112,9 @@ find_private_cidrs() {
 
 # One complete table, replaced in one nft transaction: creating it empty first
 # makes the delete safe on the first run, so load is atomic and idempotent, and
-# no other table is touched. Nothing from the internet starts a flow: input and
-# forward only accept its established/related packets.
+# no other table is touched. Only the private side starts flows: every other
+# packet forwarded or delivered here belongs to one (established/related).
+# Established first: it is the path almost every packet takes.
 render_ruleset() {
   local cidrs
   cidrs=$(IFS=','; printf '%s' "${PRIVATE_CIDRS[*]}")
@@ -136,7 +137,7 @@ table ${FAMILY} ${TABLE} {
 	}
 	chain forward {
 		type filter hook forward priority filter; policy drop;
-		iifname "${PUBLIC_IFACE}" oifname "${PRIVATE_IFACE}" ct state established,related accept
+		ct state established,related accept
 		ct state invalid drop
 		iifname "${PRIVATE_IFACE}" oifname "${PUBLIC_IFACE}" ip saddr @private_cidrs ct state new tcp flags & (fin | syn | rst | ack) != syn reject with tcp reset
 		iifname "${PRIVATE_IFACE}" oifname "${PUBLIC_IFACE}" ip saddr @private_cidrs accept

@@ -1,0 +1,97 @@
+"""The launch template user data and the bootstrap script as files: render, size, syntax, lint."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import jinja2
+import pytest
+
+from tests.dataplane.netns_topology import BOOTSTRAP, REPO_ROOT
+
+USER_DATA_TEMPLATE = REPO_ROOT / "roles" / "nat_zero" / "templates" / "nat_user_data.sh.j2"
+USER_DATA_LIMIT_BYTES = 16 * 1024
+PRIVATE_CIDRS = ["10.0.16.0/20", "10.0.48.0/20"]
+
+
+@pytest.fixture(scope="module")
+def user_data(tmp_path_factory) -> str:
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    template = environment.from_string(USER_DATA_TEMPLATE.read_text())
+    return template.render(
+        nat_zero_bootstrap_script=BOOTSTRAP.read_text(),
+        nat_zero_user_data_private_cidrs=PRIVATE_CIDRS,
+    )
+
+
+@pytest.fixture(scope="module")
+def user_data_file(user_data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("user-data") / "user-data.sh"
+    path.write_text(user_data)
+    return path
+
+
+def test_user_data_is_well_under_the_16_kib_limit(user_data):
+    assert len(user_data.encode()) < USER_DATA_LIMIT_BYTES * 0.85
+
+
+def test_user_data_installs_script_env_and_units(user_data):
+    assert user_data.startswith("#!/bin/bash\n")
+    assert BOOTSTRAP.read_text().strip() in user_data
+    assert "NAT_PRIVATE_CIDRS=10.0.16.0/20,10.0.48.0/20\n" in user_data
+    for unit in ("nat-zero.service", "nat-zero-guard.service", "nat-zero-guard.timer"):
+        assert f"/etc/systemd/system/{unit}" in user_data
+    assert "ExecStart=/usr/local/sbin/nat-bootstrap.sh --check-and-repair" in user_data
+    assert "OnUnitActiveSec=1min" in user_data
+    assert "systemctl enable nat-zero.service nat-zero-guard.timer" in user_data
+
+
+def test_user_data_turns_off_ssh(user_data):
+    assert "systemctl mask sshd.service sshd.socket" in user_data
+
+
+def test_bootstrap_script_cannot_end_the_user_data_heredoc():
+    assert "NAT_ZERO_BOOTSTRAP_EOF" not in BOOTSTRAP.read_text()
+
+
+def test_user_data_writes_the_bootstrap_script_byte_for_byte(user_data_file, tmp_path):
+    """Runs only the heredoc part of the rendered user data, into a scratch directory."""
+    heredoc = user_data_file.read_text().split("cat > /usr/local/sbin/nat-bootstrap.sh ", 1)[1]
+    heredoc = heredoc.split("\nNAT_ZERO_BOOTSTRAP_EOF\n", 1)[0] + "\nNAT_ZERO_BOOTSTRAP_EOF\n"
+    written = tmp_path / "nat-bootstrap.sh"
+    subprocess.run(["bash", "-c", f"cat > {written} {heredoc}"], check=True)
+
+    assert written.read_text() == BOOTSTRAP.read_text()
+
+
+@pytest.mark.parametrize("script", ["bootstrap", "user_data"])
+def test_bash_accepts_the_syntax(script, user_data_file):
+    path = BOOTSTRAP if script == "bootstrap" else user_data_file
+    checked = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("script", ["bootstrap", "user_data"])
+def test_shellcheck_is_clean(script, user_data_file):
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    path = BOOTSTRAP if script == "bootstrap" else user_data_file
+    checked = subprocess.run(["shellcheck", "-s", "bash", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("mem_kb", "expected"),
+    [
+        (460_000, 183_296),  # t4g.nano: 0.5 GiB, minus what the kernel keeps
+        (100_000, 65_536),  # floor
+        (64 * 1024 * 1024, 4_194_304),  # ceiling
+    ],
+)
+def test_conntrack_table_is_sized_to_memory(mem_kb, expected):
+    sized = subprocess.run(
+        ["bash", "-c", 'source "$1" && conntrack_max_for_memory "$2"', "sizing-test", str(BOOTSTRAP), str(mem_kb)],
+        capture_output=True, text=True, check=True,
+    )
+    assert int(sized.stdout) == expected
