@@ -1,0 +1,487 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: natzero.aws contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_role
+short_description: An IAM role with its policies and, optionally, an instance profile
+version_added: 0.1.0
+description:
+  - Manages an IAM role, its trust policy, its attached managed policies, its inline policies and an
+    instance profile of the same name.
+  - Policy documents are compared as IAM reads them (order of statements, actions and resources does not
+    matter; C("x") equals C(["x"])), so a document written differently but meaning the same causes no change.
+  - With O(state=absent), removes the role from its instance profiles (deleting the one of the same name),
+    detaches and deletes its policies, then deletes the role.
+  - Waits until IAM reports the new role (and instance profile). IAM propagates to other services a little
+    later; consumers such as M(natzero.aws.lambda_function) retry while the role cannot be assumed yet.
+author:
+  - natzero.aws maintainers
+options:
+  name:
+    description:
+      - The role name.
+    type: str
+    required: true
+    aliases: [role_name]
+  assume_role_service:
+    description:
+      - The service principals that may assume the role, for example V(lambda.amazonaws.com) or
+        V(ec2.amazonaws.com). The module writes the trust policy from them.
+      - One of O(assume_role_service) and O(assume_role_policy) is required with O(state=present).
+    type: list
+    elements: str
+  assume_role_policy:
+    description:
+      - A complete trust policy document (dict or JSON), instead of O(assume_role_service).
+    type: raw
+  managed_policy_arns:
+    description:
+      - The managed policies to attach.
+    type: list
+    elements: str
+    default: []
+  purge_managed_policies:
+    description:
+      - Detach managed policies that O(managed_policy_arns) does not list.
+    type: bool
+    default: true
+  inline_policies:
+    description:
+      - Inline policies, as a dictionary of policy name to policy document (dict or JSON).
+    type: dict
+    default: {}
+  purge_inline_policies:
+    description:
+      - Delete inline policies that O(inline_policies) does not name.
+    type: bool
+    default: true
+  instance_profile:
+    description:
+      - Keep an instance profile of the same name holding the role (for EC2). V(false) removes it.
+    type: bool
+    default: false
+  path:
+    description:
+      - The path of the role (and instance profile). It cannot change once the role exists.
+    type: str
+    default: /
+  description:
+    description:
+      - The role's description.
+    type: str
+  max_session_duration:
+    description:
+      - Maximum session duration in seconds (3600 to 43200).
+    type: int
+  state:
+    description:
+      - V(present) creates or updates the role, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait_timeout:
+    description:
+      - How many seconds to wait for IAM to report a new role or instance profile.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - natzero.aws.aws
+  - natzero.aws.aws.tags
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Role of the reconciler Lambda
+  natzero.aws.iam_role:
+    name: prod-nat-zero
+    assume_role_service: lambda.amazonaws.com
+    managed_policy_arns:
+      - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
+    inline_policies:
+      nat-zero:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: [ec2:StartInstances, ec2:StopInstances, ec2:TerminateInstances]
+            Resource: "*"
+            Condition:
+              StringEquals:
+                aws:ResourceTag/nat-zero:managed: "true"
+  register: lambda_role
+
+- name: Role and instance profile of the NAT instances
+  natzero.aws.iam_role:
+    name: prod-nat-zero-nat
+    assume_role_service: ec2.amazonaws.com
+    managed_policy_arns:
+      - arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore
+    instance_profile: true
+  register: nat_role
+
+- name: Remove a role
+  natzero.aws.iam_role:
+    name: prod-nat-zero
+    state: absent
+"""
+
+RETURN = r"""
+arn:
+  description: The role ARN. Null in check mode when it would be created, or when absent.
+  returned: success
+  type: str
+  sample: arn:aws:iam::123456789012:role/prod-nat-zero
+role_name:
+  description: The role name.
+  returned: success
+  type: str
+  sample: prod-nat-zero
+role_id:
+  description: The role's unique ID.
+  returned: when the role exists
+  type: str
+  sample: AROAEXAMPLEEXAMPLE1234
+instance_profile_arn:
+  description: The instance profile ARN, or null without O(instance_profile).
+  returned: success
+  type: str
+  sample: arn:aws:iam::123456789012:instance-profile/prod-nat-zero-nat
+instance_profile_name:
+  description: The instance profile name, or null without O(instance_profile).
+  returned: success
+  type: str
+  sample: prod-nat-zero-nat
+managed_policy_arns:
+  description: The managed policies attached after the run.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]
+inline_policy_names:
+  description: The inline policies after the run.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [nat-zero]
+"""
+
+from ansible_collections.natzero.aws.plugins.module_utils.aws import (
+    AWSModule,
+    ClientError,
+    ValidationError,
+    is_error,
+    wait_with,
+)
+from ansible_collections.natzero.aws.plugins.module_utils.policy import (
+    canonical_policy,
+    parse_policy,
+    policies_equal,
+    policy_json,
+)
+from ansible_collections.natzero.aws.plugins.module_utils.tags import (
+    compare_tags,
+    dict_to_tags,
+    normalize_tags,
+    tags_to_dict,
+)
+
+
+def trust_policy(params):
+    if params["assume_role_policy"] is not None:
+        return parse_policy(params["assume_role_policy"])
+    services = sorted(params["assume_role_service"])
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": services[0] if len(services) == 1 else services},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def paginate(client, operation, key, **kwargs):
+    items = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page[key])
+    return items
+
+
+class Role:
+    def __init__(self, module):
+        self.module = module
+        self.iam = module.client("iam")
+        self.name = module.params["name"]
+        self.changed = False
+        self.before = {}
+        self.after = {}
+
+    def change(self, call, **kwargs):
+        """Record a change; make it unless in check mode."""
+        self.changed = True
+        if not self.module.check_mode:
+            return call(**kwargs)
+        return None
+
+    def get_role(self):
+        try:
+            return self.iam.get_role(RoleName=self.name)["Role"]
+        except ClientError as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return None
+            raise
+
+    def get_instance_profile(self):
+        try:
+            return self.iam.get_instance_profile(InstanceProfileName=self.name)["InstanceProfile"]
+        except ClientError as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return None
+            raise
+
+    # -- present -------------------------------------------------------------
+
+    def present(self):
+        p = self.module.params
+        trust = trust_policy(p)
+        tags = normalize_tags(p["tags"])
+        role = self.get_role()
+        self.after = {
+            "path": p["path"],
+            "assume_role_policy": canonical_policy(trust),
+            "description": p["description"],
+            "managed_policy_arns": sorted(set(p["managed_policy_arns"])),
+            "inline_policies": {k: canonical_policy(parse_policy(v)) for k, v in p["inline_policies"].items()},
+            "instance_profile": p["instance_profile"],
+            "tags": tags,
+        }
+        if role is None:
+            self.before = None
+            role = self.create(trust, tags)
+        else:
+            self.update(role, trust, tags)
+        self.ensure_managed_policies()
+        self.ensure_inline_policies()
+        profile = self.ensure_instance_profile(tags)
+        return self.result(
+            arn=role["Arn"] if role else None,
+            role_id=role["RoleId"] if role else None,
+            instance_profile_arn=profile["Arn"] if profile else None,
+            instance_profile_name=self.name if p["instance_profile"] else None,
+            managed_policy_arns=self.after["managed_policy_arns"],
+            inline_policy_names=sorted(self.after["inline_policies"]),
+        )
+
+    def create(self, trust, tags):
+        p = self.module.params
+        kwargs = dict(RoleName=self.name, Path=p["path"], AssumeRolePolicyDocument=policy_json(trust), Tags=dict_to_tags(tags))
+        if p["description"]:
+            kwargs["Description"] = p["description"]
+        if p["max_session_duration"]:
+            kwargs["MaxSessionDuration"] = p["max_session_duration"]
+        role = self.change(self.iam.create_role, **kwargs)
+        if role is None:
+            return None
+        wait_with(self.iam, "role_exists", "role %s to exist" % self.name, timeout=p["wait_timeout"], delay=2, RoleName=self.name)
+        return role["Role"]
+
+    def update(self, role, trust, tags):
+        p = self.module.params
+        current_tags = tags_to_dict(paginate(self.iam, "list_role_tags", "Tags", RoleName=self.name))
+        self.before = {
+            "path": role["Path"],
+            "assume_role_policy": canonical_policy(parse_policy(role["AssumeRolePolicyDocument"])),
+            "description": role.get("Description"),
+            "tags": current_tags,
+        }
+        if role["Path"] != p["path"]:
+            raise ValidationError(
+                "Role %s has path %s; IAM cannot change the path of a role (requested %s). "
+                "Delete the role first (state=absent)." % (self.name, role["Path"], p["path"])
+            )
+        if not policies_equal(role["AssumeRolePolicyDocument"], trust):
+            self.change(self.iam.update_assume_role_policy, RoleName=self.name, PolicyDocument=policy_json(trust))
+        updates = {}
+        if p["description"] is not None and (role.get("Description") or "") != p["description"]:
+            updates["Description"] = p["description"]
+        if p["max_session_duration"] and role.get("MaxSessionDuration") != p["max_session_duration"]:
+            updates["MaxSessionDuration"] = p["max_session_duration"]
+        if updates:
+            self.change(self.iam.update_role, RoleName=self.name, **updates)
+        to_set, to_remove = compare_tags(current_tags, tags, p["purge_tags"])
+        if to_remove:
+            self.change(self.iam.untag_role, RoleName=self.name, TagKeys=to_remove)
+        if to_set:
+            self.change(self.iam.tag_role, RoleName=self.name, Tags=dict_to_tags(to_set))
+
+    def attached_policy_arns(self):
+        if self.module.check_mode and self.before is None:
+            return []
+        attached = paginate(self.iam, "list_attached_role_policies", "AttachedPolicies", RoleName=self.name)
+        return sorted(a["PolicyArn"] for a in attached)
+
+    def ensure_managed_policies(self):
+        p = self.module.params
+        current = self.attached_policy_arns()
+        if self.before is not None:
+            self.before["managed_policy_arns"] = current
+        for arn in sorted(set(p["managed_policy_arns"]) - set(current)):
+            self.change(self.iam.attach_role_policy, RoleName=self.name, PolicyArn=arn)
+        if p["purge_managed_policies"]:
+            for arn in sorted(set(current) - set(p["managed_policy_arns"])):
+                self.change(self.iam.detach_role_policy, RoleName=self.name, PolicyArn=arn)
+        else:
+            self.after["managed_policy_arns"] = sorted(set(current) | set(p["managed_policy_arns"]))
+
+    def inline_policies(self):
+        if self.module.check_mode and self.before is None:
+            return {}
+        names = paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=self.name)
+        return {
+            name: self.iam.get_role_policy(RoleName=self.name, PolicyName=name)["PolicyDocument"] for name in names
+        }
+
+    def ensure_inline_policies(self):
+        p = self.module.params
+        current = self.inline_policies()
+        if self.before is not None:
+            self.before["inline_policies"] = {k: canonical_policy(parse_policy(v)) for k, v in current.items()}
+        for name, document in sorted(p["inline_policies"].items()):
+            desired = parse_policy(document)
+            if not policies_equal(current.get(name), desired):
+                self.change(self.iam.put_role_policy, RoleName=self.name, PolicyName=name, PolicyDocument=policy_json(desired))
+        if p["purge_inline_policies"]:
+            for name in sorted(set(current) - set(p["inline_policies"])):
+                self.change(self.iam.delete_role_policy, RoleName=self.name, PolicyName=name)
+        else:
+            for name in set(current) - set(p["inline_policies"]):
+                self.after["inline_policies"][name] = self.before["inline_policies"][name]
+
+    def ensure_instance_profile(self, tags):
+        p = self.module.params
+        profile = self.get_instance_profile()
+        if self.before is not None:
+            self.before["instance_profile"] = profile is not None
+        if not p["instance_profile"]:
+            if profile is not None:
+                self.delete_instance_profile(profile)
+            return None
+        if profile is None:
+            created = self.change(
+                self.iam.create_instance_profile, InstanceProfileName=self.name, Path=p["path"], Tags=dict_to_tags(tags)
+            )
+            if created is None:
+                return None
+            profile = created["InstanceProfile"]
+            wait_with(
+                self.iam, "instance_profile_exists", "instance profile %s to exist" % self.name,
+                timeout=p["wait_timeout"], delay=2, InstanceProfileName=self.name,
+            )
+        held = [r["RoleName"] for r in profile.get("Roles") or ()]
+        for other in held:
+            if other != self.name:
+                self.change(self.iam.remove_role_from_instance_profile, InstanceProfileName=self.name, RoleName=other)
+        if self.name not in held:
+            self.change(self.iam.add_role_to_instance_profile, InstanceProfileName=self.name, RoleName=self.name)
+        return profile
+
+    def delete_instance_profile(self, profile):
+        for role in profile.get("Roles") or ():
+            self.change(
+                self.iam.remove_role_from_instance_profile, InstanceProfileName=profile["InstanceProfileName"],
+                RoleName=role["RoleName"],
+            )
+        self.change(self.iam.delete_instance_profile, InstanceProfileName=profile["InstanceProfileName"])
+
+    # -- absent --------------------------------------------------------------
+
+    def absent(self):
+        role = self.get_role()
+        self.after = None
+        own_profile = self.get_instance_profile()
+        if own_profile is not None:
+            self.delete_instance_profile(own_profile)
+        if role is None:
+            self.before = None
+            return self.result(arn=None, instance_profile_arn=None, instance_profile_name=None)
+        self.before = {"arn": role["Arn"], "path": role["Path"]}
+        profiles = paginate(self.iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=self.name)
+        for profile in profiles:
+            if profile["InstanceProfileName"] != self.name:
+                self.change(
+                    self.iam.remove_role_from_instance_profile,
+                    InstanceProfileName=profile["InstanceProfileName"], RoleName=self.name,
+                )
+        for arn in self.attached_policy_arns():
+            self.change(self.iam.detach_role_policy, RoleName=self.name, PolicyArn=arn)
+        for name in paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=self.name):
+            self.change(self.iam.delete_role_policy, RoleName=self.name, PolicyName=name)
+        self.change(self.iam.delete_role, RoleName=self.name)
+        return self.result(arn=None, instance_profile_arn=None, instance_profile_name=None)
+
+    def result(self, **facts):
+        result = dict(changed=self.changed, role_name=self.name, **facts)
+        if self.module.diff_mode:
+            result["diff"] = {"before": self.before or {}, "after": self.after or {}}
+        return result
+
+
+def validate(params):
+    path = params["path"]
+    if not (path.startswith("/") and path.endswith("/")):
+        raise ValidationError("path %r must begin and end with '/'" % path)
+    if params["assume_role_policy"] is not None:
+        try:
+            parse_policy(params["assume_role_policy"])
+        except (ValueError, TypeError) as exc:
+            raise ValidationError("assume_role_policy is not a policy document: %s" % exc)
+    for name, document in params["inline_policies"].items():
+        try:
+            parse_policy(document)
+        except (ValueError, TypeError) as exc:
+            raise ValidationError("inline_policies[%r] is not a policy document: %s" % (name, exc))
+
+
+def ensure(module):
+    validate(module.params)
+    role = Role(module)
+    if module.params["state"] == "absent":
+        return role.absent()
+    return role.present()
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True, aliases=["role_name"]),
+        assume_role_service=dict(type="list", elements="str"),
+        assume_role_policy=dict(type="raw"),
+        managed_policy_arns=dict(type="list", elements="str", default=[]),
+        purge_managed_policies=dict(type="bool", default=True),
+        inline_policies=dict(type="dict", default={}),
+        purge_inline_policies=dict(type="bool", default=True),
+        instance_profile=dict(type="bool", default=False),
+        path=dict(type="str", default="/"),
+        description=dict(type="str"),
+        max_session_duration=dict(type="int"),
+        tags=dict(type="dict", default={}),
+        purge_tags=dict(type="bool", default=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait_timeout=dict(type="int", default=120),
+    )
+    module = AWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("assume_role_service", "assume_role_policy"), True)],
+        mutually_exclusive=[("assume_role_service", "assume_role_policy")],
+    )
+    module.run(ensure)
+
+
+if __name__ == "__main__":
+    main()
