@@ -239,3 +239,12 @@ def test_imds_discovery_waits_for_the_second_eni(topology, state_dir):
     assert 'oifname "pub0" ip saddr @private_cidrs masquerade' in table
     assert "elements = { 10.77.1.0/24 }" in table
 
+
+
+def test_no_overrides_and_no_imds_exits_nonzero_instead_of_guessing(topology, state_dir):
+    done = topology.bootstrap(state_dir=state_dir, check=False, NAT_PUBLIC_IFACE="", NAT_PRIVATE_IFACE="",
+                              NAT_IFACE_WAIT_SECONDS="1")
+
+    assert done.returncode != 0
+    assert "FAILED in step 'find interfaces': no interface with device index 0" in done.stderr
+    assert "nat_zero" not in topology.ruleset()

@@ -55,6 +55,13 @@ def test_bootstrap_script_cannot_end_the_user_data_heredoc():
     assert "NAT_ZERO_BOOTSTRAP_EOF" not in BOOTSTRAP.read_text()
 
 
+def test_bootstrap_script_survives_being_templated_again():
+    """Ansible may template a variable's value: no Jinja delimiters (bash's ${#array} is one)."""
+    script = BOOTSTRAP.read_text()
+    for delimiter in ("{{", "{%", "{#"):
+        assert delimiter not in script
+
+
 def test_user_data_writes_the_bootstrap_script_byte_for_byte(user_data_file, tmp_path):
     """Runs only the heredoc part of the rendered user data, into a scratch directory."""
     heredoc = user_data_file.read_text().split("cat > /usr/local/sbin/nat-bootstrap.sh ", 1)[1]

@@ -56,7 +56,7 @@ imds_mac_for_device() {
 iface_for_mac() {
   local dev
   for dev in /sys/class/net/*; do
-    if [[ "$(tr '[:upper:]' '[:lower:]' <"${dev}/address")" == "${1,,}" ]]; then
+    if [[ "$(<"${dev}/address")" == "${1,,}" ]]; then
       printf '%s\n' "${dev##*/}"
       return 0
     fi
@@ -95,7 +95,7 @@ find_interfaces() {
 
 find_private_cidrs() {
   step "find private CIDRs"
-  local raw="${NAT_PRIVATE_CIDRS:-}" cidr mac
+  local raw="${NAT_PRIVATE_CIDRS:-}" cidr mac raw_list
   if [[ -z "$raw" ]]; then
     mac=$(imds_mac_for_device 1) || die "private ENI MAC not in IMDS"
     raw=$(imds_get "network/interfaces/macs/${mac}/subnet-ipv4-cidr-block") || die "private subnet CIDR not in IMDS"
@@ -106,7 +106,7 @@ find_private_cidrs() {
     [[ "$cidr" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || die "not an IPv4 CIDR: '${cidr}'"
     PRIVATE_CIDRS+=("$cidr")
   done
-  (( ${#PRIVATE_CIDRS[@]} > 0 )) || die "no private CIDRs"
+  [[ -n "${PRIVATE_CIDRS[*]}" ]] || die "no private CIDRs"
   info "private CIDRs: ${PRIVATE_CIDRS[*]}"
 }
 
@@ -171,7 +171,12 @@ desired_sysctls() {
   printf 'net/ipv4/ip_forward=1\n'
 }
 
-sysctl_value() { tr -s '[:space:]' ' ' <"/proc/sys/$1" | sed 's/ $//'; }
+# Multi-value sysctls (the port range) read back tab-separated; compare them space-separated.
+sysctl_value() {
+  local words
+  read -ra words <"/proc/sys/$1" || return 1
+  printf '%s' "${words[*]}"
+}
 
 load_ruleset() {
   step "load nftables ruleset"
@@ -190,8 +195,11 @@ size_conntrack() {
     info "conntrack table size is read-only here (child network namespace): left to the host"
     return 0
   fi
-  local mem_kb max
-  mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+  local key value mem_kb="" max
+  while read -r key value _; do
+    [[ "$key" == "MemTotal:" ]] && mem_kb="$value"
+  done </proc/meminfo
+  [[ -n "$mem_kb" ]] || die "no MemTotal in /proc/meminfo"
   max=$(conntrack_max_for_memory "$mem_kb")
   echo $(( max / 4 )) >/sys/module/nf_conntrack/parameters/hashsize
   echo "$max" >"$max_file"
@@ -221,23 +229,25 @@ apply() {
 }
 
 # The guard: cheap comparisons every minute, a full re-apply only on drift.
+# Interfaces and CIDRs are found again each time, so a renamed device or an
+# edited env file counts as drift too.
 check_and_repair() {
   local drift=() live key value now item
   find_interfaces
   find_private_cidrs
   step "check drift"
-  if ! render_ruleset | cmp -s - "${STATE_DIR}/ruleset.nft"; then
+  if [[ ! -f "${STATE_DIR}/ruleset.nft" || "$(render_ruleset)" != "$(<"${STATE_DIR}/ruleset.nft")" ]]; then
     drift+=("ruleset configuration changed or never applied")
   fi
   live=$(nft list table "$FAMILY" "$TABLE" 2>/dev/null) || live=""
-  if [[ ! -f "${STATE_DIR}/ruleset.listing" || "$live" != "$(cat "${STATE_DIR}/ruleset.listing")" ]]; then
+  if [[ ! -f "${STATE_DIR}/ruleset.listing" || "$live" != "$(<"${STATE_DIR}/ruleset.listing")" ]]; then
     drift+=("ruleset differs from the one applied")
   fi
   while IFS='=' read -r key value; do
     now=$(sysctl_value "$key" 2>/dev/null) || now="unreadable"
     [[ "$now" == "$value" ]] || drift+=("${key}=${now}, want ${value}")
   done < <(desired_sysctls)
-  (( ${#drift[@]} == 0 )) && return 0
+  [[ -n "${drift[*]}" ]] || return 0
   QUIET=""
   for item in "${drift[@]}"; do log "guard: drift: ${item}"; done
   apply
