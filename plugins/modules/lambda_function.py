@@ -1,0 +1,486 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: natzero.aws contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: lambda_function
+short_description: A Lambda function deployed from a source directory
+version_added: 0.1.0
+description:
+  - Manages a Lambda function whose code is a directory of source files.
+  - The module packages O(source_path) into a reproducible zip archive in memory (sorted entries, fixed
+    timestamps and permissions, without C(__pycache__) and C(*.pyc)). Unchanged source gives the same
+    C(CodeSha256), so the code is uploaded only when it changed.
+  - Manages the configuration (handler, runtime, architecture, role, environment, memory, timeout,
+    description), tags, reserved concurrency and the asynchronous invocation settings (retry attempts, event
+    age), changing only what differs.
+  - Waits until the function is C(Active) and its last update C(Successful) before the next change and before
+    returning.
+  - A role created a moment ago may not be assumable by Lambda yet; creating (or reconfiguring) the function
+    is retried for a bounded time while Lambda says so.
+author:
+  - natzero.aws maintainers
+options:
+  name:
+    description:
+      - The function name.
+    type: str
+    required: true
+    aliases: [function_name]
+  source_path:
+    description:
+      - The directory whose content is the function's code (its top level is the root of the archive).
+      - Required with O(state=present).
+    type: path
+  handler:
+    description:
+      - The handler, for example V(nat_zero.handler.handler). For Python runtimes the module checks that its
+        module file is in O(source_path).
+      - Required with O(state=present).
+    type: str
+  runtime:
+    description:
+      - The runtime.
+    type: str
+    default: python3.12
+  architecture:
+    description:
+      - The instruction set architecture.
+    type: str
+    choices: [arm64, x86_64]
+    default: arm64
+  role_arn:
+    description:
+      - The execution role, for example from M(natzero.aws.iam_role).
+      - Required with O(state=present).
+    type: str
+  environment:
+    description:
+      - Environment variables. Values that are not strings are converted (lists and dictionaries to compact
+        JSON, booleans to V(true)/V(false)).
+    type: dict
+    default: {}
+  memory_size:
+    description:
+      - Memory in MB (128 to 10240).
+    type: int
+    default: 128
+  timeout:
+    description:
+      - Timeout in seconds (1 to 900).
+    type: int
+    default: 30
+  description:
+    description:
+      - The function's description.
+    type: str
+    default: ""
+  reserved_concurrency:
+    description:
+      - Reserved concurrent executions. V(1) makes the function a single writer.
+      - Not set removes any reservation (the function uses the account's unreserved concurrency).
+    type: int
+  maximum_retry_attempts:
+    description:
+      - How many times Lambda retries a failed asynchronous invocation (0 to 2).
+    type: int
+    default: 2
+  maximum_event_age_seconds:
+    description:
+      - How long Lambda keeps an asynchronous event before dropping it (60 to 21600). Not set leaves it as it
+        is (21600 for a new function).
+    type: int
+  state:
+    description:
+      - V(present) creates or updates the function, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait_timeout:
+    description:
+      - How many seconds to wait for the function to become active or finish an update, and at most how long
+        to retry while its role cannot be assumed yet.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - natzero.aws.aws
+  - natzero.aws.aws.tags
+notes:
+  - Supports check mode and diff mode.
+  - The log group C(/aws/lambda/<name>) is not managed here; see M(natzero.aws.log_group).
+"""
+
+EXAMPLES = r"""
+- name: The reconciler
+  natzero.aws.lambda_function:
+    name: prod-nat-zero
+    source_path: "{{ playbook_dir }}/../lambda_src"
+    handler: nat_zero.handler.handler
+    architecture: arm64
+    role_arn: "{{ lambda_role.arn }}"
+    reserved_concurrency: 1
+    maximum_retry_attempts: 2
+    environment:
+      NAT_ZERO_NAME: prod
+      NAT_ZERO_VPC_ID: vpc-0123456789abcdef0
+      NAT_ZERO_ZONES: "{{ zones | to_json }}"
+  register: reconciler
+
+- name: Remove it
+  natzero.aws.lambda_function:
+    name: prod-nat-zero
+    state: absent
+"""
+
+RETURN = r"""
+function_name:
+  description: The function name.
+  returned: success
+  type: str
+  sample: prod-nat-zero
+function_arn:
+  description: The function ARN. Null in check mode when it would be created, or when absent.
+  returned: success
+  type: str
+  sample: arn:aws:lambda:us-east-1:123456789012:function:prod-nat-zero
+code_sha256:
+  description: The CodeSha256 of the packaged source (what the function runs after the run).
+  returned: when O(state=present)
+  type: str
+  sample: 3kFh8lqGC1CbC2lTgW0pM1oH6rQ8mYyS1vK2L7a1Xq0=
+zip_size:
+  description: Size of the packaged source in bytes.
+  returned: when O(state=present)
+  type: int
+  sample: 18211
+version:
+  description: The function version the settings apply to.
+  returned: when O(state=present)
+  type: str
+  sample: $LATEST
+environment:
+  description: The environment variables after the run.
+  returned: when O(state=present)
+  type: dict
+  sample: {NAT_ZERO_NAME: prod}
+reserved_concurrency:
+  description: The reserved concurrency after the run, null for none.
+  returned: when O(state=present)
+  type: int
+  sample: 1
+code_updated:
+  description: Whether the code was (or, in check mode, would be) uploaded.
+  returned: when O(state=present)
+  type: bool
+  sample: false
+"""
+
+import json
+import os
+
+from ansible_collections.natzero.aws.plugins.module_utils.aws import (
+    AWSModule,
+    ClientError,
+    ValidationError,
+    error_code,
+    error_message,
+    is_error,
+    retry_while,
+    wait_with,
+)
+from ansible_collections.natzero.aws.plugins.module_utils.package import build_zip, code_sha256
+from ansible_collections.natzero.aws.plugins.module_utils.tags import compare_tags, normalize_tags
+
+MAX_DIRECT_UPLOAD = 50 * 1024 * 1024
+# At most this long for IAM to let Lambda assume a new role.
+ROLE_PROPAGATION_TIMEOUT = 120
+
+
+def environment_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return "" if value is None else str(value)
+
+
+def role_not_assumable_yet(exc):
+    return error_code(exc) == "InvalidParameterValueException" and "assumed" in error_message(exc)
+
+
+def busy_or_role_pending(exc):
+    # ResourceConflictException: another update is still in progress.
+    return error_code(exc) == "ResourceConflictException" or role_not_assumable_yet(exc)
+
+
+def validate(params):
+    if params["state"] == "absent":
+        return
+    source = params["source_path"]
+    if not os.path.isdir(source):
+        raise ValidationError("source_path %s is not a directory" % source)
+    if params["runtime"].startswith("python"):
+        module_path, _, function = params["handler"].rpartition(".")
+        handler_file = os.path.join(source, *module_path.split(".")) + ".py"
+        if not module_path or not function:
+            raise ValidationError("handler %r must be <module>.<function>" % params["handler"])
+        if not os.path.isfile(handler_file):
+            raise ValidationError(
+                "handler %s: %s does not exist in source_path %s" % (params["handler"], handler_file, source)
+            )
+    if not 128 <= params["memory_size"] <= 10240:
+        raise ValidationError("memory_size must be between 128 and 10240 MB")
+    if not 1 <= params["timeout"] <= 900:
+        raise ValidationError("timeout must be between 1 and 900 seconds")
+    if not 0 <= params["maximum_retry_attempts"] <= 2:
+        raise ValidationError("maximum_retry_attempts must be between 0 and 2")
+    age = params["maximum_event_age_seconds"]
+    if age is not None and not 60 <= age <= 21600:
+        raise ValidationError("maximum_event_age_seconds must be between 60 and 21600")
+    if params["reserved_concurrency"] is not None and params["reserved_concurrency"] < 0:
+        raise ValidationError("reserved_concurrency must not be negative")
+
+
+class Function:
+    def __init__(self, module):
+        self.module = module
+        self.lam = module.client("lambda")
+        self.name = module.params["name"]
+        self.timeout = module.params["wait_timeout"]
+        self.changed = False
+
+    def get(self):
+        try:
+            return self.lam.get_function(FunctionName=self.name)
+        except ClientError as exc:
+            if is_error(exc, "ResourceNotFoundException"):
+                return None
+            raise
+
+    def wait_updated(self):
+        wait_with(self.lam, "function_updated_v2", "function %s to finish updating" % self.name,
+                  timeout=self.timeout, delay=2, FunctionName=self.name)
+
+    def call(self, method, **kwargs):
+        """An update call, retried while another update runs or the role is not assumable yet."""
+        return retry_while(
+            lambda: method(**kwargs), busy_or_role_pending, timeout=min(self.timeout, ROLE_PROPAGATION_TIMEOUT)
+        )
+
+    def desired_config(self):
+        p = self.module.params
+        return {
+            "Role": p["role_arn"],
+            "Handler": p["handler"],
+            "Runtime": p["runtime"],
+            "MemorySize": p["memory_size"],
+            "Timeout": p["timeout"],
+            "Description": p["description"],
+            "Environment": {"Variables": {str(k): environment_value(v) for k, v in p["environment"].items()}},
+        }
+
+    @staticmethod
+    def current_config(configuration):
+        return {
+            "Role": configuration.get("Role"),
+            "Handler": configuration.get("Handler"),
+            "Runtime": configuration.get("Runtime"),
+            "MemorySize": configuration.get("MemorySize"),
+            "Timeout": configuration.get("Timeout"),
+            "Description": configuration.get("Description") or "",
+            "Environment": {"Variables": (configuration.get("Environment") or {}).get("Variables") or {}},
+        }
+
+    # -- present -------------------------------------------------------------
+
+    def present(self):
+        p = self.module.params
+        package = build_zip(p["source_path"])
+        if len(package) > MAX_DIRECT_UPLOAD:
+            raise ValidationError(
+                "source_path packs into %d bytes, more than Lambda's direct upload limit of 50 MB" % len(package)
+            )
+        sha = code_sha256(package)
+        desired = self.desired_config()
+        existing = self.get()
+        if existing is None:
+            before, arn = None, self.create(package, desired)
+            code_updated = True
+        else:
+            configuration = existing["Configuration"]
+            arn = configuration["FunctionArn"]
+            before = dict(self.current_config(configuration), CodeSha256=configuration.get("CodeSha256"),
+                          Architectures=configuration.get("Architectures"))
+            if configuration.get("State") == "Pending" or configuration.get("LastUpdateStatus") == "InProgress":
+                self.wait_ready()
+            code_updated = self.update_code(configuration, package, sha)
+            self.update_config(before, desired)
+            self.update_tags(arn, existing.get("Tags") or {})
+        reserved = self.ensure_concurrency(existing)
+        self.ensure_async_config(existing is None)
+        result = dict(
+            changed=self.changed,
+            function_name=self.name,
+            function_arn=arn,
+            code_sha256=sha,
+            zip_size=len(package),
+            version="$LATEST",
+            environment=desired["Environment"]["Variables"],
+            reserved_concurrency=reserved,
+            code_updated=code_updated,
+        )
+        if self.module.diff_mode:
+            after = dict(desired, CodeSha256=sha, Architectures=[p["architecture"]])
+            result["diff"] = {"before": before or {}, "after": after}
+        return result
+
+    def wait_ready(self):
+        wait_with(self.lam, "function_active_v2", "function %s to become active" % self.name,
+                  timeout=self.timeout, delay=2, FunctionName=self.name)
+        self.wait_updated()
+
+    def create(self, package, desired):
+        p = self.module.params
+        self.changed = True
+        if self.module.check_mode:
+            return None
+        kwargs = dict(
+            FunctionName=self.name,
+            Code={"ZipFile": package},
+            Architectures=[p["architecture"]],
+            PackageType="Zip",
+            Publish=False,
+            Tags=normalize_tags(p["tags"]),
+            **desired
+        )
+        created = retry_while(
+            lambda: self.lam.create_function(**kwargs),
+            role_not_assumable_yet,
+            timeout=min(self.timeout, ROLE_PROPAGATION_TIMEOUT),
+        )
+        self.wait_ready()
+        return created["FunctionArn"]
+
+    def update_code(self, configuration, package, sha):
+        architecture = self.module.params["architecture"]
+        if configuration.get("CodeSha256") == sha and (configuration.get("Architectures") or ["x86_64"]) == [architecture]:
+            return False
+        self.changed = True
+        if not self.module.check_mode:
+            self.call(self.lam.update_function_code, FunctionName=self.name, ZipFile=package, Architectures=[architecture])
+            self.wait_updated()
+        return True
+
+    def update_config(self, current, desired):
+        changes = {k: v for k, v in desired.items() if current.get(k) != v}
+        if not changes:
+            return
+        self.changed = True
+        if not self.module.check_mode:
+            self.call(self.lam.update_function_configuration, FunctionName=self.name, **changes)
+            self.wait_updated()
+
+    def update_tags(self, arn, current):
+        p = self.module.params
+        to_set, to_remove = compare_tags(current, normalize_tags(p["tags"]), p["purge_tags"])
+        if not (to_set or to_remove):
+            return
+        self.changed = True
+        if self.module.check_mode:
+            return
+        if to_remove:
+            self.lam.untag_resource(Resource=arn, TagKeys=to_remove)
+        if to_set:
+            self.lam.tag_resource(Resource=arn, Tags=to_set)
+
+    def ensure_concurrency(self, existing):
+        wanted = self.module.params["reserved_concurrency"]
+        current = ((existing or {}).get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        if current == wanted:
+            return current
+        self.changed = True
+        if not self.module.check_mode:
+            if wanted is None:
+                self.lam.delete_function_concurrency(FunctionName=self.name)
+            else:
+                self.lam.put_function_concurrency(FunctionName=self.name, ReservedConcurrentExecutions=wanted)
+        return wanted
+
+    def ensure_async_config(self, created):
+        p = self.module.params
+        wanted = {"MaximumRetryAttempts": p["maximum_retry_attempts"]}
+        if p["maximum_event_age_seconds"] is not None:
+            wanted["MaximumEventAgeInSeconds"] = p["maximum_event_age_seconds"]
+        current = {}
+        if not (created and self.module.check_mode):
+            try:
+                current = self.lam.get_function_event_invoke_config(FunctionName=self.name)
+            except ClientError as exc:
+                if not is_error(exc, "ResourceNotFoundException"):
+                    raise
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return
+        self.changed = True
+        if not self.module.check_mode:
+            self.call(self.lam.put_function_event_invoke_config, FunctionName=self.name, **wanted)
+
+    # -- absent --------------------------------------------------------------
+
+    def absent(self):
+        existing = self.get()
+        if existing is not None:
+            self.changed = True
+            if not self.module.check_mode:
+                try:
+                    self.call(self.lam.delete_function, FunctionName=self.name)
+                except ClientError as exc:
+                    if not is_error(exc, "ResourceNotFoundException"):
+                        raise
+        result = dict(changed=self.changed, function_name=self.name, function_arn=None)
+        if self.module.diff_mode:
+            before = {"function_arn": existing["Configuration"]["FunctionArn"]} if existing else {}
+            result["diff"] = {"before": before, "after": {}}
+        return result
+
+
+def ensure(module):
+    validate(module.params)
+    function = Function(module)
+    if module.params["state"] == "absent":
+        return function.absent()
+    return function.present()
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True, aliases=["function_name"]),
+        source_path=dict(type="path"),
+        handler=dict(type="str"),
+        runtime=dict(type="str", default="python3.12"),
+        architecture=dict(type="str", choices=["arm64", "x86_64"], default="arm64"),
+        role_arn=dict(type="str"),
+        environment=dict(type="dict", default={}),
+        memory_size=dict(type="int", default=128),
+        timeout=dict(type="int", default=30),
+        description=dict(type="str", default=""),
+        reserved_concurrency=dict(type="int"),
+        maximum_retry_attempts=dict(type="int", default=2),
+        maximum_event_age_seconds=dict(type="int"),
+        tags=dict(type="dict", default={}),
+        purge_tags=dict(type="bool", default=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait_timeout=dict(type="int", default=300),
+    )
+    module = AWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ("source_path", "handler", "role_arn"))],
+    )
+    module.run(ensure)
+
+
+if __name__ == "__main__":
+    main()

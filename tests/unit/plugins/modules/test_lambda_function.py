@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+import boto3
+import botocore.client
+import pytest
+from botocore.exceptions import ClientError
+
+from ansible_collections.natzero.aws.plugins.module_utils.package import build_zip, code_sha256
+from ansible_collections.natzero.aws.plugins.modules import lambda_function
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture
+def source(tmp_path):
+    package = tmp_path / "src" / "app"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text("def handler(event, context):\n    return event\n")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"litter")
+    (package / "stale.pyc").write_bytes(b"litter")
+    return tmp_path / "src"
+
+
+@pytest.fixture
+def lam(aws):
+    return boto3.client("lambda", region_name="us-east-1")
+
+
+@pytest.fixture
+def role_arn(aws):
+    iam = boto3.client("iam", region_name="us-east-1")
+    return iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+
+
+@pytest.fixture
+def args(source, role_arn):
+    return dict(
+        name="prod-nat-zero",
+        source_path=str(source),
+        handler="app.handler.handler",
+        role_arn=role_arn,
+        environment={"NAT_ZERO_NAME": "prod", "NAT_ZERO_ZONES": {"us-east-1a": {"launch_template_id": "lt-1"}}},
+        reserved_concurrency=1,
+        maximum_retry_attempts=1,
+        maximum_event_age_seconds=3600,
+        tags={"team": "platform"},
+    )
+
+
+def test_package_is_reproducible_and_leaves_out_build_litter(source):
+    first = build_zip(str(source))
+    os.utime(source / "app" / "handler.py", (0, 0))
+
+    assert build_zip(str(source)) == first
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert archive.namelist() == ["app/__init__.py", "app/handler.py"]
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_create_deploys_code_config_concurrency_and_async_settings(run_module, lam, args, source):
+    result = run_module(lambda_function, args)
+
+    assert result["changed"] is True
+    assert result["function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:prod-nat-zero"
+    assert result["code_sha256"] == code_sha256(build_zip(str(source)))
+    function = lam.get_function(FunctionName="prod-nat-zero")
+    configuration = function["Configuration"]
+    assert configuration["CodeSha256"] == result["code_sha256"]
+    assert configuration["Architectures"] == ["arm64"]
+    assert configuration["Handler"] == "app.handler.handler"
+    assert configuration["Runtime"] == "python3.12"
+    assert configuration["Environment"]["Variables"] == {
+        "NAT_ZERO_NAME": "prod",
+        "NAT_ZERO_ZONES": '{"us-east-1a":{"launch_template_id":"lt-1"}}',
+    }
+    assert function["Concurrency"]["ReservedConcurrentExecutions"] == 1
+    invoke_config = lam.get_function_event_invoke_config(FunctionName="prod-nat-zero")
+    assert (invoke_config["MaximumRetryAttempts"], invoke_config["MaximumEventAgeInSeconds"]) == (1, 3600)
+    assert function["Tags"] == {"team": "platform"}
+
+
+def test_second_run_uploads_nothing(run_module, args):
+    first = run_module(lambda_function, args)
+    second = run_module(lambda_function, args)
+
+    assert second["changed"] is False
+    assert second["code_updated"] is False
+    assert second["code_sha256"] == first["code_sha256"]
+
+
+def test_changed_source_and_environment_are_updated(run_module, lam, args, source):
+    first = run_module(lambda_function, args)
+    (source / "app" / "handler.py").write_text("def handler(event, context):\n    return None\n")
+
+    result = run_module(lambda_function, dict(args, environment={"NAT_ZERO_NAME": "other"}), diff=True)
+
+    assert result["changed"] is True and result["code_updated"] is True
+    assert result["code_sha256"] != first["code_sha256"]
+    configuration = lam.get_function(FunctionName="prod-nat-zero")["Configuration"]
+    assert configuration["CodeSha256"] == result["code_sha256"]
+    assert configuration["Environment"]["Variables"] == {"NAT_ZERO_NAME": "other"}
+    assert result["diff"]["before"]["CodeSha256"] == first["code_sha256"]
+
+
+def test_check_mode_creates_and_updates_nothing(run_module, lam, args, source):
+    assert run_module(lambda_function, args, check_mode=True)["changed"] is True
+    assert lam.list_functions()["Functions"] == []
+
+    run_module(lambda_function, args)
+    update = run_module(lambda_function, dict(args, memory_size=256), check_mode=True)
+    assert update["changed"] is True
+    assert lam.get_function(FunctionName="prod-nat-zero")["Configuration"]["MemorySize"] == 128
+
+
+def test_create_retries_while_the_new_role_cannot_be_assumed(run_module, lam, args, monkeypatch):
+    real_call = botocore.client.BaseClient._make_api_call
+    refusals = []
+
+    def iam_not_propagated(self, operation, params):
+        if operation == "CreateFunction" and len(refusals) < 2:
+            refusals.append(operation)
+            error = {"Code": "InvalidParameterValueException",
+                     "Message": "The role defined for the function cannot be assumed by Lambda."}
+            raise ClientError({"Error": error}, operation)
+        return real_call(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", iam_not_propagated)
+
+    assert run_module(lambda_function, args)["changed"] is True
+    assert len(refusals) == 2
+    assert lam.get_function(FunctionName="prod-nat-zero")["Configuration"]["State"] == "Active"
+
+
+def test_unset_reserved_concurrency_removes_the_reservation(run_module, lam, args):
+    run_module(lambda_function, args)
+
+    result = run_module(lambda_function, dict(args, reserved_concurrency=None))
+
+    assert result["changed"] is True and result["reserved_concurrency"] is None
+    assert "Concurrency" not in lam.get_function(FunctionName="prod-nat-zero")
+
+
+def test_absent_deletes_the_function(run_module, lam, args):
+    run_module(lambda_function, args)
+    absent = dict(name="prod-nat-zero", state="absent")
+
+    assert run_module(lambda_function, absent, check_mode=True)["changed"] is True
+    assert run_module(lambda_function, absent)["changed"] is True
+    assert lam.list_functions()["Functions"] == []
+    assert run_module(lambda_function, absent)["changed"] is False
+
+
+def test_handler_missing_from_the_source_fails(fails, args):
+    failure = fails(lambda_function, dict(args, handler="nat_zero.handler.handler"))
+
+    assert "handler nat_zero.handler.handler" in failure["msg"] and "does not exist" in failure["msg"]
+
+
+def test_source_path_must_be_a_directory(fails, args, tmp_path):
+    assert "is not a directory" in fails(lambda_function, dict(args, source_path=str(tmp_path / "nope")))["msg"]
