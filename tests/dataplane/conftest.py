@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dataplane.netns_topology import Topology, namespaces_unavailable
+from tests.dataplane.netns_topology import Topology, namespaces_unavailable, remove_orphaned_namespaces
 
 _UNAVAILABLE: list[str | None] = []
 
@@ -12,6 +12,8 @@ _UNAVAILABLE: list[str | None] = []
 def _why_unavailable() -> str | None:
     if not _UNAVAILABLE:
         _UNAVAILABLE.append(namespaces_unavailable())
+        if _UNAVAILABLE[0] is None:
+            remove_orphaned_namespaces()
     return _UNAVAILABLE[0]
 
 

@@ -14,6 +14,7 @@ interface is one end of a veth pair whose other end is in another of them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,15 @@ def namespaces_unavailable() -> str | None:
     return None
 
 
+def remove_orphaned_namespaces() -> None:
+    """Namespaces left by a test run that was killed outright (its pid is in the name)."""
+    listed = run("ip", "netns", "list", check=False).stdout.split()
+    for name in listed:
+        owner = re.fullmatch(rf"{PREFIX}(\d+)x[0-9a-f]{{6}}-\w+", name)
+        if owner and not Path(f"/proc/{owner.group(1)}").exists():
+            run("ip", "netns", "del", name, check=False)
+
+
 def run(*args: str, check: bool = True, timeout: float = 30, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout, **kwargs)
 
@@ -59,7 +69,7 @@ def run(*args: str, check: bool = True, timeout: float = 30, **kwargs) -> subpro
 class Topology:
     """Four namespaces named <prefix>-{wl,nat,inet}; removed by destroy()."""
 
-    prefix: str = field(default_factory=lambda: f"{PREFIX}{os.getpid() % 100000}{uuid.uuid4().hex[:6]}")
+    prefix: str = field(default_factory=lambda: f"{PREFIX}{os.getpid()}x{uuid.uuid4().hex[:6]}")
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
