@@ -88,6 +88,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     retry_on_codes,
     wait_with,
 )
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import describe_instances
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
@@ -104,11 +105,7 @@ def nat_instances(ec2, params):
         {"Name": "vpc-id", "Values": [params["vpc_id"]]},
         {"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)},
     ] + tag_filters({params["nat_tag_key"]: params["nat_tag_value"], DEPLOYMENT_TAG: params["name"]})
-    instances = []
-    for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
-        for reservation in page["Reservations"]:
-            instances.extend(reservation["Instances"])
-    return sorted(instances, key=lambda i: i["InstanceId"])
+    return describe_instances(ec2, filters)
 
 
 def deployment_addresses(ec2, params):

@@ -157,6 +157,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     retry_on_codes,
     wait_with,
 )
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import DEFAULT_ROUTE, default_route, route_target
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     DEPLOYMENT_TAG,
@@ -174,36 +175,9 @@ from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     tags_to_dict,
 )
 
-DEFAULT_ROUTE = "0.0.0.0/0"
 INTERFACES = ("public", "private")
 # A resource created a moment ago may be missing from the next call's view.
 _NOT_YET_VISIBLE = ("InvalidNetworkInterfaceID.NotFound", "InvalidGroup.NotFound")
-_ROUTE_TARGET_KEYS = (
-    "NetworkInterfaceId",
-    "NatGatewayId",
-    "GatewayId",
-    "InstanceId",
-    "TransitGatewayId",
-    "VpcPeeringConnectionId",
-    "EgressOnlyInternetGatewayId",
-    "LocalGatewayId",
-    "CarrierGatewayId",
-    "CoreNetworkArn",
-)
-
-
-def route_target(route):
-    for key in _ROUTE_TARGET_KEYS:
-        if route.get(key):
-            return route[key]
-    return None
-
-
-def default_route(route_table):
-    for route in route_table.get("Routes") or ():
-        if route.get("DestinationCidrBlock") == DEFAULT_ROUTE:
-            return route
-    return None
 
 
 def ingress_rules(permissions):

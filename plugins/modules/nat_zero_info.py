@@ -1,0 +1,284 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: natzero.aws contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nat_zero_info
+short_description: What a scale-to-zero NAT deployment looks like right now, per AZ
+version_added: 0.1.0
+description:
+  - Reports, for each availability zone of a deployment, the workloads (instances the NAT serves), the NAT
+    instance with its state and config version, the Elastic IP and where the private route table's default
+    route points.
+  - Classifies instances as the reconciler does. A NAT is an instance with the NAT tag and
+    C(nat-zero:deployment=<name>); a workload is a pending or running instance in the AZ with neither the NAT
+    tag nor the ignore tag.
+  - Three reads at most (instances of the VPC, the deployment's Elastic IPs, the route tables). Changes nothing.
+author:
+  - natzero.aws maintainers
+options:
+  name:
+    description:
+      - The deployment name.
+    type: str
+    required: true
+  vpc_id:
+    description:
+      - The VPC of the deployment.
+    type: str
+    required: true
+  availability_zones:
+    description:
+      - The availability zones to report on.
+    type: list
+    elements: str
+    required: true
+  route_table_ids:
+    description:
+      - The private route table of each AZ, in the order of O(availability_zones). Without it, no route is
+        reported.
+    type: list
+    elements: str
+  config_version:
+    description:
+      - The current config version (from M(natzero.aws.nat_launch_template)). With it, each NAT reports
+        whether it runs an older configuration.
+    type: str
+  nat_tag_key:
+    description:
+      - Key of the tag that marks NAT instances.
+    type: str
+    default: nat-zero:managed
+  nat_tag_value:
+    description:
+      - Value of the NAT tag.
+    type: str
+    default: "true"
+  ignore_tag_key:
+    description:
+      - Key of the tag that marks instances that are not workloads.
+    type: str
+    default: nat-zero:ignore
+  ignore_tag_value:
+    description:
+      - Value of the ignore tag.
+    type: str
+    default: "true"
+extends_documentation_fragment:
+  - natzero.aws.aws
+notes:
+  - Supports check mode. Always reports C(changed=false).
+"""
+
+EXAMPLES = r"""
+- name: Look at the deployment
+  natzero.aws.nat_zero_info:
+    name: prod
+    vpc_id: vpc-0123456789abcdef0
+    availability_zones: [us-east-1a, us-east-1b]
+    route_table_ids: [rtb-0aaaaaaaaaaaaaaaa, rtb-0bbbbbbbbbbbbbbbb]
+    config_version: "{{ nat_template.config_version }}"
+  register: nat_zero
+
+- name: The NAT of us-east-1a runs while it has workloads
+  ansible.builtin.assert:
+    that:
+      - nat_zero.zones['us-east-1a'].workloads | length > 0
+      - nat_zero.zones['us-east-1a'].nat.state == 'running'
+      - nat_zero.zones['us-east-1a'].eip is not none
+"""
+
+RETURN = r"""
+zones:
+  description: The state of each AZ, keyed by AZ name.
+  returned: always
+  type: dict
+  contains:
+    workloads:
+      description: IDs of the pending or running workload instances.
+      type: list
+      elements: str
+      sample: [i-0123456789abcdef0]
+    nat:
+      description: The NAT instance (the most alive one, if there are several), or null.
+      type: dict
+      contains:
+        id:
+          description: Instance ID.
+          type: str
+          sample: i-0fedcba9876543210
+        state:
+          description: Instance state.
+          type: str
+          sample: running
+        config_version:
+          description: The instance's C(nat-zero:config-version) tag.
+          type: str
+          sample: 5f0c6a1e9b2d4c7a
+        config_drift:
+          description: Whether the instance's config version differs from O(config_version).
+          type: bool
+          sample: false
+    nats:
+      description: Every NAT instance of the AZ that is not terminated, in the same form as RV(zones.nat).
+      type: list
+      elements: dict
+    eip:
+      description: The Elastic IP of the AZ (the associated one, if there are several), or null.
+      type: dict
+      contains:
+        allocation_id:
+          description: Allocation ID.
+          type: str
+          sample: eipalloc-0123456789abcdef0
+        public_ip:
+          description: The address.
+          type: str
+          sample: 198.51.100.7
+        association_id:
+          description: The association, or null.
+          type: str
+          sample: eipassoc-0123456789abcdef0
+        network_interface_id:
+          description: The ENI it is associated with, or null.
+          type: str
+          sample: eni-0123456789abcdef0
+    eips:
+      description: Every Elastic IP of the deployment in the AZ, in the same form as RV(zones.eip).
+      type: list
+      elements: dict
+    route_table_id:
+      description: The AZ's private route table, or null.
+      type: str
+      sample: rtb-0aaaaaaaaaaaaaaaa
+    route_target:
+      description: What the default route of the route table points at, or null.
+      type: str
+      sample: eni-0fedcba9876543210
+  sample:
+    us-east-1a:
+      workloads: [i-0123456789abcdef0]
+      nat: {id: i-0fedcba9876543210, state: running, config_version: 5f0c6a1e9b2d4c7a, config_drift: false}
+      nats: [{id: i-0fedcba9876543210, state: running, config_version: 5f0c6a1e9b2d4c7a, config_drift: false}]
+      eip: {allocation_id: eipalloc-0123456789abcdef0, public_ip: 198.51.100.7,
+            association_id: eipassoc-0123456789abcdef0, network_interface_id: eni-0123456789abcdef0}
+      eips: []
+      route_table_id: rtb-0aaaaaaaaaaaaaaaa
+      route_target: eni-0fedcba9876543210
+"""
+
+from ansible_collections.natzero.aws.plugins.module_utils.aws import AWSModule, ValidationError
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import default_route, describe_instances, route_target
+from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
+    AZ_TAG,
+    CONFIG_VERSION_TAG,
+    DEFAULT_IGNORE_TAG,
+    DEFAULT_NAT_TAG,
+    DEPLOYMENT_TAG,
+    LIVE_INSTANCE_STATES,
+    VPC_TAG,
+)
+from ansible_collections.natzero.aws.plugins.module_utils.tags import tag_filters, tags_to_dict
+
+WORKLOAD_STATES = ("pending", "running")
+# Which NAT to report when several exist: the one closest to serving traffic.
+_ALIVENESS = {"running": 0, "pending": 1, "stopping": 2, "stopped": 3, "shutting-down": 4}
+
+
+def nat_fact(instance, config_version):
+    version = tags_to_dict(instance.get("Tags")).get(CONFIG_VERSION_TAG)
+    return dict(
+        id=instance["InstanceId"],
+        state=instance["State"]["Name"],
+        config_version=version,
+        config_drift=bool(config_version) and version != config_version,
+    )
+
+
+def eip_fact(address):
+    return dict(
+        allocation_id=address["AllocationId"],
+        public_ip=address.get("PublicIp"),
+        association_id=address.get("AssociationId") or None,
+        network_interface_id=address.get("NetworkInterfaceId") or None,
+    )
+
+
+def zone_facts(az, instances, addresses, params):
+    nat_key, nat_value = params["nat_tag_key"], params["nat_tag_value"]
+    ignore_key, ignore_value = params["ignore_tag_key"], params["ignore_tag_value"]
+    workloads, nats = [], []
+    for instance in instances:
+        if instance.get("Placement", {}).get("AvailabilityZone") != az:
+            continue
+        tags = tags_to_dict(instance.get("Tags"))
+        if tags.get(nat_key) == nat_value:
+            if tags.get(DEPLOYMENT_TAG) == params["name"]:
+                nats.append(instance)
+        elif tags.get(ignore_key) != ignore_value and instance["State"]["Name"] in WORKLOAD_STATES:
+            workloads.append(instance["InstanceId"])
+    nats.sort(key=lambda i: (_ALIVENESS.get(i["State"]["Name"], 9), i["InstanceId"]))
+    eips = [eip_fact(a) for a in addresses if tags_to_dict(a.get("Tags")).get(AZ_TAG) == az]
+    eips.sort(key=lambda e: (e["association_id"] is None, e["allocation_id"]))
+    nat_facts = [nat_fact(i, params["config_version"]) for i in nats]
+    return dict(
+        workloads=workloads,
+        nat=nat_facts[0] if nat_facts else None,
+        nats=nat_facts,
+        eip=eips[0] if eips else None,
+        eips=eips,
+    )
+
+
+def ensure(module):
+    p = module.params
+    zones = p["availability_zones"]
+    route_tables = p["route_table_ids"] or []
+    if route_tables and len(route_tables) != len(zones):
+        raise ValidationError(
+            "route_table_ids has %d entries but availability_zones has %d; give one route table per AZ, in order"
+            % (len(route_tables), len(zones))
+        )
+    ec2 = module.client("ec2")
+    instances = describe_instances(
+        ec2,
+        [{"Name": "vpc-id", "Values": [p["vpc_id"]]}, {"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)}],
+    )
+    addresses = ec2.describe_addresses(Filters=tag_filters({DEPLOYMENT_TAG: p["name"], VPC_TAG: p["vpc_id"]}))[
+        "Addresses"
+    ]
+    tables = {}
+    if route_tables:
+        described = ec2.describe_route_tables(RouteTableIds=sorted(set(route_tables)))["RouteTables"]
+        tables = {t["RouteTableId"]: t for t in described}
+    facts = {}
+    for index, az in enumerate(zones):
+        zone = zone_facts(az, instances, addresses, p)
+        table_id = route_tables[index] if route_tables else None
+        route = default_route(tables[table_id]) if table_id else None
+        zone.update(route_table_id=table_id, route_target=route_target(route) if route else None)
+        facts[az] = zone
+    return dict(changed=False, zones=facts)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        vpc_id=dict(type="str", required=True),
+        availability_zones=dict(type="list", elements="str", required=True),
+        route_table_ids=dict(type="list", elements="str"),
+        config_version=dict(type="str"),
+        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0]),
+        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
+        ignore_tag_key=dict(type="str", default=DEFAULT_IGNORE_TAG[0]),
+        ignore_tag_value=dict(type="str", default=DEFAULT_IGNORE_TAG[1]),
+    )
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.run(ensure)
+
+
+if __name__ == "__main__":
+    main()
