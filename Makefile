@@ -27,5 +27,9 @@ test: venv collection
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit
 
+# The whole flow on a local AWS emulator (no account, no internet).
+demo: venv collection
+	$(BIN)/python playbooks/sandbox/demo.py
+
 clean:
 	rm -rf build .pytest_cache

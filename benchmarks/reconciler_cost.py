@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 
 import boto3  # noqa: E402
 
-from tests.support.moto_server import moto_server  # noqa: E402
+from playbooks.sandbox.emulator import moto_server  # noqa: E402
 from tests.support.world import AMI, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
 
 AZ, NOISE_AZ = "us-east-1a", "us-east-1b"

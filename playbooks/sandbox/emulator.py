@@ -1,4 +1,6 @@
-"""Run a moto server on a free 127.0.0.1 port for the life of a `with` block."""
+"""The local AWS emulator: a moto server on a free 127.0.0.1 port for the life
+of a `with` block. Used by the sandbox demo, the integration tests and the
+benchmarks."""
 
 from __future__ import annotations
 
@@ -40,7 +42,10 @@ def moto_server(startup_timeout: float = 30.0):
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = open(os.devnull, "wb")
-    process = subprocess.Popen(_moto_command(port), stdout=log, stderr=log, start_new_session=True)
+    # AWS-managed IAM policies (AmazonSSMManagedInstanceCore for the NAT's
+    # instance profile) exist in moto only when asked for.
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    process = subprocess.Popen(_moto_command(port), stdout=log, stderr=log, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + startup_timeout
         while True:

@@ -1,0 +1,76 @@
+"""Everything a deployment owns in AWS, by resource type: what teardown must
+leave empty. Used by the sandbox demo and the integration tests."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, List
+
+DEPLOYMENT_TAG = "nat-zero:deployment"
+LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+
+
+def tags_of(resource: dict) -> Dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or ()}
+
+
+def resource_names(name: str) -> Dict[str, str]:
+    """The names DESIGN.md and the role give a deployment's resources."""
+    function = f"{name}-nat-zero"
+    return {
+        "function": function,
+        "lambda_role": f"{name}-nat-zero-lambda",
+        "instance_role": f"{name}-nat-zero-instance",
+        "log_group": f"/aws/lambda/{function}",
+        "state_rule": f"{name}-nat-zero-ec2-state",
+        "sweep_rule": f"{name}-nat-zero-sweep",
+    }
+
+
+def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str) -> Dict[str, List[str]]:
+    """client(service) -> boto3 client. Every resource of deployment `name`."""
+    ec2, named = client("ec2"), resource_names(name)
+    by_tag = [{"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [name]}]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    found: Dict[str, List[str]] = {}
+    reservations = ec2.describe_instances(Filters=by_tag + [{"Name": "instance-state-name", "Values": LIVE_STATES}])
+    found["instances"] = [i["InstanceId"] for r in reservations["Reservations"] for i in r["Instances"]]
+    found["elastic_ips"] = [a["AllocationId"] for a in ec2.describe_addresses(Filters=by_tag)["Addresses"]]
+    found["enis"] = [e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces(Filters=by_tag)["NetworkInterfaces"]]
+    found["security_groups"] = [
+        g["GroupId"]
+        for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]
+        if tags_of(g).get(DEPLOYMENT_TAG) == name or g["GroupName"].startswith(f"{name}-nat")
+    ]
+    found["launch_templates"] = [
+        t["LaunchTemplateId"]
+        for t in ec2.describe_launch_templates()["LaunchTemplates"]
+        if tags_of(t).get(DEPLOYMENT_TAG) == name or t["LaunchTemplateName"].startswith(f"{name}-nat")
+    ]
+    found["routes_to_enis"] = [
+        f"{table['RouteTableId']}:{route.get('DestinationCidrBlock')}"
+        for table in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]
+        for route in table["Routes"]
+        if route.get("NetworkInterfaceId")
+    ]
+    iam = client("iam")
+    found["iam_roles"] = [
+        r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] in (named["lambda_role"], named["instance_role"])
+    ]
+    found["instance_profiles"] = [
+        p["InstanceProfileName"]
+        for p in iam.list_instance_profiles()["InstanceProfiles"]
+        if p["InstanceProfileName"].startswith(f"{name}-nat-zero")
+    ]
+    found["functions"] = [
+        f["FunctionName"] for f in client("lambda").list_functions()["Functions"] if f["FunctionName"] == named["function"]
+    ]
+    found["log_groups"] = [
+        g["logGroupName"] for g in client("logs").describe_log_groups(logGroupNamePrefix=named["log_group"])["logGroups"]
+    ]
+    found["event_rules"] = [r["Name"] for r in client("events").list_rules(NamePrefix=f"{name}-nat-zero")["Rules"]]
+    return found
+
+
+def leftovers(found: Dict[str, List[str]]) -> Dict[str, List[str]]:
+    """The non-empty entries: {} when the deployment is gone."""
+    return {kind: ids for kind, ids in found.items() if ids}
