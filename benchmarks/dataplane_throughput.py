@@ -65,7 +65,7 @@ print(count / (time.monotonic() - start))
 
 def build(variant: str, state_dir: Path) -> Topology:
     topology = Topology().create()
-    topology.exec(topology.workload, "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535")
+    topology.set_sysctl(topology.workload, "net.ipv4.ip_local_port_range", "1024 65535")
     if variant == "NAT":
         topology.bootstrap(state_dir=state_dir)
     else:

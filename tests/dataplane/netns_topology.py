@@ -133,7 +133,14 @@ class Topology:
 
     def enable_plain_routing(self) -> None:
         """The NAT namespace as a bare router: forwarding on, no ruleset."""
-        self.exec(self.nat, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self.set_sysctl(self.nat, "net.ipv4.ip_forward", "1")
+
+    # Through /proc/sys, so the tests need no procps.
+    def sysctl(self, ns: str, key: str) -> list[str]:
+        return self.exec(ns, "cat", f"/proc/sys/{key.replace('.', '/')}").stdout.split()
+
+    def set_sysctl(self, ns: str, key: str, value: str) -> None:
+        self.exec(ns, "sh", "-c", f'echo "$0" > /proc/sys/{key.replace(".", "/")}', value)
 
     def bootstrap(self, *args: str, state_dir: Path, check: bool = True, timeout: float = 30,
                   **overrides: str) -> subprocess.CompletedProcess:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 
@@ -31,8 +32,8 @@ def nat_table(topology) -> str:
     return topology.exec(topology.nat, "nft", "list", "table", "inet", "nat_zero").stdout
 
 
-def sysctl(topology, key: str) -> str:
-    return topology.exec(topology.nat, "sysctl", "-n", key).stdout.split()
+def sysctl(topology, key: str) -> list[str]:
+    return topology.sysctl(topology.nat, key)
 
 
 def test_workload_reaches_internet_server_as_nat_public_address(topology, state_dir):
@@ -79,7 +80,7 @@ def test_idle_connection_past_conntrack_timeout_gets_reset_not_hang(topology, st
     topology.bootstrap(state_dir=state_dir)
     assert sysctl(topology, "net.netfilter.nf_conntrack_tcp_timeout_established") == ["350"]
     # The same behaviour as at 350 s, without waiting 350 s.
-    topology.exec(topology.nat, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_established=1")
+    topology.set_sysctl(topology.nat, "net.netfilter.nf_conntrack_tcp_timeout_established", "1")
     start_peer_server(topology, topology.internet, SERVER_IP, SERVER_PORT)
     client = r"""
 import socket, sys, time
@@ -143,7 +144,7 @@ def test_guard_repairs_flushed_ruleset_in_one_run(topology, state_dir):
 
 def test_guard_repairs_disabled_forwarding(topology, state_dir):
     topology.bootstrap(state_dir=state_dir)
-    topology.exec(topology.nat, "sysctl", "-qw", "net.ipv4.ip_forward=0")
+    topology.set_sysctl(topology.nat, "net.ipv4.ip_forward", "0")
 
     guard = topology.bootstrap("--check-and-repair", state_dir=state_dir)
 
@@ -220,6 +221,8 @@ def mac_of(topology, dev: str) -> str:
 
 def test_imds_discovery_waits_for_the_second_eni(topology, state_dir):
     """No overrides: device numbers come from IMDS; the private ENI shows up late."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (the script asks IMDS with curl; apt-get install curl)")
     macs = {mac_of(topology, PUBLIC_IFACE): "0", mac_of(topology, PRIVATE_IFACE): "1"}
     imds = topology.start(topology.nat, sys.executable, "-c", FAKE_IMDS, "8169",
                           *(f"{mac}={number}" for mac, number in macs.items()))
