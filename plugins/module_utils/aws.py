@@ -226,13 +226,20 @@ class AWSModule(AnsibleModule):
                 retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
                 user_agent_extra=USER_AGENT,
             )
-            self._clients[service] = self.session().client(
+            client = self.session().client(
                 service,
                 endpoint_url=self.params["endpoint_url"] or None,
                 verify=self.params["validate_certs"],
                 config=config,
             )
+            client.meta.events.register("before-call.*.*", self._remember_operation)
+            self._clients[service] = client
         return self._clients[service]
+
+    def _remember_operation(self, model, **kwargs):
+        # Errors that are not ClientErrors (connection, credentials) do not
+        # say which call failed; this lets the failure name it anyway.
+        self._last_operation = model.name
 
     def fail_json_aws(self, exc, msg=None):
         """One readable failure for a botocore error: operation, error code, message."""
@@ -246,8 +253,9 @@ class AWSModule(AnsibleModule):
                 response_metadata=exc.response.get("ResponseMetadata", {}),
             )
         else:
-            detail = "%s: %s" % (type(exc).__name__, exc)
-            extra = {}
+            operation = getattr(self, "_last_operation", None)
+            detail = "%s%s: %s" % ("%s failed: " % operation if operation else "", type(exc).__name__, exc)
+            extra = {"operation": operation} if operation else {}
         full = "%s: %s" % (msg, detail) if msg else detail
         self.fail_json(
             msg=full,

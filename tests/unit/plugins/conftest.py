@@ -7,8 +7,10 @@ ansible-doc find it) without `make collection`.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,8 +22,8 @@ COLLECTIONS_ROOT = Path(tempfile.mkdtemp(prefix="natzero-collections-"))
 (COLLECTIONS_ROOT / "ansible_collections" / "natzero").mkdir(parents=True)
 (COLLECTIONS_ROOT / "ansible_collections" / "natzero" / "aws").symlink_to(REPO_ROOT)
 sys.path.insert(0, str(COLLECTIONS_ROOT))
+atexit.register(shutil.rmtree, COLLECTIONS_ROOT, True)  # removes the link, never follows it
 
-import botocore.loaders  # noqa: E402
 import botocore.session  # noqa: E402
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
@@ -30,11 +32,6 @@ from moto import mock_aws  # noqa: E402
 from ansible_collections.natzero.aws.plugins.module_utils import aws as aws_utils  # noqa: E402
 
 REGION = "us-east-1"
-
-# Every module run builds a fresh boto3 session; one shared data loader spares
-# each of them parsing the service models again (seconds over the suite).
-_LOADER = botocore.loaders.create_loader()
-botocore.session.create_loader = lambda *args, **kwargs: _LOADER
 
 
 class ModuleExit(Exception):
@@ -47,6 +44,17 @@ class ModuleFail(Exception):
     def __init__(self, result):
         super().__init__(result.get("msg"))
         self.result = result
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_botocore_loader():
+    """Every module run builds a fresh boto3 session; one shared data loader
+    spares each of them parsing the service models again (seconds over the suite)."""
+    original = botocore.session.create_loader
+    loader = original()
+    botocore.session.create_loader = lambda *args, **kwargs: loader
+    yield
+    botocore.session.create_loader = original
 
 
 @pytest.fixture(scope="session")

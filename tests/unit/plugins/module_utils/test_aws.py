@@ -116,3 +116,12 @@ def test_clients_retry_throttling_in_standard_mode(aws, module):
 def test_access_key_requires_secret_key(aws, module):
     with pytest.raises(Exception, match="secret_key"):
         module(access_key="AKIA")
+
+
+def test_connection_failures_name_the_operation(run_module, monkeypatch):
+    from ansible_collections.natzero.aws.plugins.modules import log_group
+
+    monkeypatch.setattr(aws_utils, "MAX_ATTEMPTS", 1)
+    with pytest.raises(Exception) as info:
+        run_module(log_group, dict(name="x", endpoint_url="http://127.0.0.1:1"))
+    assert info.value.result["msg"].startswith("DescribeLogGroups failed: EndpointConnectionError")
