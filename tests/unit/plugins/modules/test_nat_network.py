@@ -130,7 +130,7 @@ def test_invalid_cidr_fails(fails, args):
 
 def test_absent_removes_route_enis_and_security_group(run_module, ec2, args):
     created = run_module(nat_network, args)
-    absent = dict(name="prod", vpc_id=args["vpc_id"], availability_zone=args["az"] if "az" in args else "us-east-1a", state="absent")
+    absent = dict(name="prod", vpc_id=args["vpc_id"], availability_zone="us-east-1a", state="absent")
 
     check = run_module(nat_network, absent, check_mode=True)
     assert check["changed"] is True
