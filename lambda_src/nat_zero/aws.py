@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import botocore.session
 from botocore.config import Config as BotocoreConfig
+from botocore.loaders import Loader
 
 from .config import Config
+
+# The EC2 operations the reconciler calls, and the only ones in the trimmed
+# service model it ships (tools/trim_service_model.py). Decoding the full
+# model is most of botocore's cold start.
+EC2_OPERATIONS = (
+    "AllocateAddress",
+    "AssociateAddress",
+    "DescribeAddresses",
+    "DescribeInstances",
+    "DisassociateAddress",
+    "ReleaseAddress",
+    "RunInstances",
+    "StartInstances",
+    "StopInstances",
+    "TerminateInstances",
+)
+EC2_PAGINATORS = ("DescribeInstances",)
+MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "botocore_data")
 
 # Standard mode retries throttling and transient errors with jittered
 # exponential backoff; the sweep repairs whatever still fails after that.
@@ -51,6 +71,9 @@ def ec2_client(config: Config, counter: CallCounter):
     client = _clients.get(key)
     if client is None:
         session = botocore.session.get_session()
+        # The only data directory searched: botocore neither lists nor decodes
+        # the data of the services the reconciler never calls.
+        session.register_component("data_loader", Loader(extra_search_paths=[MODEL_DIR], include_default_search_paths=False))
         client = session.create_client("ec2", region_name=config.region, config=_CLIENT_CONFIG)
         client.meta.events.register("before-call.ec2.*", counter.on_call)
         _clients[key] = client
