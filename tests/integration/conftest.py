@@ -81,6 +81,8 @@ def moto_endpoint():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        # The NAT instance role attaches AmazonSSMManagedInstanceCore.
+        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
     )
     try:
         _wait_until_listening(url, process)

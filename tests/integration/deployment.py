@@ -9,7 +9,8 @@ LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
 def tags_of(resource: dict) -> Dict[str, str]:
-    return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("tags") or ()}
+    tags = resource.get("Tags") or resource.get("TagSet") or ()
+    return {t["Key"]: t["Value"] for t in tags}
 
 
 def names(name: str) -> Dict[str, str]:
