@@ -1,9 +1,12 @@
 """Observe: the fewest EC2 reads that give a decision everything it needs.
 
 One event costs at most two reads: the triggering instance by ID (its VPC, AZ
-and tags), then one DescribeInstances of that VPC+AZ, which returns workloads,
-NATs, their ENIs and the EIP on the public ENI at once. A sweep reads the whole
-VPC once and the deployment's Elastic IPs once.
+and tags), then one DescribeInstances that returns NATs, their ENIs and the
+EIP on the public ENI at once. When the trigger is itself an active workload,
+the AZ has a workload, so that second read asks only for this deployment's
+NATs (a handful, however big the AZ). Otherwise it reads the whole VPC+AZ to
+learn whether any workload is left. A sweep reads the whole VPC once and the
+deployment's Elastic IPs once.
 
 Turning API answers into a Snapshot is pure (build_snapshot) and tested on its
 own.
@@ -31,6 +34,8 @@ from .events import StateChange
 
 # Terminated instances are gone: their ENIs are free again, they are nobody's workload.
 _OBSERVED_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+# EC2's largest page; big AZs are read in pages of this many instances.
+_PAGE_SIZE = 1000
 _MISSING_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
 
 
@@ -62,6 +67,12 @@ def role_of(instance: dict, config: Config) -> Role:
     if tags.get(config.ignore_tag[0]) == config.ignore_tag[1]:
         return Role("ignored", az)
     return Role("workload", az)
+
+
+def is_active_workload(trigger: StateChange, instance: dict, config: Config) -> bool:
+    read_state = (instance.get("State") or {}).get("Name")
+    state = freshest_state(read_state, trigger.state)
+    return role_of(instance, config).kind == "workload" and state in ACTIVE_STATES
 
 
 def _public_eip(instance: dict, public_eni_id: str) -> Optional[str]:
@@ -146,7 +157,7 @@ def build_snapshot(
 
 def _paginate(ec2, operation: str, result_key: str, **kwargs) -> List[dict]:
     items: List[dict] = []
-    for page in ec2.get_paginator(operation).paginate(**kwargs):
+    for page in ec2.get_paginator(operation).paginate(PaginationConfig={"PageSize": _PAGE_SIZE}, **kwargs):
         items.extend(page.get(result_key) or ())
     return items
 
@@ -179,6 +190,17 @@ class Observer:
         ]
         return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
 
+    def zone_nats(self, az: str) -> List[dict]:
+        """This deployment's NATs in the AZ, whatever else runs there."""
+        filters = [
+            {"Name": "vpc-id", "Values": [self.config.vpc_id]},
+            {"Name": "availability-zone", "Values": [az]},
+            {"Name": f"tag:{self.config.nat_tag[0]}", "Values": [self.config.nat_tag[1]]},
+            {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [self.config.name]},
+            {"Name": "instance-state-name", "Values": _OBSERVED_STATES},
+        ]
+        return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
+
     def vpc_instances(self) -> List[dict]:
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
@@ -198,6 +220,11 @@ class Observer:
         return list(self.ec2.describe_addresses(Filters=filters).get("Addresses") or ())
 
     def zone_snapshot(self, az: str, trigger: StateChange, trigger_instance: dict) -> Snapshot:
+        if is_active_workload(trigger, trigger_instance, self.config):
+            # The trigger is the proof the AZ has a workload: the decision needs
+            # only the NATs. This keeps an event storm of launches in a big AZ
+            # at constant cost per event.
+            return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance)
         return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance)
 
     def all_snapshots(self) -> List[Snapshot]:

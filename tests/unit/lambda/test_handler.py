@@ -339,3 +339,37 @@ def test_missing_setting_fails_naming_the_variable(world, reconcile, monkeypatch
     monkeypatch.delenv("NAT_ZERO_VPC_ID")
     with pytest.raises(ConfigError, match="NAT_ZERO_VPC_ID"):
         reconcile(SWEEP_EVENT)
+
+
+def _second_read_filters(reconciler_client):
+    """Record the Filters of every DescribeInstances the reconciler sends."""
+    seen = []
+
+    def record(params, **_):
+        seen.append({f["Name"] for f in params.get("Filters", ())})
+
+    reconciler_client.meta.events.register("before-parameter-build.ec2.DescribeInstances", record)
+    return seen
+
+
+def test_active_workload_event_reads_only_the_nats_of_its_az(world, reconcile, reconciler_client):
+    world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=30, MaxCount=30,
+                            SubnetId=world.zones[AZ_A].private_subnet_id)
+    w1 = world.launch_workload(AZ_A)
+    seen = _second_read_filters(reconciler_client)
+    summary = reconcile(state_change_event(w1, "pending"))
+    assert verdicts(summary) == ["create_nat"]
+    assert "tag:nat-zero:deployment" in seen[1]  # the NAT-only read, not the 31 instances
+    assert summary["zones"][0]["observed"]["workloads"] == 1
+
+
+def test_stopping_workload_event_scans_the_az_for_the_others(world, reconcile, reconciler_client):
+    w1, w2 = world.launch_workload(AZ_A), world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    world.ec2.stop_instances(InstanceIds=[w1])
+    seen = _second_read_filters(reconciler_client)
+    summary = reconcile(state_change_event(w1, "stopping"))
+    assert "tag:nat-zero:deployment" not in seen[1]
+    assert verdicts(summary) == ["steady"] and summary["zones"][0]["observed"]["workloads"] == 1
+    world.ec2.stop_instances(InstanceIds=[w2])
+    assert verdicts(reconcile(state_change_event(w2, "stopping"))) == ["stop_nat"]
