@@ -64,6 +64,8 @@ class Nat:
     # Public IP of an Elastic IP seen on the NAT's public ENI (None: none seen).
     eip_public_ip: Optional[str] = None
     launch_time: str = ""
+    # A one-time spot instance cannot be stopped, only terminated.
+    spot: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,10 @@ def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
 
 def _scale_down(snapshot, kept, dying, has_eip):
     az = snapshot.az
+    if kept is not None and kept.state in ACTIVE_STATES and kept.spot:
+        # Its EIP goes now: once terminated, no later event shows its ENI.
+        release = _release_all(snapshot, kept) or (ReleaseEip(az),)
+        return "terminate_idle_spot_nat", (TerminateNat(az, kept.instance_id, "idle_spot"),) + release
     if kept is not None and kept.state in ACTIVE_STATES:
         return "stop_nat", (StopNat(az, kept.instance_id),)
     if kept is not None and kept.state == STOPPING:

@@ -138,6 +138,7 @@ def build_snapshot(
                     config_version=tags.get(CONFIG_VERSION_TAG),
                     eip_public_ip=_public_eip(instance, zone.public_eni_id),
                     launch_time=str(instance.get("LaunchTime", "")),
+                    spot=instance.get("InstanceLifecycle") == "spot",
                 )
             )
     eips = None

@@ -33,8 +33,8 @@ def snapshot(workloads=0, nats=(), eips=None, workload_state="running"):
     )
 
 
-def nat(state, iid="i-0nat000000000001", version=VERSION, eip=None, launched="2026-11-01"):
-    return Nat(iid, state, config_version=version, eip_public_ip=eip, launch_time=launched)
+def nat(state, iid="i-0nat000000000001", version=VERSION, eip=None, launched="2026-11-01", spot=False):
+    return Nat(iid, state, config_version=version, eip_public_ip=eip, launch_time=launched, spot=spot)
 
 
 def eip_on_eni(alloc="eipalloc-1", ip="198.51.100.1"):
@@ -125,6 +125,25 @@ TABLE = [
         (),
     ),
     ("shutting_down_workload_is_not_counted", snapshot(0, [nat("running")]), "stop_nat", (StopNat(AZ, NAT_ID),)),
+    # --- spot: a one-time spot NAT cannot be stopped ----------------------------
+    (
+        "scale_down_idle_spot_nat_is_terminated_and_its_eip_released",
+        snapshot(0, [nat("running", eip="198.51.100.1", spot=True)]),
+        "terminate_idle_spot_nat",
+        (TerminateNat(AZ, NAT_ID, "idle_spot"), ReleaseEip(AZ)),
+    ),
+    (
+        "scale_down_idle_spot_nat_releases_known_eips",
+        snapshot(0, [nat("running", spot=True)], eips=[eip_on_eni(), free_eip()]),
+        "terminate_idle_spot_nat",
+        (TerminateNat(AZ, NAT_ID, "idle_spot"), ReleaseEip(AZ, "eipalloc-1", "eipassoc-1"), ReleaseEip(AZ, "eipalloc-2")),
+    ),
+    (
+        "scale_up_spot_nat_running_is_steady",
+        snapshot(1, [nat("running", eip="198.51.100.1", spot=True)]),
+        "steady",
+        (),
+    ),
     # --- config version -----------------------------------------------------
     (
         "config_outdated_with_workloads_is_replaced",

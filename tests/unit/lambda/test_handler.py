@@ -373,3 +373,24 @@ def test_stopping_workload_event_scans_the_az_for_the_others(world, reconcile, r
     assert verdicts(summary) == ["steady"] and summary["zones"][0]["observed"]["workloads"] == 1
     world.ec2.stop_instances(InstanceIds=[w2])
     assert verdicts(reconcile(state_change_event(w2, "stopping"))) == ["stop_nat"]
+
+
+def test_idle_spot_nat_is_terminated_not_stopped_and_its_eip_released(world, reconcile):
+    zone = world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": world.name},
+            {"Key": "nat-zero:config-version", "Value": "v1"}]
+    spot_nat = world.ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": AZ_A},
+        InstanceMarketOptions={"MarketType": "spot"},
+        NetworkInterfaces=[{"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+                           {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1}],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]["InstanceId"]
+    w1 = world.launch_workload(AZ_A)
+    assert verdicts(reconcile(state_change_event(w1, "running"))) == ["attach_eip"]
+    world.ec2.terminate_instances(InstanceIds=[w1])
+    summary = reconcile(state_change_event(w1, "terminated"))
+    assert verdicts(summary) == ["terminate_idle_spot_nat"]
+    assert [o["result"] for o in summary["zones"][0]["outcomes"]] == ["done", "done"]
+    state = world.ec2.describe_instances(InstanceIds=[spot_nat])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state == "terminated" and world.eips() == []
