@@ -1,0 +1,165 @@
+"""Scale: a 5,000-instance AZ against a 10-instance AZ, and an event storm.
+
+1. Per event kind, handler CPU and AWS calls (DescribeInstances pages
+   included) in an AZ of 10 instances and in an AZ of 5,000, measured in one
+   run against a moto server in another process (so the CPU is the handler's).
+2. An event storm: 1,000 workloads launched at once in one AZ, their pending
+   and running events (2,000, with duplicates and out of order, as EventBridge
+   may deliver them) pushed through a single-writer FIFO queue (reserved
+   concurrency 1), followed by the NAT's own events. Reported: total
+   reconciler time, calls by kind, and the mutations (target: exactly one NAT
+   launched, one EIP allocated, nothing duplicated).
+
+    .venv/bin/python benchmarks/scale.py [--big 5000] [--storm 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter, deque
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
+
+import boto3  # noqa: E402
+
+from playbooks.sandbox.emulator import moto_server  # noqa: E402
+from tests.support.world import AMI, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
+
+AZ = "us-east-1a"
+MUTATIONS = ("RunInstances", "StartInstances", "StopInstances", "TerminateInstances",
+             "AllocateAddress", "AssociateAddress", "DisassociateAddress", "ReleaseAddress")
+
+
+def launch(world, count, stopped, batch=250):
+    ids = []
+    while count > 0:
+        n = min(batch, count)
+        response = world.ec2.run_instances(ImageId=AMI, InstanceType="t3.micro", MinCount=n, MaxCount=n,
+                                           SubnetId=world.zones[AZ].private_subnet_id)
+        ids += [i["InstanceId"] for i in response["Instances"]]
+        count -= n
+    if stopped and ids:
+        for start in range(0, len(ids), 1000):
+            world.ec2.stop_instances(InstanceIds=ids[start:start + 1000])
+    return ids
+
+
+def invoke(event):
+    from nat_zero import handler
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        started = time.process_time()
+        summary = handler.handler(event, None)
+        cpu_ms = (time.process_time() - started) * 1000
+    if "error" in summary:
+        raise RuntimeError(summary["error"])
+    return cpu_ms, summary
+
+
+def use_world(name):
+    from nat_zero import aws
+
+    aws._clients.clear()
+    world = build_world(name, ec2=boto3.client("ec2", region_name=REGION))
+    os.environ.update(world.env())
+    return world
+
+
+def per_event_costs(size, repeat):
+    """{kind: (median CPU ms, calls, DescribeInstances calls)} in an AZ of `size` instances."""
+    world = use_world(f"scale{size}")
+    launch(world, size - 2, stopped=True)
+    keeper, leaver = launch(world, 2, stopped=False)
+    invoke(SWEEP_EVENT)  # NAT up with its EIP
+    results = {}
+    arrangements = {
+        "launch (workload pending, NAT up)": lambda: state_change_event(keeper, "pending"),
+        "stop (one of two workloads stopping)": lambda: state_change_event(leaver, "stopping"),
+        "NAT event (running, no-op)": lambda: state_change_event(world.nats(AZ)[0]["InstanceId"], "running"),
+        "sweep (whole VPC)": lambda: SWEEP_EVENT,
+    }
+    for kind, event_for in arrangements.items():
+        cpu, calls, pages = [], set(), set()
+        for _ in range(repeat):
+            cpu_ms, summary = invoke(event_for())
+            verdicts = {z["verdict"] for z in summary["zones"]}
+            assert verdicts <= {"steady"}, (kind, verdicts)
+            cpu.append(cpu_ms)
+            calls.add(summary["aws_calls"]["reads"] + summary["aws_calls"]["writes"])
+            pages.add(summary["aws_calls"]["by_operation"].get("DescribeInstances", 0))
+        results[kind] = (statistics.median(cpu), max(calls), max(pages))
+    return results
+
+
+def event_storm(count, seed=7):
+    world = use_world("storm")
+    workloads = launch(world, count, stopped=False)
+    events = [state_change_event(w, s) for w in workloads for s in ("pending", "running")]
+    rng = random.Random(seed)
+    events += rng.sample(events, len(events) // 10)  # EventBridge delivers at least once
+    rng.shuffle(events)  # ... and in no particular order
+    queue = deque(events)
+    calls, cpu_total, invocations = Counter(), 0.0, 0
+    seen_nats = set()
+    started = time.monotonic()
+    while queue:  # the single writer: one invocation at a time, in queue order
+        cpu_ms, summary = invoke(queue.popleft())
+        cpu_total += cpu_ms
+        invocations += 1
+        calls.update(summary["aws_calls"]["by_operation"])
+        for nat in world.nats(AZ) if not seen_nats else ():
+            seen_nats.add(nat["InstanceId"])
+            queue.extend(state_change_event(nat["InstanceId"], s) for s in ("pending", "running"))
+    wall = time.monotonic() - started
+    return {
+        "events": invocations,
+        "wall_s": wall,
+        "cpu_s": cpu_total / 1000,
+        "calls": calls,
+        "nats": len(world.nats(AZ)),
+        "eips": len(world.eips(AZ)),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10)
+    parser.add_argument("--big", type=int, default=5000)
+    parser.add_argument("--storm", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with moto_server() as endpoint:
+        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing",
+                          AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+        small = per_event_costs(args.small, args.repeat)
+        big = per_event_costs(args.big, args.repeat)
+        storm = event_storm(args.storm)
+    print(f"Per event, AZ of {args.small} vs {args.big} instances (median of {args.repeat}; "
+          f"calls include every DescribeInstances page)")
+    print(f"| event | CPU ms @{args.small} | calls @{args.small} | CPU ms @{args.big} | calls @{args.big} |")
+    print("|---|---|---|---|---|")
+    for kind in small:
+        print(f"| {kind} | {small[kind][0]:.1f} | {small[kind][1]} | {big[kind][0]:.1f} | {big[kind][1]} |")
+    mutations = {op: storm["calls"].get(op, 0) for op in MUTATIONS if storm["calls"].get(op)}
+    reads = sum(n for op, n in storm["calls"].items() if op.startswith("Describe"))
+    print(f"\nEvent storm: {args.storm} workloads launched in one AZ, {storm['events']} events "
+          f"(duplicates, shuffled) through a single-writer queue")
+    print("| events | reconciler wall s | reconciler CPU s | reads | mutating calls | NATs after | EIPs after |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {storm['events']} | {storm['wall_s']:.1f} | {storm['cpu_s']:.1f} | {reads} | "
+          f"{', '.join(f'{op} {n}' for op, n in mutations.items())} | {storm['nats']} | {storm['eips']} |")
+    ok = mutations == {"RunInstances": 1, "AllocateAddress": 1, "AssociateAddress": 1} and storm["nats"] == 1 and storm["eips"] == 1
+    print(f"target exactly one NAT, one EIP, no duplicate mutation: {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

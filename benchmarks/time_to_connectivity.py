@@ -1,0 +1,154 @@
+"""Time to connectivity, modelled: workload pending -> NAT running with its EIP usable.
+
+A discrete-event model of the whole flow: EventBridge delivers each state
+change after a delay to a single-writer Lambda queue; each invocation makes its
+AWS calls one after another; RunInstances and StartInstances set the NAT
+booting; the NAT's own state changes become events in turn.
+
+What each invocation calls, and in which order, is not typed in here: it is
+recorded by running the real handler against moto for each situation. Only
+the component timings are inputs, taken from the reference implementation's
+published measurements:
+
+    event delivery ~0.3 s, RunInstances ~1.4 s, boot to running ~5.7 s,
+    EIP allocate + associate ~3 s, restart (StartInstances) to running ~5.6 s
+
+Describe* calls have no published figure; they are charged READ_SECONDS each.
+
+"reference" is the reference implementation's order: the EIP is allocated
+and associated on the NAT's "running" event. "nat_zero" attaches the EIP in
+the same invocation that launches or starts the NAT, while it boots.
+
+    .venv/bin/python benchmarks/time_to_connectivity.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import io
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
+
+from moto import mock_aws  # noqa: E402
+
+from tests.support.world import REGION, build_world, state_change_event  # noqa: E402
+
+EVENT_DELIVERY = 0.3
+BOOT_TO_RUNNING = 5.7
+RESTART_TO_RUNNING = 5.6
+READ_SECONDS = 0.1
+CALL_SECONDS = {"RunInstances": 1.4, "AllocateAddress": 1.5, "AssociateAddress": 1.5, "StartInstances": 0.0}
+EIP_CALLS = ("DescribeAddresses", "AllocateAddress", "AssociateAddress")
+PUBLISHED_REFERENCE = {"cold create": 10.7, "restart": 8.5}
+TARGETS = {"cold create": 8.0, "restart": 6.3}
+
+
+def call_seconds(operation: str) -> float:
+    return READ_SECONDS if operation.startswith("Describe") else CALL_SECONDS.get(operation, 0.2)
+
+
+# -- recording the real handler's calls ----------------------------------------
+
+
+def record_call_sequences() -> Dict[str, List[str]]:
+    """Operation names, in order, of one invocation in each situation."""
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from nat_zero import aws, handler
+    from nat_zero.config import load_config
+
+    sequences = {}
+    with mock_aws():
+        aws._clients.clear()
+        world = build_world("ttc")
+        os.environ.update(world.env())
+        client = aws.ec2_client(load_config(), handler._counter)
+        calls: List[str] = []
+        client.meta.events.register("before-call.ec2.*", lambda model, **_: calls.append(model.name))
+
+        def invoke(name, event):
+            calls.clear()
+            with contextlib.redirect_stdout(io.StringIO()):
+                summary = handler.handler(event, None)
+            sequences[name] = list(calls)
+            return summary
+
+        workload = world.launch_workload("us-east-1a")
+        invoke("create_with_eip", state_change_event(workload, "pending"))
+        nat = world.nats("us-east-1a")[0]["InstanceId"]
+        invoke("nat_running_with_eip", state_change_event(nat, "running"))
+        for address in world.eips("us-east-1a"):
+            world.ec2.disassociate_address(AssociationId=address["AssociationId"])
+            world.ec2.release_address(AllocationId=address["AllocationId"])
+        invoke("nat_running_attach_eip", state_change_event(nat, "running"))
+        world.ec2.stop_instances(InstanceIds=[workload])
+        invoke("workload_stopped", state_change_event(workload, "stopped"))
+        invoke("nat_stopped_release_eip", state_change_event(nat, "stopped"))
+        world.ec2.start_instances(InstanceIds=[workload])
+        invoke("start_with_eip", state_change_event(workload, "pending"))
+    aws._clients.clear()
+    return sequences
+
+
+# -- the discrete-event model --------------------------------------------------
+
+
+def simulate(flow: str, start: str, sequences: Dict[str, List[str]]) -> float:
+    """Seconds from the workload's pending event to NAT running with EIP usable."""
+    with_eip = {"create": sequences["create_with_eip"], "start": sequences["start_with_eip"]}[start]
+    if flow == "reference":  # the same launch, without the EIP, which waits for "running"
+        first = [op for op in with_eip if op not in EIP_CALLS]
+        on_nat_running = sequences["nat_running_attach_eip"]
+    else:
+        first = with_eip
+        on_nat_running = sequences["nat_running_with_eip"]
+    queue = [(EVENT_DELIVERY, 0, "invoke", first)]
+    lambda_free_at, order = 0.0, 1
+    nat_running_at = eip_at = None
+    while queue:
+        now, _, kind, payload = heapq.heappop(queue)
+        if kind == "nat_running":
+            nat_running_at = now
+            heapq.heappush(queue, (now + EVENT_DELIVERY, order, "invoke", on_nat_running))
+            order += 1
+            continue
+        clock = max(now, lambda_free_at)  # reserved concurrency 1: one invocation at a time
+        for operation in payload:
+            started, clock = clock, clock + call_seconds(operation)
+            if operation == "RunInstances":
+                heapq.heappush(queue, (clock + BOOT_TO_RUNNING, order, "nat_running", None))
+            elif operation == "StartInstances":
+                heapq.heappush(queue, (started + RESTART_TO_RUNNING, order, "nat_running", None))
+            elif operation == "AssociateAddress":
+                eip_at = clock
+            order += 1
+        lambda_free_at = clock
+    return max(nat_running_at, eip_at)
+
+
+def main():
+    sequences = record_call_sequences()
+    print("Invocations recorded from the real handler against moto:")
+    for name, calls in sequences.items():
+        print(f"  {name:<24} {len(calls)} calls: {', '.join(calls)}")
+    print(f"\nTime to connectivity, modelled (event {EVENT_DELIVERY} s, RunInstances {CALL_SECONDS['RunInstances']} s, "
+          f"boot {BOOT_TO_RUNNING} s, EIP {CALL_SECONDS['AllocateAddress'] + CALL_SECONDS['AssociateAddress']} s, "
+          f"restart {RESTART_TO_RUNNING} s, Describe {READ_SECONDS} s)")
+    print("| start | reference flow (EIP after running) | published reference | nat_zero | ratio to reference | target |")
+    print("|---|---|---|---|---|---|")
+    for label, start in (("cold create", "create"), ("restart", "start")):
+        reference = simulate("reference", start, sequences)
+        ours = simulate("nat_zero", start, sequences)
+        verdict = "met" if ours <= TARGETS[label] else "NOT met"
+        print(f"| {label} | {reference:.1f} s | {PUBLISHED_REFERENCE[label]} s | {ours:.1f} s | "
+              f"{ours / reference:.2f} | <= {TARGETS[label]} s: {verdict} |")
+
+
+if __name__ == "__main__":
+    main()
