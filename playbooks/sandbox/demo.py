@@ -209,6 +209,11 @@ def expect_nats(wanted: Dict[int, str]):
 
 def run(name: str) -> int:
     timeline = Timeline()
+    # Emulator credentials for everything in this process (the relay, the
+    # reconciler); real ones are never needed and never read.
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(key, None)
     with moto_server() as endpoint:
         print(f"Local AWS emulator (moto) on {endpoint}; nothing leaves this machine.\n")
         demo = Demo(endpoint, name, timeline)

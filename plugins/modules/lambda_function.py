@@ -96,8 +96,11 @@ options:
   state:
     description:
       - V(present) creates or updates the function, V(absent) deletes it.
+      - V(disabled) keeps the function but sets its reserved concurrency to 0, so no invocation runs and
+        queued asynchronous events wait (and expire) instead. Only O(name) is needed. A teardown uses it
+        first, so no event in flight can act while the resources it would act on are removed.
     type: str
-    choices: [present, absent]
+    choices: [present, disabled, absent]
     default: present
   wait_timeout:
     description:
@@ -133,6 +136,11 @@ EXAMPLES = r"""
   natzero.aws.lambda_function:
     name: prod-nat-zero
     state: absent
+
+- name: Stop every invocation before removing what the function manages
+  natzero.aws.lambda_function:
+    name: prod-nat-zero
+    state: disabled
 """
 
 RETURN = r"""
@@ -168,7 +176,7 @@ environment:
   sample: {NAT_ZERO_NAME: prod}
 reserved_concurrency:
   description: The reserved concurrency after the run, null for none.
-  returned: when O(state=present)
+  returned: when O(state=present) or O(state=disabled)
   type: int
   sample: 1
 code_updated:
@@ -217,7 +225,7 @@ def busy_or_role_pending(exc):
 
 
 def validate(params):
-    if params["state"] == "absent":
+    if params["state"] != "present":
         return
     source = params["source_path"]
     if not os.path.isdir(source):
@@ -427,6 +435,28 @@ class Function:
         if not self.module.check_mode:
             self.call(self.lam.put_function_event_invoke_config, FunctionName=self.name, **wanted)
 
+    # -- disabled ------------------------------------------------------------
+
+    def disabled(self):
+        """The function stays, but no invocation runs: reserved concurrency 0."""
+        existing = self.get()
+        if existing is None:
+            return dict(changed=False, function_name=self.name, function_arn=None, reserved_concurrency=None)
+        current = self.lam.get_function_concurrency(FunctionName=self.name).get("ReservedConcurrentExecutions")
+        if current != 0:
+            self.changed = True
+            if not self.module.check_mode:
+                self.lam.put_function_concurrency(FunctionName=self.name, ReservedConcurrentExecutions=0)
+        result = dict(
+            changed=self.changed,
+            function_name=self.name,
+            function_arn=existing["Configuration"]["FunctionArn"],
+            reserved_concurrency=0,
+        )
+        if self.module.diff_mode:
+            result["diff"] = {"before": {"reserved_concurrency": current}, "after": {"reserved_concurrency": 0}}
+        return result
+
     # -- absent --------------------------------------------------------------
 
     def absent(self):
@@ -451,6 +481,8 @@ def ensure(module):
     function = Function(module)
     if module.params["state"] == "absent":
         return function.absent()
+    if module.params["state"] == "disabled":
+        return function.disabled()
     return function.present()
 
 
@@ -471,7 +503,7 @@ def main():
         maximum_event_age_seconds=dict(type="int"),
         tags=dict(type="dict", default={}),
         purge_tags=dict(type="bool", default=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=dict(type="str", choices=["present", "disabled", "absent"], default="present"),
         wait_timeout=dict(type="int", default=300),
     )
     module = AWSModule(

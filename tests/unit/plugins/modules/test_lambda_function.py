@@ -168,3 +168,28 @@ def test_handler_missing_from_the_source_fails(fails, args):
 
 def test_source_path_must_be_a_directory(fails, args, tmp_path):
     assert "is not a directory" in fails(lambda_function, dict(args, source_path=str(tmp_path / "nope")))["msg"]
+
+
+def test_disabled_sets_reserved_concurrency_to_zero_and_is_idempotent(run_module, lam, args):
+    run_module(lambda_function, args)
+
+    result = run_module(lambda_function, dict(name=args["name"], state="disabled"))
+
+    assert result["changed"] is True and result["reserved_concurrency"] == 0
+    assert lam.get_function_concurrency(FunctionName=args["name"])["ReservedConcurrentExecutions"] == 0
+    assert run_module(lambda_function, dict(name=args["name"], state="disabled"))["changed"] is False
+
+
+def test_disabled_in_check_mode_changes_nothing(run_module, lam, args):
+    run_module(lambda_function, args)
+
+    result = run_module(lambda_function, dict(name=args["name"], state="disabled"), check_mode=True)
+
+    assert result["changed"] is True
+    assert lam.get_function_concurrency(FunctionName=args["name"])["ReservedConcurrentExecutions"] == 1
+
+
+def test_disabled_on_a_missing_function_changes_nothing(run_module):
+    result = run_module(lambda_function, dict(name="never-deployed", state="disabled"))
+
+    assert result["changed"] is False and result["function_arn"] is None
