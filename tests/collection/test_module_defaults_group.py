@@ -1,0 +1,74 @@
+"""meta/runtime.yml: `group/natzero.aws.aws` names every module, so a play sets
+the AWS connection options once."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.collection.conftest import BIN, REPO, ansible_env, module_names, run, write_yaml
+
+LOG_GROUP = "/natzero/module-defaults-group"
+
+
+def test_the_aws_action_group_lists_every_module():
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    assert sorted(runtime["action_groups"]["aws"]) == module_names()
+
+
+def test_requires_ansible_is_a_full_version():
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    assert runtime["requires_ansible"].startswith(">=")
+    assert len(runtime["requires_ansible"][2:].split(".")) == 3
+
+
+def test_connection_options_set_once_through_the_group_reach_every_task(
+    checkout_collections, moto_endpoint, aws, make_vpc, tmp_path
+):
+    variables = make_vpc("groupdefaults", second_octet=61)
+    playbook = [
+        {
+            "name": "Connection options from module_defaults only",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "module_defaults": {
+                "group/natzero.aws.aws": {
+                    "region": "us-east-1",
+                    "endpoint_url": moto_endpoint,
+                    "access_key": "testing",
+                    "secret_key": "testing",
+                }
+            },
+            "tasks": [
+                {
+                    "name": "Write through the group's defaults",
+                    "natzero.aws.log_group": {"name": LOG_GROUP, "retention_days": 7},
+                },
+                {
+                    "name": "Read through the group's defaults",
+                    "natzero.aws.nat_zero_info": {
+                        "name": "groupdefaults",
+                        "vpc_id": variables["nat_zero_vpc_id"],
+                        "availability_zones": variables["nat_zero_availability_zones"],
+                    },
+                    "register": "info",
+                },
+                {
+                    "name": "Both zones were read from the emulator",
+                    "ansible.builtin.assert": {"that": ["info.zones | length == 2"]},
+                },
+            ],
+        }
+    ]
+    path = write_yaml(tmp_path / "group.yml", playbook)
+
+    # No AWS_* variable in the environment: only module_defaults points at moto.
+    result = run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(path)],
+        cwd=tmp_path,
+        env=ansible_env(checkout_collections),
+    )
+
+    result.assert_ok()
+    groups = aws("logs").describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]
+    assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(LOG_GROUP, 7)]
