@@ -33,7 +33,7 @@ from prices import per_az_costs  # noqa: E402
 from relay import Relay  # noqa: E402
 
 REGION = "us-east-1"
-WORK_DIR = REPO / "build" / "sandbox"
+WORK_DIR = REPO / "build" / "sandbox"  # --work-dir changes it
 
 
 class Timeline:
@@ -259,7 +259,10 @@ def _interrupt(signum, frame):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="demo", help="deployment name")
+    parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help="logs, vars file and report.json")
     args = parser.parse_args()
+    global WORK_DIR
+    WORK_DIR = args.work_dir.resolve()
     # Ctrl-C or a TERM still stops the emulator (the `with` block's finally).
     signal.signal(signal.SIGTERM, _interrupt)
     try:
