@@ -33,7 +33,7 @@ from prices import per_az_costs  # noqa: E402
 from relay import Relay  # noqa: E402
 
 REGION = "us-east-1"
-WORK_DIR = REPO / "build" / "sandbox"  # --work-dir changes it
+DEFAULT_WORK_DIR = REPO / "build" / "sandbox"
 
 
 class Timeline:
@@ -63,15 +63,16 @@ class Timeline:
 
 
 class Demo:
-    def __init__(self, endpoint: str, name: str, timeline: Timeline):
+    def __init__(self, endpoint: str, name: str, timeline: Timeline, work_dir: Path):
         self.endpoint = endpoint
+        self.work_dir = work_dir
         self.name = name
         self.timeline = timeline
         self.session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
         self.ec2 = self.client("ec2")
-        self.vars_file = WORK_DIR / f"{name}-vars.yml"
+        self.vars_file = work_dir / f"{name}-vars.yml"
         self.variables: Dict = {}
         self.relay: Optional[Relay] = None
 
@@ -102,7 +103,7 @@ class Demo:
         process.wait()
         if process.returncode != 0:
             print("".join(output[-40:]))
-        (WORK_DIR / f"{Path(playbook).stem}.log").write_text("".join(output))
+        (self.work_dir / f"{Path(playbook).stem}.log").write_text("".join(output))
         return process.returncode == 0
 
     def zones(self) -> List[dict]:
@@ -155,7 +156,7 @@ class Demo:
         )
 
     def create_vpc(self):
-        WORK_DIR.mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.vars_file.unlink(missing_ok=True)
         if not self.playbook("sandbox/vpc.yml", "-e", f"sandbox_name={self.name}", "-e", f"sandbox_vars_file={self.vars_file}"):
             raise RuntimeError("playbooks/sandbox/vpc.yml failed")
@@ -165,9 +166,9 @@ class Demo:
 
     def deploy(self):
         if not self.playbook("site.yml", "-e", f"@{self.vars_file}"):
-            raise RuntimeError("playbooks/site.yml failed (see build/sandbox/site.log)")
-        (WORK_DIR / "reconciler.log").write_text("")
-        self.relay = Relay(self.endpoint, f"{self.name}-nat-zero", REGION, WORK_DIR / "reconciler.log")
+            raise RuntimeError(f"playbooks/site.yml failed (see {self.work_dir / 'site.log'})")
+        (self.work_dir / "reconciler.log").write_text("")
+        self.relay = Relay(self.endpoint, f"{self.name}-nat-zero", REGION, self.work_dir / "reconciler.log")
         # What the role's explicit reconcile call does in AWS: nothing to do yet.
         self.relay.sweep()
 
@@ -187,7 +188,7 @@ class Demo:
 
     def teardown(self):
         if not self.playbook("teardown.yml", "-e", f"@{self.vars_file}"):
-            raise RuntimeError("playbooks/teardown.yml failed (see build/sandbox/teardown.log)")
+            raise RuntimeError(f"playbooks/teardown.yml failed (see {self.work_dir / 'teardown.log'})")
 
 
 def expect_nats(wanted: Dict[int, str]):
@@ -207,7 +208,7 @@ def expect_nats(wanted: Dict[int, str]):
     return check
 
 
-def run(name: str) -> int:
+def run(name: str, work_dir: Path) -> int:
     timeline = Timeline()
     # Emulator credentials for everything in this process (the relay, the
     # reconciler); real ones are never needed and never read.
@@ -216,7 +217,7 @@ def run(name: str) -> int:
         os.environ.pop(key, None)
     with moto_server() as endpoint:
         print(f"Local AWS emulator (moto) on {endpoint}; nothing leaves this machine.\n")
-        demo = Demo(endpoint, name, timeline)
+        demo = Demo(endpoint, name, timeline, work_dir)
         steps_ok = demo.step("Create the demo VPC (playbooks/sandbox/vpc.yml)", demo.create_vpc, lambda z: [])
         steps_ok = steps_ok and demo.step(
             "Deploy with playbooks/site.yml", demo.deploy, expect_nats({0: "idle", 1: "idle"})
@@ -246,9 +247,9 @@ def run(name: str) -> int:
     print(f"  always-on NAT instance     idle ${costs['always_on_nat_instance']['idle']:6.2f}   active ${costs['always_on_nat_instance']['active']:6.2f}")
     print(f"  natzero.aws                idle ${costs['nat_zero']['idle']:6.2f}   active ${costs['nat_zero_active_hour']:.4f}/hour + EBS")
     report = {"ok": not timeline.failed and len(timeline.rows) == 7, "steps": timeline.rows, "costs": costs}
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    (WORK_DIR / "report.json").write_text(json.dumps(report, indent=2))
-    print(f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'} Report: {WORK_DIR / 'report.json'}")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "report.json").write_text(json.dumps(report, indent=2))
+    print(f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'} Report: {work_dir / 'report.json'}")
     return 0 if report["ok"] else 1
 
 
@@ -259,14 +260,12 @@ def _interrupt(signum, frame):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="demo", help="deployment name")
-    parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help="logs, vars file and report.json")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="logs, vars file and report.json")
     args = parser.parse_args()
-    global WORK_DIR
-    WORK_DIR = args.work_dir.resolve()
     # Ctrl-C or a TERM still stops the emulator (the `with` block's finally).
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return run(args.name)
+        return run(args.name, args.work_dir.resolve())
     except KeyboardInterrupt:
         print("\ninterrupted; emulator stopped")
         return 130
