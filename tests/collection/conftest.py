@@ -135,10 +135,10 @@ def checkout_collections(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def make_vpc(aws):
-    """make_vpc(name, second_octet) -> the nat_zero_* variables of a new two-AZ fixture VPC."""
+    """make_vpc(name, second_octet, zones) -> the nat_zero_* variables of a new fixture VPC."""
 
-    def make(name: str, second_octet: int) -> dict:
-        return sandbox_vpc.create_vpc(aws("ec2"), name, ("us-east-1a", "us-east-1b"), second_octet)
+    def make(name: str, second_octet: int, zones=("us-east-1a", "us-east-1b")) -> dict:
+        return sandbox_vpc.create_vpc(aws("ec2"), name, zones, second_octet)
 
     return make
 
@@ -146,3 +146,34 @@ def make_vpc(aws):
 def write_yaml(path: Path, data) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def deployment_resources(aws, name: str) -> Dict[str, list]:
+    """What deployment `name` owns in the emulator, by kind (only the non-empty kinds)."""
+    tagged = [{"Name": "tag:nat-zero:deployment", "Values": [name]}]
+    ec2 = aws("ec2")
+    live = ["pending", "running", "stopping", "stopped", "shutting-down"]
+    reservations = ec2.describe_instances(
+        Filters=tagged + [{"Name": "instance-state-name", "Values": live}]
+    )["Reservations"]
+    found = {
+        "instances": [i["InstanceId"] for r in reservations for i in r["Instances"]],
+        "elastic_ips": [a["AllocationId"] for a in ec2.describe_addresses(Filters=tagged)["Addresses"]],
+        "enis": [e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces(Filters=tagged)["NetworkInterfaces"]],
+        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]],
+        "launch_templates": [
+            t["LaunchTemplateId"] for t in ec2.describe_launch_templates(Filters=tagged)["LaunchTemplates"]
+        ],
+        "functions": [
+            f["FunctionName"]
+            for f in aws("lambda").list_functions()["Functions"]
+            if f["FunctionName"] == f"{name}-nat-zero"
+        ],
+        "roles": [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-nat-zero")],
+        "log_groups": [
+            g["logGroupName"]
+            for g in aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}-nat-zero")["logGroups"]
+        ],
+        "event_rules": [r["Name"] for r in aws("events").list_rules(NamePrefix=f"{name}-nat-zero")["Rules"]],
+    }
+    return {kind: ids for kind, ids in found.items() if ids}

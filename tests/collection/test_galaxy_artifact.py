@@ -1,0 +1,144 @@
+"""`ansible-galaxy collection build` makes an artifact a user can install and
+run: nothing in it that only develops or tests the collection, and, installed
+into an empty collections path, it deploys and tears down on its own (roles and
+modules by FQCN, no checkout anywhere on the path)."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+
+import pytest
+import yaml
+
+from tests.collection.conftest import BIN, REPO, ansible_env, deployment_resources, module_names, run, write_yaml
+
+pytestmark = pytest.mark.integration
+
+NAME = "galaxy"
+LEFT_OUT = ("tests/", "benchmarks/", "tools/", "build/", "extensions/", "playbooks/sandbox/", "changelogs/fragments/")
+CACHES = ("__pycache__", ".pyc", ".pytest_cache", ".ruff_cache", ".venv", ".git/", ".tar.gz")
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    output = tmp_path_factory.mktemp("artifact")
+    run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(output), str(REPO)],
+        cwd=output,
+        env=ansible_env(output / "unused"),
+    ).assert_ok()
+    version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+    path = output / f"natzero-aws-{version}.tar.gz"
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture(scope="module")
+def installed(artifact, tmp_path_factory):
+    """The artifact installed into an empty collections path: (collections path, scratch dir)."""
+    scratch = tmp_path_factory.mktemp("installed")
+    collections = scratch / "collections"
+    env = ansible_env(collections)
+    run(
+        [str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(artifact)],
+        cwd=scratch,
+        env=env,
+    ).assert_ok()
+    return collections, scratch
+
+
+def members(artifact):
+    with tarfile.open(artifact) as tar:
+        return [m.name for m in tar.getmembers()]
+
+
+def test_the_artifact_holds_no_tests_benchmarks_or_caches(artifact):
+    names = members(artifact)
+    assert [n for n in names if n.startswith(LEFT_OUT) or any(c in n for c in CACHES)] == []
+
+
+def test_the_artifact_holds_what_runs_on_a_controller(artifact):
+    names = set(members(artifact))
+    expected = {f"plugins/modules/{m}.py" for m in module_names()} | {
+        "MANIFEST.json",
+        "FILES.json",
+        "README.md",
+        "LICENSE",
+        "CHANGELOG.rst",
+        "changelogs/changelog.yaml",
+        "meta/runtime.yml",
+        "plugins/doc_fragments/aws.py",
+        "roles/nat_zero/meta/argument_specs.yml",
+        "roles/nat_zero/tasks/main.yml",
+        "playbooks/site.yml",
+        "playbooks/teardown.yml",
+        "lambda_src/nat_zero/handler.py",
+    }
+    assert expected - names == set()
+
+
+def test_the_installed_collection_is_the_one_ansible_finds(installed):
+    collections, scratch = installed
+    listed = run(
+        [str(BIN / "ansible-galaxy"), "collection", "list", "natzero.aws", "--format", "json"],
+        cwd=scratch,
+        env=ansible_env(collections),
+    ).assert_ok()
+    found = json.loads(listed.output)
+    assert list(found) == [str(collections / "ansible_collections")]
+
+
+def test_the_installed_collection_deploys_and_tears_down_by_fqcn(installed, make_vpc, aws, aws_env):
+    collections, scratch = installed
+    variables = make_vpc(NAME, second_octet=62, zones=("us-east-1a",))
+    playbook = [
+        {
+            "name": "Deploy with the installed collection",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "roles": [{"role": "natzero.aws.nat_zero"}],
+            "tasks": [
+                {
+                    "name": "Read the deployment back",
+                    "natzero.aws.nat_zero_info": {
+                        "name": NAME,
+                        "vpc_id": "{{ nat_zero_vpc_id }}",
+                        "availability_zones": "{{ nat_zero_availability_zones }}",
+                        "route_table_ids": "{{ nat_zero_private_route_table_ids }}",
+                    },
+                    "register": "deployment",
+                },
+                {
+                    "name": "Every AZ's default route points at its NAT's private ENI",
+                    "ansible.builtin.assert": {
+                        "that": [
+                            "deployment.zones | length == nat_zero_availability_zones | length",
+                            "deployment.zones.values() | map(attribute='route_target')"
+                            " | select('match', '^eni-') | list | length == nat_zero_availability_zones | length",
+                        ]
+                    },
+                },
+            ],
+        },
+        {
+            "name": "Tear down with the installed collection",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "roles": [{"role": "natzero.aws.nat_zero", "vars": {"nat_zero_state": "absent"}}],
+        },
+    ]
+    path = write_yaml(scratch / "deploy_and_teardown.yml", playbook)
+    vars_file = write_yaml(scratch / "vars.yml", variables)
+    result = run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(path), "-e", f"@{vars_file}"],
+        cwd=scratch,
+        env=ansible_env(collections, aws_env),
+        timeout=900,
+    )
+
+    result.assert_ok()
+    assert "natzero.aws.nat_zero : " in result.output
+    assert deployment_resources(aws, NAME) == {}
