@@ -8,15 +8,11 @@ resources.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
@@ -24,6 +20,8 @@ from typing import Dict, Optional
 import boto3
 import pytest
 import yaml
+
+from playbooks.sandbox.emulator import moto_server
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -52,57 +50,11 @@ def _load_create_vpc():
 create_vpc_script = _load_create_vpc()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_listening(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"moto_server did not answer on {url} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """A moto server on a free port of 127.0.0.1, stopped at the end whatever happens."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        # The NAT instance role attaches AmazonSSMManagedInstanceCore.
-        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-    )
-    try:
-        _wait_until_listening(url, process)
-        # Lambda invocations are answered without running the code (no Docker);
-        # tests run the handler in-process instead.
-        request = urllib.request.Request(
-            f"{url}/moto-api/config",
-            data=json.dumps({"lambda": {"use_docker": False}}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        urllib.request.urlopen(request, timeout=5).close()
+    with moto_server() as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="session")

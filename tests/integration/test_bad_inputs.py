@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.deployment import nothing_left, resources_of
+from playbooks.sandbox.inventory import deployment_resources, leftovers
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +115,6 @@ def test_bad_input_is_rejected_with_a_clear_message(rejections, case, change, ex
 
 def test_no_aws_resource_exists_after_rejections(rejections, good_vars, aws):
     for index, (case, _, _) in enumerate(CASES):
-        left = nothing_left(resources_of(aws, f"bad{index}", good_vars["nat_zero_vpc_id"]))
+        left = leftovers(deployment_resources(aws, f"bad{index}", good_vars["nat_zero_vpc_id"]))
         assert left == {}, f"{case} created {left}"
 

@@ -12,13 +12,13 @@ import json
 import pytest
 
 from tests.integration.conftest import TIMINGS
-from tests.integration.deployment import DEPLOYMENT_TAG, names, nothing_left, resources_of, tags_of
+from playbooks.sandbox.inventory import DEPLOYMENT_TAG, deployment_resources, leftovers, resource_names, tags_of
 from tests.integration.reconciler import deployed_handler, state_change
 
 pytestmark = pytest.mark.integration
 
 NAME = "alpha"
-NAMED = names(NAME)
+NAMED = resource_names(NAME)
 NAT_TAG = ("nat-zero:managed", "true")
 STATE_CHANGE_PATTERN = {
     "source": ["aws.ec2"],
@@ -263,7 +263,7 @@ def test_check_mode_on_a_fresh_vpc_changes_nothing(make_vpc, run_playbook, aws):
     fresh = {**make_vpc("checkmode", second_octet=31), "nat_zero_name": "checkmode"}
     run = run_playbook("site.yml", fresh, check=True).assert_ok()
     assert run.recap["changed"] > 0
-    assert nothing_left(resources_of(aws, "checkmode", fresh["nat_zero_vpc_id"])) == {}
+    assert leftovers(deployment_resources(aws, "checkmode", fresh["nat_zero_vpc_id"])) == {}
 
 
 # -- the deployed reconciler, driven in-process -------------------------------------
@@ -377,10 +377,10 @@ def test_teardown_with_a_nat_running_leaves_nothing(aws, variables, run_playbook
     assert running, "the previous test leaves a NAT running"
     run = run_playbook("teardown.yml", variables).assert_ok()
     TIMINGS["teardown (NAT running)"] = run.seconds
-    assert nothing_left(resources_of(aws, NAME, variables["nat_zero_vpc_id"])) == {}
+    assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}
 
 
 def test_teardown_of_a_deployment_already_gone_succeeds(variables, run_playbook, aws):
     run = run_playbook("teardown.yml", variables).assert_ok()
     assert run.recap["changed"] == 0
-    assert nothing_left(resources_of(aws, NAME, variables["nat_zero_vpc_id"])) == {}
+    assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}

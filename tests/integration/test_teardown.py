@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.deployment import names, nothing_left, resources_of
+from playbooks.sandbox.inventory import deployment_resources, leftovers, resource_names
 from tests.integration.reconciler import deployed_handler
 
 pytestmark = pytest.mark.integration
 
 NAME = "beta"
-NAMED = names(NAME)
+NAMED = resource_names(NAME)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def deployed(variables, run_playbook):
 def _start_nat(aws, moto_endpoint, monkeypatch, variables):
     """A workload in the first AZ, and the reconciler's sweep launching its NAT."""
     ec2 = aws("ec2")
-    templates = resources_of(aws, NAME, variables["nat_zero_vpc_id"])["launch_templates"]
+    templates = deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])["launch_templates"]
     data = ec2.describe_launch_template_versions(LaunchTemplateId=templates[0], Versions=["$Latest"])
     image_id = data["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"]
     ec2.run_instances(
@@ -51,7 +51,7 @@ def _delete_by_hand(aws, variables):
         iam.delete_role_policy(RoleName=NAMED["lambda_role"], PolicyName=policy)
     iam.delete_role(RoleName=NAMED["lambda_role"])
     aws("logs").delete_log_group(logGroupName=NAMED["log_group"])
-    found = resources_of(aws, NAME, variables["nat_zero_vpc_id"])
+    found = deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])
     aws("ec2").delete_launch_template(LaunchTemplateId=found["launch_templates"][-1])
 
 
@@ -59,17 +59,17 @@ def test_teardown_after_parts_were_deleted_by_hand_with_a_nat_running_leaves_not
     deployed, aws, moto_endpoint, monkeypatch, run_playbook
 ):
     _start_nat(aws, moto_endpoint, monkeypatch, deployed)
-    before = resources_of(aws, NAME, deployed["nat_zero_vpc_id"])
+    before = deployment_resources(aws, NAME, deployed["nat_zero_vpc_id"])
     assert before["instances"] and before["elastic_ips"], before
     _delete_by_hand(aws, deployed)
 
     run_playbook("teardown.yml", deployed).assert_ok()
 
-    assert nothing_left(resources_of(aws, NAME, deployed["nat_zero_vpc_id"])) == {}
+    assert leftovers(deployment_resources(aws, NAME, deployed["nat_zero_vpc_id"])) == {}
 
 
 def test_teardown_of_a_deployment_that_never_existed_succeeds(make_vpc, run_playbook, aws):
     never = {**make_vpc("never", second_octet=41), "nat_zero_name": "never"}
     run = run_playbook("teardown.yml", never).assert_ok()
     assert run.recap["changed"] == 0
-    assert nothing_left(resources_of(aws, "never", never["nat_zero_vpc_id"])) == {}
+    assert leftovers(deployment_resources(aws, "never", never["nat_zero_vpc_id"])) == {}
