@@ -36,7 +36,7 @@ options:
     type: str
   owner:
     description:
-      - Who owns the AMIs O(name_pattern) searches: an account ID, V(self), V(amazon) or V(aws-marketplace).
+      - "Who owns the AMIs O(name_pattern) searches: an account ID, V(self), V(amazon) or V(aws-marketplace)."
     type: str
     default: amazon
   ssm_parameter:
