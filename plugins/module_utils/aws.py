@@ -106,7 +106,7 @@ def backoff_delays(base_delay=0.5, max_delay=10.0):
     """Endless full-jitter exponential delays: random(0, min(max, base * 2**n))."""
     attempt = 0
     while True:
-        yield random.uniform(0, min(max_delay, base_delay * (2 ** attempt)))
+        yield random.uniform(0, min(max_delay, base_delay * (2**attempt)))
         attempt += 1
 
 
@@ -261,7 +261,7 @@ class AWSModule(AnsibleModule):
             msg=full,
             boto3_version=getattr(boto3, "__version__", None),
             botocore_version=getattr(botocore, "__version__", None),
-            **extra
+            **extra,
         )
 
     def run(self, ensure):

@@ -18,7 +18,7 @@ def parse_policy(document):
         return document
     if isinstance(document, string_types):
         text = document.strip()
-        if text.startswith("%7B") or text.startswith("%7b"):
+        if text.startswith(("%7B", "%7b")):
             text = unquote(text)
         return json.loads(text)
     raise TypeError("a policy document must be a dict or JSON text, not %s" % type(document).__name__)

@@ -18,7 +18,7 @@ description:
   - With O(state=absent), removes the targets, the permission, then the rule. A rule can be kept but
     disabled with O(enabled=false).
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -192,7 +192,7 @@ def json_text(value, option):
     try:
         return json.dumps(parse_policy(value), sort_keys=True, separators=(",", ":"))
     except (ValueError, TypeError) as exc:
-        raise ValidationError("%s is not a JSON object: %s" % (option, exc))
+        raise ValidationError("%s is not a JSON object: %s" % (option, exc)) from exc
 
 
 def same_json(a, b):
@@ -322,7 +322,7 @@ class Rule:
             Action="lambda:InvokeFunction",
             Principal=EVENTS_PRINCIPAL,
             SourceArn=rule_arn,
-            **qualified
+            **qualified,
         )
 
     @staticmethod
@@ -374,7 +374,9 @@ class Rule:
                 if function and self.find_statement(*function) is not None:
                     self.change(self.remove_permission, function_arn=function[0], qualifier=function[1])
         if targets:
-            self.change(self.events.remove_targets, Rule=self.name, EventBusName=self.bus, Ids=[t["Id"] for t in targets])
+            self.change(
+                self.events.remove_targets, Rule=self.name, EventBusName=self.bus, Ids=[t["Id"] for t in targets]
+            )
         if rule:
             self.change(self.events.delete_rule, Name=self.name, EventBusName=self.bus)
         result = dict(changed=self.changed, rule_arn=None, rule_name=self.name, permission_statement_id=self.sid)

@@ -19,7 +19,7 @@ description:
   - Waits until IAM reports the new role (and instance profile). IAM propagates to other services a little
     later; consumers such as M(natzero.aws.lambda_function) retry while the role cannot be assumed yet.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -280,7 +280,9 @@ class Role:
 
     def create(self, trust, tags):
         p = self.module.params
-        kwargs = dict(RoleName=self.name, Path=p["path"], AssumeRolePolicyDocument=policy_json(trust), Tags=dict_to_tags(tags))
+        kwargs = dict(
+            RoleName=self.name, Path=p["path"], AssumeRolePolicyDocument=policy_json(trust), Tags=dict_to_tags(tags)
+        )
         if p["description"]:
             kwargs["Description"] = p["description"]
         if p["max_session_duration"]:
@@ -288,7 +290,14 @@ class Role:
         role = self.change(self.iam.create_role, **kwargs)
         if role is None:
             return None
-        wait_with(self.iam, "role_exists", "role %s to exist" % self.name, timeout=p["wait_timeout"], delay=2, RoleName=self.name)
+        wait_with(
+            self.iam,
+            "role_exists",
+            "role %s to exist" % self.name,
+            timeout=p["wait_timeout"],
+            delay=2,
+            RoleName=self.name,
+        )
         return role["Role"]
 
     def update(self, role, trust, tags):
@@ -343,9 +352,7 @@ class Role:
         if self.module.check_mode and self.before is None:
             return {}
         names = paginate(self.iam, "list_role_policies", "PolicyNames", RoleName=self.name)
-        return {
-            name: self.iam.get_role_policy(RoleName=self.name, PolicyName=name)["PolicyDocument"] for name in names
-        }
+        return {name: self.iam.get_role_policy(RoleName=self.name, PolicyName=name)["PolicyDocument"] for name in names}
 
     def ensure_inline_policies(self):
         p = self.module.params
@@ -355,7 +362,9 @@ class Role:
         for name, document in sorted(p["inline_policies"].items()):
             desired = parse_policy(document)
             if not policies_equal(current.get(name), desired):
-                self.change(self.iam.put_role_policy, RoleName=self.name, PolicyName=name, PolicyDocument=policy_json(desired))
+                self.change(
+                    self.iam.put_role_policy, RoleName=self.name, PolicyName=name, PolicyDocument=policy_json(desired)
+                )
         if p["purge_inline_policies"]:
             for name in sorted(set(current) - set(p["inline_policies"])):
                 self.change(self.iam.delete_role_policy, RoleName=self.name, PolicyName=name)
@@ -380,8 +389,12 @@ class Role:
                 return None
             profile = created["InstanceProfile"]
             wait_with(
-                self.iam, "instance_profile_exists", "instance profile %s to exist" % self.name,
-                timeout=p["wait_timeout"], delay=2, InstanceProfileName=self.name,
+                self.iam,
+                "instance_profile_exists",
+                "instance profile %s to exist" % self.name,
+                timeout=p["wait_timeout"],
+                delay=2,
+                InstanceProfileName=self.name,
             )
         held = [r["RoleName"] for r in profile.get("Roles") or ()]
         for other in held:
@@ -394,7 +407,8 @@ class Role:
     def delete_instance_profile(self, profile):
         for role in profile.get("Roles") or ():
             self.change(
-                self.iam.remove_role_from_instance_profile, InstanceProfileName=profile["InstanceProfileName"],
+                self.iam.remove_role_from_instance_profile,
+                InstanceProfileName=profile["InstanceProfileName"],
                 RoleName=role["RoleName"],
             )
         self.change(self.iam.delete_instance_profile, InstanceProfileName=profile["InstanceProfileName"])
@@ -416,7 +430,8 @@ class Role:
             if profile["InstanceProfileName"] != self.name:
                 self.change(
                     self.iam.remove_role_from_instance_profile,
-                    InstanceProfileName=profile["InstanceProfileName"], RoleName=self.name,
+                    InstanceProfileName=profile["InstanceProfileName"],
+                    RoleName=self.name,
                 )
         for arn in self.attached_policy_arns():
             self.change(self.iam.detach_role_policy, RoleName=self.name, PolicyArn=arn)
@@ -440,12 +455,12 @@ def validate(params):
         try:
             parse_policy(params["assume_role_policy"])
         except (ValueError, TypeError) as exc:
-            raise ValidationError("assume_role_policy is not a policy document: %s" % exc)
+            raise ValidationError("assume_role_policy is not a policy document: %s" % exc) from exc
     for name, document in params["inline_policies"].items():
         try:
             parse_policy(document)
         except (ValueError, TypeError) as exc:
-            raise ValidationError("inline_policies[%r] is not a policy document: %s" % (name, exc))
+            raise ValidationError("inline_policies[%r] is not a policy document: %s" % (name, exc)) from exc
 
 
 def ensure(module):

@@ -22,7 +22,7 @@ description:
   - A role created a moment ago may not be assumable by Lambda yet; creating (or reconfiguring) the function
     is retried for a bounded time while Lambda says so.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -231,9 +231,9 @@ def validate(params):
     if not os.path.isdir(source):
         raise ValidationError("source_path %s is not a directory" % source)
     if params["runtime"].startswith("python"):
-        module_path, _, function = params["handler"].rpartition(".")
+        module_path, dot, function = params["handler"].rpartition(".")
         handler_file = os.path.join(source, *module_path.split(".")) + ".py"
-        if not module_path or not function:
+        if not (module_path and dot and function):
             raise ValidationError("handler %r must be <module>.<function>" % params["handler"])
         if not os.path.isfile(handler_file):
             raise ValidationError(
@@ -269,8 +269,14 @@ class Function:
             raise
 
     def wait_updated(self):
-        wait_with(self.lam, "function_updated_v2", "function %s to finish updating" % self.name,
-                  timeout=self.timeout, delay=2, FunctionName=self.name)
+        wait_with(
+            self.lam,
+            "function_updated_v2",
+            "function %s to finish updating" % self.name,
+            timeout=self.timeout,
+            delay=2,
+            FunctionName=self.name,
+        )
 
     def call(self, method, **kwargs):
         """An update call, retried while another update runs or the role is not assumable yet."""
@@ -320,8 +326,11 @@ class Function:
         else:
             configuration = existing["Configuration"]
             arn = configuration["FunctionArn"]
-            before = dict(self.current_config(configuration), CodeSha256=configuration.get("CodeSha256"),
-                          Architectures=configuration.get("Architectures"))
+            before = dict(
+                self.current_config(configuration),
+                CodeSha256=configuration.get("CodeSha256"),
+                Architectures=configuration.get("Architectures"),
+            )
             if configuration.get("State") == "Pending" or configuration.get("LastUpdateStatus") == "InProgress":
                 self.wait_ready()
             code_updated = self.update_code(configuration, package, sha)
@@ -346,8 +355,14 @@ class Function:
         return result
 
     def wait_ready(self):
-        wait_with(self.lam, "function_active_v2", "function %s to become active" % self.name,
-                  timeout=self.timeout, delay=2, FunctionName=self.name)
+        wait_with(
+            self.lam,
+            "function_active_v2",
+            "function %s to become active" % self.name,
+            timeout=self.timeout,
+            delay=2,
+            FunctionName=self.name,
+        )
         self.wait_updated()
 
     def create(self, package, desired):
@@ -362,7 +377,7 @@ class Function:
             PackageType="Zip",
             Publish=False,
             Tags=normalize_tags(p["tags"]),
-            **desired
+            **desired,
         )
         created = retry_while(
             lambda: self.lam.create_function(**kwargs),
@@ -374,11 +389,14 @@ class Function:
 
     def update_code(self, configuration, package, sha):
         architecture = self.module.params["architecture"]
-        if configuration.get("CodeSha256") == sha and (configuration.get("Architectures") or ["x86_64"]) == [architecture]:
+        deployed_architectures = configuration.get("Architectures") or ["x86_64"]
+        if configuration.get("CodeSha256") == sha and deployed_architectures == [architecture]:
             return False
         self.changed = True
         if not self.module.check_mode:
-            self.call(self.lam.update_function_code, FunctionName=self.name, ZipFile=package, Architectures=[architecture])
+            self.call(
+                self.lam.update_function_code, FunctionName=self.name, ZipFile=package, Architectures=[architecture]
+            )
             self.wait_updated()
         return True
 

@@ -17,7 +17,7 @@ description:
     whenever it invokes. Use C(changed_when) where the invocation must not count as a change.
   - In check mode nothing is invoked.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:

@@ -14,7 +14,7 @@ description:
   - Create the log group of a Lambda function (C(/aws/lambda/<function>)) before the function, so that it
     has a retention period from the start and is removed with the deployment.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -86,7 +86,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
 )
 from ansible_collections.natzero.aws.plugins.module_utils.tags import compare_tags, normalize_tags
 
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
 
 def find(logs, name):

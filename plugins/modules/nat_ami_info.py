@@ -19,7 +19,7 @@ description:
   - Fails with a clear message when the AMI's architecture does not match the instance type.
   - Reads only; never changes anything.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   instance_type:
     description:
@@ -129,7 +129,7 @@ def instance_architectures(ec2, instance_type):
         types = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
     except ClientError as exc:
         if is_error(exc, "InvalidInstanceType", "InvalidParameterValue"):
-            raise ValidationError("Instance type %s does not exist in this region" % instance_type)
+            raise ValidationError("Instance type %s does not exist in this region" % instance_type) from exc
         raise
     if not types:
         raise ValidationError("Instance type %s does not exist in this region" % instance_type)
@@ -141,7 +141,7 @@ def image_by_id(ec2, image_id):
         images = ec2.describe_images(ImageIds=[image_id])["Images"]
     except ClientError as exc:
         if is_error(exc, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable"):
-            raise ValidationError("AMI %s does not exist (or is not shared with this account)" % image_id)
+            raise ValidationError("AMI %s does not exist (or is not shared with this account)" % image_id) from exc
         raise
     if not images:
         raise ValidationError("AMI %s does not exist (or is not shared with this account)" % image_id)
@@ -169,8 +169,9 @@ def image_from_ssm(module, parameter):
     except ClientError as exc:
         if is_error(exc, "ParameterNotFound"):
             raise ValidationError(
-                "SSM parameter %s does not exist in %s; set image_id or name_pattern instead" % (parameter, module.region)
-            )
+                "SSM parameter %s does not exist in %s; set image_id or name_pattern instead"
+                % (parameter, module.region)
+            ) from exc
         raise
     return image_by_id(module.client("ec2"), image_id)
 
@@ -199,7 +200,13 @@ def ensure(module):
     if image.get("Architecture") not in architectures:
         raise ValidationError(
             "AMI %s (%s) is built for %s, but instance type %s runs %s"
-            % (image["ImageId"], image.get("Name"), image.get("Architecture"), p["instance_type"], ", ".join(architectures))
+            % (
+                image["ImageId"],
+                image.get("Name"),
+                image.get("Architecture"),
+                p["instance_type"],
+                ", ".join(architectures),
+            )
         )
     result.update(
         image_id=image["ImageId"],

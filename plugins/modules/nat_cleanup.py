@@ -18,7 +18,7 @@ description:
     disassociating it first. Instances and addresses of other deployments are never touched.
   - Nothing to do reports no change, so a half-finished teardown can simply run again.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -144,8 +144,12 @@ def ensure(module):
         ec2.terminate_instances(InstanceIds=to_terminate)
     if waited and not module.check_mode:
         wait_with(
-            ec2, "instance_terminated", "NAT instances %s to terminate" % ", ".join(waited),
-            timeout=p["wait_timeout"], delay=5, InstanceIds=waited,
+            ec2,
+            "instance_terminated",
+            "NAT instances %s to terminate" % ", ".join(waited),
+            timeout=p["wait_timeout"],
+            delay=5,
+            InstanceIds=waited,
         )
     addresses = deployment_addresses(ec2, p)
     if not module.check_mode:
@@ -164,7 +168,7 @@ def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         vpc_id=dict(type="str", required=True),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0]),
+        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
         nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
         wait_timeout=dict(type="int", default=600),
     )

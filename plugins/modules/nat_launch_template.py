@@ -22,7 +22,7 @@ description:
     version in every AZ; the reconciler replaces a NAT whose C(nat-zero:config-version) tag differs.
   - A new template version is created only when the content changes, and is made the default version.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -306,7 +306,12 @@ class LaunchTemplate:
             raise ModuleFailure(
                 "Launch template %s (%s) exists but belongs to %s, not to vpc_id %s; "
                 "two deployments in one region need different names"
-                % (self.name, template["LaunchTemplateId"], owner or "no nat-zero deployment", self.module.params["vpc_id"])
+                % (
+                    self.name,
+                    template["LaunchTemplateId"],
+                    owner or "no nat-zero deployment",
+                    self.module.params["vpc_id"],
+                )
             )
         return template
 
@@ -320,7 +325,10 @@ class LaunchTemplate:
         data, version = template_data(self.module.params, self.name)
         template = self.find()
         result = dict(changed=False, launch_template_name=self.name, config_version=version)
-        diff = {"before": {}, "after": {"config_version": version, "launch_template_data": data, "tags": self.template_tags}}
+        diff = {
+            "before": {},
+            "after": {"config_version": version, "launch_template_data": data, "tags": self.template_tags},
+        }
         if template is None:
             result.update(changed=True, launch_template_id=None, version=1)
             if not self.module.check_mode:
@@ -356,7 +364,11 @@ class LaunchTemplate:
             if not self.module.check_mode:
                 self.ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion=str(result["version"]))
         if ensure_ec2_tags(
-            self.module, self.ec2, template_id, tags_to_dict(template["Tags"]), self.template_tags,
+            self.module,
+            self.ec2,
+            template_id,
+            tags_to_dict(template["Tags"]),
+            self.template_tags,
             self.module.params["purge_tags"],
         ):
             result["changed"] = True
@@ -404,7 +416,7 @@ def main():
         instance_profile_arn=dict(type="str"),
         instance_profile_name=dict(type="str"),
         user_data=dict(type="str"),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0]),
+        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
         nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
         tags=dict(type="dict", default={}),
         purge_tags=dict(type="bool", default=True),

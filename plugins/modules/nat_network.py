@@ -26,7 +26,7 @@ description:
     then the security group. It refuses to delete an ENI that a live instance still holds; terminate the
     NAT instances first (M(natzero.aws.nat_cleanup)).
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -249,7 +249,13 @@ class Network:
             if len(matching) > 1:
                 raise ModuleFailure(
                     "Found %d %s ENIs tagged for deployment %s in %s: %s. Delete all but one."
-                    % (len(matching), interface, self.name, self.az, ", ".join(e["NetworkInterfaceId"] for e in matching))
+                    % (
+                        len(matching),
+                        interface,
+                        self.name,
+                        self.az,
+                        ", ".join(e["NetworkInterfaceId"] for e in matching),
+                    )
                 )
             found[interface] = matching[0] if matching else None
         return found
@@ -272,7 +278,7 @@ class Network:
         try:
             network = ipaddress.ip_network(p["private_cidr"], strict=False)
         except ValueError as exc:
-            raise ValidationError("private_cidr %r is not a valid CIDR block: %s" % (p["private_cidr"], exc))
+            raise ValidationError("private_cidr %r is not a valid CIDR block: %s" % (p["private_cidr"], exc)) from exc
         if network.version != 4:
             raise ValidationError("private_cidr %r must be an IPv4 CIDR block" % p["private_cidr"])
         self.private_cidr = str(network)
@@ -284,11 +290,13 @@ class Network:
                 subnets[subnet_id] = self.ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]
             except ClientError as exc:
                 if is_error(exc, "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed"):
-                    raise ValidationError("Subnet %s does not exist" % subnet_id)
+                    raise ValidationError("Subnet %s does not exist" % subnet_id) from exc
                 raise
         for subnet_id, subnet in subnets.items():
             if subnet["VpcId"] != self.vpc_id:
-                raise ValidationError("Subnet %s is in %s, not in vpc_id %s" % (subnet_id, subnet["VpcId"], self.vpc_id))
+                raise ValidationError(
+                    "Subnet %s is in %s, not in vpc_id %s" % (subnet_id, subnet["VpcId"], self.vpc_id)
+                )
             if subnet["AvailabilityZone"] != self.az:
                 raise ValidationError(
                     "Subnet %s is in %s, not in availability_zone %s" % (subnet_id, subnet["AvailabilityZone"], self.az)
@@ -297,7 +305,7 @@ class Network:
             table = self.ec2.describe_route_tables(RouteTableIds=[p["route_table_id"]])["RouteTables"][0]
         except ClientError as exc:
             if is_error(exc, "InvalidRouteTableID.NotFound", "InvalidRouteTableID.Malformed"):
-                raise ValidationError("Route table %s does not exist" % p["route_table_id"])
+                raise ValidationError("Route table %s does not exist" % p["route_table_id"]) from exc
             raise
         if table["VpcId"] != self.vpc_id:
             raise ValidationError(
@@ -319,7 +327,11 @@ class Network:
         desired_tags = self.tags_for(self.resource_name)
         wanted = ("-1", None, None, "cidr", self.private_cidr)
         self.before["security_group"] = None
-        self.after["security_group"] = {"name": self.resource_name, "ingress": [describe_rule(wanted)], "tags": desired_tags}
+        self.after["security_group"] = {
+            "name": self.resource_name,
+            "ingress": [describe_rule(wanted)],
+            "tags": desired_tags,
+        }
         if group is None:
             self.changed = True
             if self.module.check_mode:
@@ -344,14 +356,21 @@ class Network:
             }
         group_id = group["GroupId"]
         self.changed |= ensure_ec2_tags(
-            self.module, self.ec2, group_id, tags_to_dict(group.get("Tags")), desired_tags, self.module.params["purge_tags"]
+            self.module,
+            self.ec2,
+            group_id,
+            tags_to_dict(group.get("Tags")),
+            desired_tags,
+            self.module.params["purge_tags"],
         )
         current = ingress_rules(group.get("IpPermissions"))
         unwanted = sorted(current - {wanted}, key=str)
         if unwanted:
             self.changed = True
             if not self.module.check_mode:
-                self.ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[permission_for(r) for r in unwanted])
+                self.ec2.revoke_security_group_ingress(
+                    GroupId=group_id, IpPermissions=[permission_for(r) for r in unwanted]
+                )
         if wanted not in current:
             self.changed = True
             if not self.module.check_mode:
@@ -411,7 +430,12 @@ class Network:
             if not self.module.check_mode:
                 self.ec2.modify_network_interface_attribute(NetworkInterfaceId=eni_id, SourceDestCheck={"Value": False})
         self.changed |= ensure_ec2_tags(
-            self.module, self.ec2, eni_id, tags_to_dict(eni.get("TagSet")), desired_tags, self.module.params["purge_tags"]
+            self.module,
+            self.ec2,
+            eni_id,
+            tags_to_dict(eni.get("TagSet")),
+            desired_tags,
+            self.module.params["purge_tags"],
         )
         return eni_id
 
@@ -434,7 +458,9 @@ class Network:
             return private_eni_id, replaced
         call = self.ec2.replace_route if route else self.ec2.create_route
         retry_on_codes(
-            lambda: call(RouteTableId=route_table_id, DestinationCidrBlock=DEFAULT_ROUTE, NetworkInterfaceId=private_eni_id),
+            lambda: call(
+                RouteTableId=route_table_id, DestinationCidrBlock=DEFAULT_ROUTE, NetworkInterfaceId=private_eni_id
+            ),
             _NOT_YET_VISIBLE,
         )
         return private_eni_id, replaced
@@ -469,8 +495,12 @@ class Network:
             if self.module.check_mode:
                 return
             wait_with(
-                self.ec2, "instance_terminated", "instance %s to terminate" % instance_id,
-                timeout=self.module.params["wait_timeout"], delay=5, InstanceIds=[instance_id],
+                self.ec2,
+                "instance_terminated",
+                "instance %s to terminate" % instance_id,
+                timeout=self.module.params["wait_timeout"],
+                delay=5,
+                InstanceIds=[instance_id],
             )
         elif state not in (None, "terminated"):
             raise ModuleFailure(

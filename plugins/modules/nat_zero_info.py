@@ -18,7 +18,7 @@ description:
     tag nor the ignore tag.
   - Three reads at most (instances of the VPC, the deployment's Elastic IPs, the route tables). Changes nothing.
 author:
-  - natzero.aws maintainers
+  - natzero.aws maintainers (@natzero)
 options:
   name:
     description:
@@ -245,7 +245,10 @@ def ensure(module):
     ec2 = module.client("ec2")
     instances = describe_instances(
         ec2,
-        [{"Name": "vpc-id", "Values": [p["vpc_id"]]}, {"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)}],
+        [
+            {"Name": "vpc-id", "Values": [p["vpc_id"]]},
+            {"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)},
+        ],
     )
     addresses = ec2.describe_addresses(Filters=tag_filters({DEPLOYMENT_TAG: p["name"], VPC_TAG: p["vpc_id"]}))[
         "Addresses"
@@ -271,9 +274,9 @@ def main():
         availability_zones=dict(type="list", elements="str", required=True),
         route_table_ids=dict(type="list", elements="str"),
         config_version=dict(type="str"),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0]),
+        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
         nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
-        ignore_tag_key=dict(type="str", default=DEFAULT_IGNORE_TAG[0]),
+        ignore_tag_key=dict(type="str", default=DEFAULT_IGNORE_TAG[0], no_log=False),
         ignore_tag_value=dict(type="str", default=DEFAULT_IGNORE_TAG[1]),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -15,7 +15,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import boto3
 import pytest
@@ -38,7 +37,7 @@ emulator = _load("nat_zero_sandbox_emulator", REPO / "playbooks" / "sandbox" / "
 sandbox_vpc = _load("nat_zero_sandbox_create_vpc", REPO / "playbooks" / "sandbox" / "create_vpc.py")
 
 
-def module_names() -> List[str]:
+def module_names() -> list[str]:
     return sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 
 
@@ -51,18 +50,14 @@ class Run:
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
 
-    def assert_ok(self) -> "Run":
+    def assert_ok(self) -> Run:
         assert self.returncode == 0, f"failed ({self.returncode}):\n{self.tail()}"
         return self
 
 
-def ansible_env(collections_path: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def ansible_env(collections_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of an ansible command: no AWS settings, no ansible.cfg."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "ANSIBLE_", "EC2_", "BOTO_"))
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_", "EC2_", "BOTO_"))}
     config = collections_path.parent / "ansible.cfg"
     config.write_text("[defaults]\n")
     env.update(
@@ -79,7 +74,7 @@ def ansible_env(collections_path: Path, extra: Optional[Dict[str, str]] = None) 
     return env
 
 
-def run(command: List[str], cwd: Path, env: Dict[str, str], timeout: int = 600) -> Run:
+def run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> Run:
     started = time.monotonic()
     completed = subprocess.run(
         command,
@@ -103,9 +98,7 @@ def moto_endpoint():
 @pytest.fixture(scope="session")
 def aws(moto_endpoint):
     """aws('ec2') -> a boto3 client of the moto server."""
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
 
     def client(service: str):
         return session.client(service, endpoint_url=moto_endpoint)
@@ -114,7 +107,7 @@ def aws(moto_endpoint):
 
 
 @pytest.fixture(scope="session")
-def aws_env(moto_endpoint) -> Dict[str, str]:
+def aws_env(moto_endpoint) -> dict[str, str]:
     """What points boto3 (and so every module) at the moto server."""
     return {
         "AWS_ENDPOINT_URL": moto_endpoint,
@@ -148,14 +141,14 @@ def write_yaml(path: Path, data) -> Path:
     return path
 
 
-def deployment_resources(aws, name: str) -> Dict[str, list]:
+def deployment_resources(aws, name: str) -> dict[str, list]:
     """What deployment `name` owns in the emulator, by kind (only the non-empty kinds)."""
     tagged = [{"Name": "tag:nat-zero:deployment", "Values": [name]}]
     ec2 = aws("ec2")
     live = ["pending", "running", "stopping", "stopped", "shutting-down"]
-    reservations = ec2.describe_instances(
-        Filters=tagged + [{"Name": "instance-state-name", "Values": live}]
-    )["Reservations"]
+    reservations = ec2.describe_instances(Filters=tagged + [{"Name": "instance-state-name", "Values": live}])[
+        "Reservations"
+    ]
     found = {
         "instances": [i["InstanceId"] for r in reservations for i in r["Instances"]],
         "elastic_ips": [a["AllocationId"] for a in ec2.describe_addresses(Filters=tagged)["Addresses"]],
@@ -169,7 +162,9 @@ def deployment_resources(aws, name: str) -> Dict[str, list]:
             for f in aws("lambda").list_functions()["Functions"]
             if f["FunctionName"] == f"{name}-nat-zero"
         ],
-        "roles": [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-nat-zero")],
+        "roles": [
+            r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-nat-zero")
+        ],
         "log_groups": [
             g["logGroupName"]
             for g in aws("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}-nat-zero")["logGroups"]

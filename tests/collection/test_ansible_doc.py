@@ -10,7 +10,15 @@ import pytest
 
 from tests.collection.conftest import BIN, ansible_env, module_names, run
 
-CONNECTION_OPTIONS = ("region", "profile", "endpoint_url", "access_key", "secret_key", "session_token", "validate_certs")
+CONNECTION_OPTIONS = (
+    "region",
+    "profile",
+    "endpoint_url",
+    "access_key",
+    "secret_key",
+    "session_token",
+    "validate_certs",
+)
 
 
 @pytest.fixture(scope="module")

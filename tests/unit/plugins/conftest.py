@@ -66,7 +66,7 @@ def collections_root():
 def aws(monkeypatch):
     """An empty moto account in us-east-1; retries and waits do not sleep."""
     for key in list(os.environ):
-        if key.startswith("AWS_") or key.startswith("EC2_"):
+        if key.startswith(("AWS_", "EC2_")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

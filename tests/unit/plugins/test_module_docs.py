@@ -25,7 +25,11 @@ def rendered(collections_root):
     names = ["natzero.aws.%s" % m for m in MODULES]
     proc = subprocess.run(
         [str(ANSIBLE_DOC), "-t", "module", "-j", *names],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return proc
 

@@ -80,7 +80,9 @@ def module(run_module):
 def test_one_readable_failure_names_operation_and_code(aws, module):
 
     with pytest.raises(Exception) as info:
-        module().fail_json_aws(client_error("InvalidVpcID.NotFound", "DescribeVpcs", "The vpc ID 'vpc-1' does not exist"))
+        module().fail_json_aws(
+            client_error("InvalidVpcID.NotFound", "DescribeVpcs", "The vpc ID 'vpc-1' does not exist")
+        )
     result = info.value.result
     assert result["msg"] == "DescribeVpcs failed: InvalidVpcID.NotFound: The vpc ID 'vpc-1' does not exist"
     assert result["error"]["code"] == "InvalidVpcID.NotFound"

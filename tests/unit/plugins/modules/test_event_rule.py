@@ -35,14 +35,19 @@ def function_arn(lam):
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    pass\n")
     return lam.create_function(
-        FunctionName="prod-nat-zero", Runtime="python3.12", Role=role, Handler="app.handler",
+        FunctionName="prod-nat-zero",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
         Code={"ZipFile": code.getvalue()},
     )["FunctionArn"]
 
 
 @pytest.fixture
 def args(function_arn):
-    return dict(name="prod-nat-zero-ec2-state", event_pattern=PATTERN, target_arn=function_arn, tags={"team": "platform"})
+    return dict(
+        name="prod-nat-zero-ec2-state", event_pattern=PATTERN, target_arn=function_arn, tags={"team": "platform"}
+    )
 
 
 def statements(lam):
@@ -76,8 +81,12 @@ def test_second_run_changes_nothing(run_module, args):
 
 def test_schedule_rule_with_constant_input_shares_the_function(run_module, events, lam, args, function_arn):
     run_module(event_rule, args)
-    sweep = dict(name="prod-nat-zero-sweep", schedule_expression="rate(15 minutes)", target_arn=function_arn,
-                 target_input={"action": "reconcile"})
+    sweep = dict(
+        name="prod-nat-zero-sweep",
+        schedule_expression="rate(15 minutes)",
+        target_arn=function_arn,
+        target_input={"action": "reconcile"},
+    )
 
     assert run_module(event_rule, sweep)["changed"] is True
     assert run_module(event_rule, sweep)["changed"] is False

@@ -70,7 +70,10 @@ def test_second_run_with_a_reordered_but_equal_policy_changes_nothing(run_module
 def test_changed_policy_is_updated_and_extra_ones_purged(run_module, iam, args):
     run_module(iam_role, args)
     iam.put_role_policy(RoleName="prod-nat-zero", PolicyName="stray", PolicyDocument=json.dumps(POLICY))
-    narrower = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}
+    narrower = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}],
+    }
 
     result = run_module(iam_role, dict(args, inline_policies={"nat-zero": narrower}, managed_policy_arns=[]), diff=True)
 
@@ -88,7 +91,12 @@ def test_check_mode_creates_nothing(run_module, iam, args):
 
 
 def test_instance_profile_holds_the_role(run_module, iam, args):
-    args = dict(name="prod-nat", assume_role_service=["ec2.amazonaws.com"], managed_policy_arns=[SSM_CORE], instance_profile=True)
+    args = dict(
+        name="prod-nat",
+        assume_role_service=["ec2.amazonaws.com"],
+        managed_policy_arns=[SSM_CORE],
+        instance_profile=True,
+    )
 
     result = run_module(iam_role, args)
 

@@ -129,8 +129,10 @@ def test_create_retries_while_the_new_role_cannot_be_assumed(run_module, lam, ar
     def iam_not_propagated(self, operation, params):
         if operation == "CreateFunction" and len(refusals) < 2:
             refusals.append(operation)
-            error = {"Code": "InvalidParameterValueException",
-                     "Message": "The role defined for the function cannot be assumed by Lambda."}
+            error = {
+                "Code": "InvalidParameterValueException",
+                "Message": "The role defined for the function cannot be assumed by Lambda.",
+            }
             raise ClientError({"Error": error}, operation)
         return real_call(self, operation, params)
 

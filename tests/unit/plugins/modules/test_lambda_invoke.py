@@ -21,9 +21,12 @@ def function(run_module, tmp_path, aws, monkeypatch):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "handler.py").write_text("def handler(event, context):\n    return event\n")
     role = boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    run_module(lambda_function, dict(name="reconciler", source_path=str(tmp_path), handler="app.handler.handler",
-                                     role_arn=role))
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )["Role"]["Arn"]
+    run_module(
+        lambda_function,
+        dict(name="reconciler", source_path=str(tmp_path), handler="app.handler.handler", role_arn=role),
+    )
     return "reconciler"
 
 

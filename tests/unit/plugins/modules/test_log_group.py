@@ -71,4 +71,6 @@ def test_absent_deletes_it(run_module, logs):
 
 
 def test_unsupported_retention_fails(fails):
-    assert "not a retention period CloudWatch Logs accepts" in fails(log_group, dict(name=NAME, retention_days=10))["msg"]
+    assert (
+        "not a retention period CloudWatch Logs accepts" in fails(log_group, dict(name=NAME, retention_days=10))["msg"]
+    )

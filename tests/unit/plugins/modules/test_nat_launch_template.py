@@ -41,7 +41,11 @@ def test_create_builds_a_hardened_template_without_network_interfaces(run_module
     assert result["launch_template_name"] == "prod-nat-us-east-1a"
     assert result["version"] == 1
     data = latest(ec2, result["launch_template_id"])["LaunchTemplateData"]
-    assert data["MetadataOptions"] == {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"}
+    assert data["MetadataOptions"] == {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 1,
+        "HttpEndpoint": "enabled",
+    }
     assert data["BlockDeviceMappings"][0]["DeviceName"] == "/dev/xvda"
     assert data["BlockDeviceMappings"][0]["Ebs"]["VolumeType"] == "gp3"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
@@ -67,7 +71,9 @@ def test_second_run_changes_nothing(run_module, args):
 
     assert second["changed"] is False
     assert (second["launch_template_id"], second["version"], second["config_version"]) == (
-        first["launch_template_id"], 1, first["config_version"]
+        first["launch_template_id"],
+        1,
+        first["config_version"],
     )
 
 

@@ -71,9 +71,10 @@ def test_check_mode_reports_creation_and_creates_nothing(run_module, ec2, args):
     assert result["changed"] is True
     assert result["private_eni_id"] is None
     assert result["diff"]["before"]["security_group"] is None
-    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [args["vpc_id"]]}])[
-        "NetworkInterfaces"
-    ] == []
+    assert (
+        ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [args["vpc_id"]]}])["NetworkInterfaces"]
+        == []
+    )
     assert default_route(ec2, args["route_table_id"]) is None
 
 
@@ -110,9 +111,12 @@ def test_subnet_in_another_az_fails_before_changing_anything(fails, ec2, args, v
     failure = fails(nat_network, dict(args, private_subnet_id=vpc["other_az_subnet_id"]))
 
     assert "not in availability_zone us-east-1a" in failure["msg"]
-    assert ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["prod-nat-us-east-1a"]}])[
-        "SecurityGroups"
-    ] == []
+    assert (
+        ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["prod-nat-us-east-1a"]}])[
+            "SecurityGroups"
+        ]
+        == []
+    )
 
 
 def test_route_table_of_another_vpc_fails(fails, ec2, args):
@@ -141,9 +145,10 @@ def test_absent_removes_route_enis_and_security_group(run_module, ec2, args):
     assert result["changed"] is True
     assert result["removed"][-1] == created["security_group_id"]
     assert default_route(ec2, args["route_table_id"]) is None
-    assert ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [args["vpc_id"]]}])[
-        "NetworkInterfaces"
-    ] == []
+    assert (
+        ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [args["vpc_id"]]}])["NetworkInterfaces"]
+        == []
+    )
     assert run_module(nat_network, absent)["changed"] is False
 
 

@@ -23,14 +23,23 @@ def scene(ec2, vpc):
     launch(ec2, vpc["public_subnet_id"], {"nat-zero:managed": "true", "nat-zero:deployment": "staging"})
     stopped_workload = launch(ec2, vpc["private_subnet_id"], {"Name": "batch"})
     ec2.stop_instances(InstanceIds=[stopped_workload])
-    eip_tags = [{"Key": "nat-zero:deployment", "Value": "prod"}, {"Key": "nat-zero:vpc", "Value": vpc["vpc_id"]},
-                {"Key": "nat-zero:az", "Value": "us-east-1a"}]
+    eip_tags = [
+        {"Key": "nat-zero:deployment", "Value": "prod"},
+        {"Key": "nat-zero:vpc", "Value": vpc["vpc_id"]},
+        {"Key": "nat-zero:az", "Value": "us-east-1a"},
+    ]
     address = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": eip_tags}])
     ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=nat)
     eni = ec2.create_network_interface(SubnetId=vpc["private_subnet_id"])["NetworkInterface"]["NetworkInterfaceId"]
     ec2.create_route(RouteTableId=vpc["route_table_id"], DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=eni)
-    return dict(vpc=vpc, nat=nat, workload=workload, allocation_id=address["AllocationId"],
-                public_ip=address["PublicIp"], eni=eni)
+    return dict(
+        vpc=vpc,
+        nat=nat,
+        workload=workload,
+        allocation_id=address["AllocationId"],
+        public_ip=address["PublicIp"],
+        eni=eni,
+    )
 
 
 def args(scene, **extra):
