@@ -6,7 +6,7 @@ COLLECTION_LINK := build/collections/ansible_collections/natzero/aws
 
 # Python paths the style check (ruff format + ruff check) covers. Every path
 # will be: widen to `.` once the rest is formatted and clean.
-STYLE_PATHS ?= plugins tests/collection tests/unit/plugins
+STYLE_PATHS ?= plugins tests/collection tests/unit/plugins extensions
 # Files ansible-test sanity leaves out until their fixes land (see README, Testing).
 SANITY_EXCLUDE ?= roles/nat_zero/vars/main.yml roles/nat_zero/templates/nat_user_data.sh.j2
 
@@ -49,7 +49,7 @@ sanity: venv
 	$(BIN)/python tests/collection/sanity.py $(addprefix --exclude ,$(SANITY_EXCLUDE))
 
 molecule: venv collection
-	cd extensions && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/molecule test
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test
 
 # After adding a fragment to changelogs/fragments/ (and at a release).
 changelog: venv
