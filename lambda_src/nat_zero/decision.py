@@ -66,6 +66,8 @@ class Nat:
     launch_time: str = ""
     # A one-time spot instance cannot be stopped, only terminated.
     spot: bool = False
+    # Attached to the AZ's persistent ENIs, the ones its route table and EIP use.
+    on_zone_enis: bool = True
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,16 @@ _STATE_PREFERENCE = {RUNNING: 0, PENDING: 1, STOPPING: 2, STOPPED: 3}
 def _choose_nat(nats, config_version):
     """The NAT to keep among live duplicates: running before pending before
     stopping before stopped, then current config, then one holding an EIP,
-    then the oldest. Returns (kept, extras)."""
+    then the oldest. Returns (kept, extras).
+
+    One with the NAT tags but not on the AZ's ENIs (launched by hand, say)
+    can never carry the AZ's traffic: it is never kept, whatever its state,
+    or the AZ would be left with it and without a working NAT."""
     live = [n for n in nats if n.state in LIVE_NAT_STATES]
+    unusable = [n for n in live if not n.on_zone_enis]
+    live = [n for n in live if n.on_zone_enis]
     if not live:
-        return None, []
+        return None, unusable
     ranked = sorted(
         live,
         key=lambda n: (
@@ -186,7 +194,7 @@ def _choose_nat(nats, config_version):
             n.instance_id,
         ),
     )
-    return ranked[0], ranked[1:]
+    return ranked[0], ranked[1:] + unusable
 
 
 def _is_outdated(nat: Nat, config_version: str) -> bool:
@@ -224,6 +232,15 @@ def _release_all_but(snapshot: Snapshot, keep_allocation_id: Optional[str]) -> T
     )
 
 
+def _release_loose(snapshot: Snapshot, eip_on_eni: Optional[Eip]) -> Tuple[Action, ...]:
+    """Release the EIPs of this deployment+AZ that are not on the public ENI,
+    when the look read them (a sweep), whatever else the AZ waits for. A
+    crash between allocating and associating leaves such an EIP; left to the
+    branches that attach one, it would outlive every sweep that meets a NAT
+    stopping or shutting down."""
+    return _release_all_but(snapshot, eip_on_eni.allocation_id if eip_on_eni else None)
+
+
 def _release_all(snapshot: Snapshot, nat: Optional[Nat]) -> Tuple[Action, ...]:
     if snapshot.eips is None:
         # Only the public ENI's association is known: release what it shows.
@@ -244,7 +261,7 @@ def decide(snapshot: Snapshot) -> Decision:
     if snapshot.workloads:
         verdict, more = _scale_up(snapshot, kept, dying, has_eip, eip_on_eni)
     else:
-        verdict, more = _scale_down(snapshot, kept, dying, has_eip)
+        verdict, more = _scale_down(snapshot, kept, dying, has_eip, eip_on_eni)
     actions.extend(more)
     if extras and verdict == "steady":
         verdict = "terminate_duplicates"
@@ -257,16 +274,17 @@ def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
         if dying:
             # Its ENIs are still attached until it is terminated; launching now
             # fails "in use". The terminated event (or the sweep) brings us back.
-            return "wait_for_terminating_nat", ()
+            return "wait_for_terminating_nat", _release_loose(snapshot, eip_on_eni)
         # The EIP goes on the public ENI right after launch, while the
         # instance boots, so the NAT has its address the moment it runs.
         return "create_nat", (CreateNat(az),) + _give_eip(snapshot, has_eip, eip_on_eni)
     if _is_outdated(kept, snapshot.config_version):
         # The ENIs and the EIP on them survive termination: the replacement
         # launched on the terminated event gets the same public address.
-        return "replace_outdated_nat", (TerminateNat(az, kept.instance_id, "config_outdated"),)
+        terminate = (TerminateNat(az, kept.instance_id, "config_outdated"),)
+        return "replace_outdated_nat", terminate + _release_loose(snapshot, eip_on_eni)
     if kept.state == STOPPING:
-        return "wait_for_stopping_nat", ()
+        return "wait_for_stopping_nat", _release_loose(snapshot, eip_on_eni)
     if kept.state == STOPPED:
         return "start_nat", (StartNat(az, kept.instance_id),) + _give_eip(snapshot, has_eip, eip_on_eni)
     eip_actions = _give_eip(snapshot, has_eip, eip_on_eni)
@@ -275,15 +293,15 @@ def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
     return ("release_extra_eips" if eip_actions else "steady"), eip_actions
 
 
-def _scale_down(snapshot, kept, dying, has_eip):
+def _scale_down(snapshot, kept, dying, has_eip, eip_on_eni):
     az = snapshot.az
     if kept is not None and kept.state in ACTIVE_STATES and kept.spot:
         # Its EIP goes now: once terminated, no later event shows its ENI.
         release = _release_all(snapshot, kept) or (ReleaseEip(az),)
         return "terminate_idle_spot_nat", (TerminateNat(az, kept.instance_id, "idle_spot"),) + release
     if kept is not None and kept.state in ACTIVE_STATES:
-        return "stop_nat", (StopNat(az, kept.instance_id),)
+        return "stop_nat", (StopNat(az, kept.instance_id),) + _release_loose(snapshot, eip_on_eni)
     if kept is not None and kept.state == STOPPING:
-        return "wait_for_stopping_nat", ()
+        return "wait_for_stopping_nat", _release_loose(snapshot, eip_on_eni)
     release = _release_all(snapshot, kept)
     return ("release_eip" if release else "steady"), release

@@ -6,13 +6,14 @@ Never raises: whatever arrives, the worst outcome is an Ignored request.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Optional, Union
 
 from .config import Config
 from .decision import INSTANCE_STATES
 
-_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+_INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 STATE_CHANGE = "EC2 Instance State-change Notification"
 
 
@@ -20,6 +21,10 @@ STATE_CHANGE = "EC2 Instance State-change Notification"
 class StateChange:
     instance_id: str
     state: str
+    # When EC2 changed the state (the event's "time"; None when absent or
+    # malformed). It tells a late event about an earlier run of the instance
+    # from a fresh one; it is not part of what the request asks.
+    time: Optional[datetime] = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,19 @@ def _parse(event, config: Config) -> Request:
     if not isinstance(detail, dict):
         return Ignored("event detail is not an object")
     instance_id, state = detail.get("instance-id"), detail.get("state")
-    if not isinstance(instance_id, str) or not _INSTANCE_ID.match(instance_id):
+    # fullmatch: "$" alone would let a trailing newline through, and the
+    # malformed ID would then read as unknown and cost a whole sweep.
+    if not isinstance(instance_id, str) or not _INSTANCE_ID.fullmatch(instance_id):
         return Ignored("event has no valid instance-id")
     if state not in INSTANCE_STATES:
         return Ignored("event has no valid state")
-    return StateChange(instance_id, state)
+    return StateChange(instance_id, state, _event_time(event.get("time")))
+
+
+def _event_time(value) -> Optional[datetime]:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None

@@ -15,6 +15,7 @@ own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Dict, Iterable, List, Optional
 
 from botocore.exceptions import ClientError
@@ -23,6 +24,8 @@ from .config import AZ_TAG, CONFIG_VERSION_TAG, DEPLOYMENT_TAG, VPC_TAG, Config
 from .decision import (
     ACTIVE_STATES,
     SHUTTING_DOWN,
+    STOPPED,
+    STOPPING,
     TERMINATED,
     Eip,
     Nat,
@@ -69,9 +72,30 @@ def role_of(instance: dict, config: Config) -> Role:
     return Role("workload", az)
 
 
+def believed_state(read_state: Optional[str], trigger: StateChange, instance: dict) -> Optional[str]:
+    """The triggering instance's state: its event merged with a read of it.
+
+    An event that would take an instance the read shows active out of
+    service ("stopping", "stopped") is about an earlier run if it is older
+    than the instance's LaunchTime, which EC2 moves on every start: a
+    "stopping" delivered minutes late, after the workload was started again.
+    The read wins, or the NAT of a running workload would be stopped.
+    """
+    if read_state in ACTIVE_STATES and trigger.state in (STOPPING, STOPPED) and _before_launch(trigger, instance):
+        return read_state
+    return freshest_state(read_state, trigger.state)
+
+
+def _before_launch(trigger: StateChange, instance: dict) -> bool:
+    launched = instance.get("LaunchTime")
+    if trigger.time is None or not isinstance(launched, datetime) or launched.tzinfo is None:
+        return False
+    return trigger.time < launched
+
+
 def is_active_workload(trigger: StateChange, instance: dict, config: Config) -> bool:
     read_state = (instance.get("State") or {}).get("Name")
-    state = freshest_state(read_state, trigger.state)
+    state = believed_state(read_state, trigger, instance)
     return role_of(instance, config).kind == "workload" and state in ACTIVE_STATES
 
 
@@ -83,6 +107,11 @@ def _public_eip(instance: dict, public_eni_id: str) -> Optional[str]:
         if is_public and association.get("PublicIp") and association.get("IpOwnerId") != "amazon":
             return association["PublicIp"]
     return None
+
+
+def _on_zone_enis(instance: dict, public_eni_id: str, private_eni_id: str) -> bool:
+    attached = {eni.get("NetworkInterfaceId") for eni in instance.get("NetworkInterfaces") or ()}
+    return {public_eni_id, private_eni_id} <= attached
 
 
 def _eip_from_address(address: dict) -> Eip:
@@ -120,7 +149,9 @@ def build_snapshot(
             read_by_id = (trigger_instance.get("State") or {}).get("Name")
             states[trigger.instance_id] = freshest_state(states.get(trigger.instance_id), read_by_id)
         if trigger.instance_id in by_id:
-            states[trigger.instance_id] = freshest_state(states.get(trigger.instance_id), trigger.state)
+            states[trigger.instance_id] = believed_state(
+                states.get(trigger.instance_id), trigger, by_id[trigger.instance_id]
+            )
 
     workloads: List[Workload] = []
     nats: List[Nat] = []
@@ -139,6 +170,7 @@ def build_snapshot(
                     eip_public_ip=_public_eip(instance, zone.public_eni_id),
                     launch_time=str(instance.get("LaunchTime", "")),
                     spot=instance.get("InstanceLifecycle") == "spot",
+                    on_zone_enis=_on_zone_enis(instance, zone.public_eni_id, zone.private_eni_id),
                 )
             )
     eips = None

@@ -24,6 +24,9 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
+# EC2's numeric codes of the instance states.
+STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
 
 def client_error(operation: str, code: str, message: str = "") -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message or code}}, operation)
@@ -126,7 +129,7 @@ class Ec2Fidelity:
             if left > 0 and f"Action={operation}&" in f"{body}&":
                 self.throttles[operation] -= 1
                 self.throttled += 1
-                return _ec2_error_response(request.url, "RequestLimitExceeded", "Request limit exceeded.")
+                return ec2_error_response(answered(request), "RequestLimitExceeded", "Request limit exceeded.")
         return None
 
     def _hold_shutdown(self, parsed, **_):
@@ -140,21 +143,36 @@ class Ec2Fidelity:
         params = self._last_params.get("DescribeInstances", {})
         filtered = not params.get("InstanceIds")
         for reservation in parsed.get("Reservations", ()):
-            kept = []
-            for instance in reservation.get("Instances", ()):
-                iid = instance["InstanceId"]
-                if filtered and self.hidden.get(iid, 0) > 0:
-                    self.hidden[iid] -= 1
-                    continue
-                if iid in self.shutting_down:
-                    instance["State"] = {"Code": 32, "Name": "shutting-down"}
-                stale: Optional[List] = self.stale_states.get(iid)
-                if stale and stale[1] > 0:
-                    instance["State"] = {"Code": 0, "Name": stale[0]}
-                    stale[1] -= 1
-                kept.append(instance)
-            reservation["Instances"] = kept
+            seen = (self._view(instance, filtered) for instance in reservation.get("Instances", ()))
+            reservation["Instances"] = [instance for instance in seen if instance is not None]
         parsed["Reservations"] = [r for r in parsed.get("Reservations", ()) if r.get("Instances")]
+
+    def _view(self, instance: dict, filtered: bool) -> Optional[dict]:
+        """What EC2 would answer about one instance, or None when a filtered
+        read misses it. Subclasses start from a truer state, then call this."""
+        iid = instance["InstanceId"]
+        if filtered and self.hidden.get(iid, 0) > 0:
+            self.hidden[iid] -= 1
+            return None
+        if iid in self.shutting_down:
+            instance["State"] = {"Code": 32, "Name": "shutting-down"}
+        stale: Optional[List] = self.stale_states.get(iid)
+        if stale and stale[1] > 0:
+            instance["State"] = {"Code": STATE_CODES.get(stale[0], 0), "Name": stale[0]}
+            stale[1] -= 1
+        return instance
+
+
+def answered(request) -> str:
+    """Keep moto from also executing a request a hook answers; returns its URL.
+
+    botocore runs every before-send handler and takes the first answer, so
+    moto's stubber (registered after ours) would still carry out a throttled
+    RunInstances. It leaves alone URLs outside AWS: point this attempt there.
+    (Each attempt is a new request; a retry goes to moto again.)"""
+    url = request.url
+    request.url = "https://answered-by-fidelity-hook.invalid/"
+    return url
 
 
 class _RawBody:
@@ -169,9 +187,14 @@ class _RawBody:
         return payload
 
 
-def _ec2_error_response(url: str, code: str, message: str) -> AWSResponse:
+def ec2_error_response(url: str, code: str, message: str, status: int = 503) -> AWSResponse:
     payload = (
         f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
         f"</Error></Errors><RequestID>fidelity</RequestID></Response>"
     ).encode()
-    return AWSResponse(url, 503, {"Content-Type": "text/xml"}, _RawBody(payload))
+    return AWSResponse(url, status, {"Content-Type": "text/xml"}, _RawBody(payload))
+
+
+def ec2_xml_response(url: str, payload: str) -> AWSResponse:
+    """A successful EC2 answer, for hooks that answer a call in EC2's place."""
+    return AWSResponse(url, 200, {"Content-Type": "text/xml"}, _RawBody(payload.encode()))
