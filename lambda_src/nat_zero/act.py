@@ -8,8 +8,6 @@ so the next look starts from whatever state this one left.
 
 from __future__ import annotations
 
-from typing import Dict, List
-
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import Config, Zone
@@ -44,7 +42,7 @@ def _is_eni_in_use(exc: ClientError) -> bool:
     return _code(exc) == "InvalidNetworkInterface.InUse" or ("in use" in message and "interface" in message)
 
 
-def _tag_spec(resource_type: str, tags: Dict[str, str]) -> List[dict]:
+def _tag_spec(resource_type: str, tags: dict[str, str]) -> list[dict]:
     return [{"ResourceType": resource_type, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
 
 
@@ -54,7 +52,7 @@ class Actor:
         self.config = config
         self.observer = observer
 
-    def carry_out(self, decision: Decision) -> List[dict]:
+    def carry_out(self, decision: Decision) -> list[dict]:
         outcomes = []
         for action in decision.actions:
             outcome = describe_action(action)

@@ -73,7 +73,9 @@ def ec2_client(config: Config, counter: CallCounter):
         session = botocore.session.get_session()
         # The only data directory searched: botocore neither lists nor decodes
         # the data of the services the reconciler never calls.
-        session.register_component("data_loader", Loader(extra_search_paths=[MODEL_DIR], include_default_search_paths=False))
+        session.register_component(
+            "data_loader", Loader(extra_search_paths=[MODEL_DIR], include_default_search_paths=False)
+        )
         client = session.create_client("ec2", region_name=config.region, config=_CLIENT_CONFIG)
         client.meta.events.register("before-call.ec2.*", counter.on_call)
         _clients[key] = client

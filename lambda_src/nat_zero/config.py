@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+
+from .record import Record
 
 # Tag keys shared by the role and the reconciler (one name, everywhere).
 DEPLOYMENT_TAG = "nat-zero:deployment"
@@ -30,26 +30,24 @@ class ConfigError(ValueError):
     """A missing or malformed environment variable; the message names it."""
 
 
-@dataclass(frozen=True)
-class Zone:
+class Zone(Record):
     az: str
     launch_template_id: str
     public_eni_id: str
     private_eni_id: str
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     name: str
     vpc_id: str
     region: str
-    zones: Dict[str, Zone]
+    zones: dict[str, Zone]
     config_version: str
-    nat_tag: Tuple[str, str]
-    ignore_tag: Tuple[str, str]
-    account_id: Optional[str] = None
+    nat_tag: tuple[str, str]
+    ignore_tag: tuple[str, str]
+    account_id: str | None = None
 
-    def eip_tags(self, az: str) -> Dict[str, str]:
+    def eip_tags(self, az: str) -> dict[str, str]:
         return {
             "Name": f"{self.name}-nat-{az}",
             self.nat_tag[0]: self.nat_tag[1],
@@ -58,7 +56,7 @@ class Config:
             AZ_TAG: az,
         }
 
-    def nat_instance_tags(self, az: str) -> Dict[str, str]:
+    def nat_instance_tags(self, az: str) -> dict[str, str]:
         return {
             "Name": f"{self.name}-nat-{az}",
             self.nat_tag[0]: self.nat_tag[1],
@@ -82,7 +80,7 @@ def _matching(env, key: str, pattern, what: str) -> str:
     return value
 
 
-def _zones(env) -> Dict[str, Zone]:
+def _zones(env) -> dict[str, Zone]:
     raw = _required(env, "NAT_ZERO_ZONES")
     try:
         data = json.loads(raw)

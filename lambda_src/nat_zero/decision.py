@@ -7,8 +7,9 @@ Decision. The handler observes, calls decide(), then acts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional, Tuple, Union
+from typing import Union
+
+from .record import Record
 
 PENDING = "pending"
 RUNNING = "running"
@@ -27,7 +28,7 @@ _NEXT_STATE = {PENDING: RUNNING, RUNNING: STOPPING, STOPPING: STOPPED, STOPPED: 
 _GONE_STATES = (SHUTTING_DOWN, TERMINATED)
 
 
-def freshest_state(read_state: Optional[str], event_state: Optional[str]) -> Optional[str]:
+def freshest_state(read_state: str | None, event_state: str | None) -> str | None:
     """The state to believe when the API's read and the triggering event disagree.
 
     EC2 reads are eventually consistent and lag behind the event that told us
@@ -50,19 +51,17 @@ def freshest_state(read_state: Optional[str], event_state: Optional[str]) -> Opt
     return read_state
 
 
-@dataclass(frozen=True)
-class Workload:
+class Workload(Record):
     instance_id: str
     state: str
 
 
-@dataclass(frozen=True)
-class Nat:
+class Nat(Record):
     instance_id: str
     state: str
-    config_version: Optional[str] = None
+    config_version: str | None = None
     # Public IP of an Elastic IP seen on the NAT's public ENI (None: none seen).
-    eip_public_ip: Optional[str] = None
+    eip_public_ip: str | None = None
     launch_time: str = ""
     # A one-time spot instance cannot be stopped, only terminated.
     spot: bool = False
@@ -70,16 +69,14 @@ class Nat:
     on_zone_enis: bool = True
 
 
-@dataclass(frozen=True)
-class Eip:
+class Eip(Record):
     allocation_id: str
     public_ip: str = ""
-    association_id: Optional[str] = None
-    network_interface_id: Optional[str] = None
+    association_id: str | None = None
+    network_interface_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Record):
     """What is known about one AZ of the deployment at one moment.
 
     `eips` is None when the deployment's Elastic IPs were not read (a single
@@ -90,52 +87,46 @@ class Snapshot:
     az: str
     config_version: str
     public_eni_id: str
-    workloads: Tuple[Workload, ...] = ()
-    nats: Tuple[Nat, ...] = ()
-    eips: Optional[Tuple[Eip, ...]] = None
+    workloads: tuple[Workload, ...] = ()
+    nats: tuple[Nat, ...] = ()
+    eips: tuple[Eip, ...] | None = None
 
 
-@dataclass(frozen=True)
-class CreateNat:
+class CreateNat(Record):
     az: str
 
 
-@dataclass(frozen=True)
-class StartNat:
+class StartNat(Record):
     az: str
     instance_id: str
 
 
-@dataclass(frozen=True)
-class StopNat:
+class StopNat(Record):
     az: str
     instance_id: str
 
 
-@dataclass(frozen=True)
-class TerminateNat:
+class TerminateNat(Record):
     az: str
     instance_id: str
     reason: str
 
 
-@dataclass(frozen=True)
-class AttachEip:
+class AttachEip(Record):
     """Give the AZ's public ENI an Elastic IP: reuse a free one of this
     deployment+AZ if there is one, otherwise allocate one."""
 
     az: str
-    allocation_id: Optional[str] = None
+    allocation_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ReleaseEip:
+class ReleaseEip(Record):
     """Disassociate and release. allocation_id None: every EIP of this
     deployment+AZ, looked up when acting."""
 
     az: str
-    allocation_id: Optional[str] = None
-    association_id: Optional[str] = None
+    allocation_id: str | None = None
+    association_id: str | None = None
 
 
 Action = Union[CreateNat, StartNat, StopNat, TerminateNat, AttachEip, ReleaseEip]
@@ -157,15 +148,14 @@ def action_name(action: Action) -> str:
 def describe_action(action: Action) -> dict:
     """A JSON-friendly description of an action, for logs and summaries."""
     described = {"action": action_name(action)}
-    described.update({k: v for k, v in vars(action).items() if v is not None and k != "az"})
+    described.update({k: v for k, v in action.fields().items() if v is not None and k != "az"})
     return described
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Record):
     az: str
     verdict: str
-    actions: Tuple[Action, ...] = field(default_factory=tuple)
+    actions: tuple[Action, ...] = ()
 
 
 _STATE_PREFERENCE = {RUNNING: 0, PENDING: 1, STOPPING: 2, STOPPED: 3}
@@ -203,7 +193,7 @@ def _is_outdated(nat: Nat, config_version: str) -> bool:
     return bool(config_version) and nat.config_version != config_version
 
 
-def _eip_on_public_eni(snapshot: Snapshot, nat: Optional[Nat]):
+def _eip_on_public_eni(snapshot: Snapshot, nat: Nat | None):
     """(has an EIP on the public ENI, the Eip record if known)."""
     if snapshot.eips is not None:
         for eip in snapshot.eips:
@@ -213,7 +203,7 @@ def _eip_on_public_eni(snapshot: Snapshot, nat: Optional[Nat]):
     return bool(nat is not None and nat.eip_public_ip), None
 
 
-def _give_eip(snapshot: Snapshot, has_eip: bool, eip_on_eni: Optional[Eip]) -> Tuple[Action, ...]:
+def _give_eip(snapshot: Snapshot, has_eip: bool, eip_on_eni: Eip | None) -> tuple[Action, ...]:
     """EIP actions for a NAT that is, or is about to be, active: attach one if
     the public ENI has none (a free EIP of this deployment+AZ first), and
     release every other EIP of this deployment+AZ."""
@@ -224,7 +214,7 @@ def _give_eip(snapshot: Snapshot, has_eip: bool, eip_on_eni: Optional[Eip]) -> T
     return (attach,) + _release_all_but(snapshot, attach.allocation_id)
 
 
-def _release_all_but(snapshot: Snapshot, keep_allocation_id: Optional[str]) -> Tuple[Action, ...]:
+def _release_all_but(snapshot: Snapshot, keep_allocation_id: str | None) -> tuple[Action, ...]:
     return tuple(
         ReleaseEip(snapshot.az, e.allocation_id, e.association_id)
         for e in snapshot.eips or ()
@@ -232,7 +222,7 @@ def _release_all_but(snapshot: Snapshot, keep_allocation_id: Optional[str]) -> T
     )
 
 
-def _release_loose(snapshot: Snapshot, eip_on_eni: Optional[Eip]) -> Tuple[Action, ...]:
+def _release_loose(snapshot: Snapshot, eip_on_eni: Eip | None) -> tuple[Action, ...]:
     """Release the EIPs of this deployment+AZ that are not on the public ENI,
     when the look read them (a sweep), whatever else the AZ waits for. A
     crash between allocating and associating leaves such an EIP; left to the
@@ -241,7 +231,7 @@ def _release_loose(snapshot: Snapshot, eip_on_eni: Optional[Eip]) -> Tuple[Actio
     return _release_all_but(snapshot, eip_on_eni.allocation_id if eip_on_eni else None)
 
 
-def _release_all(snapshot: Snapshot, nat: Optional[Nat]) -> Tuple[Action, ...]:
+def _release_all(snapshot: Snapshot, nat: Nat | None) -> tuple[Action, ...]:
     if snapshot.eips is None:
         # Only the public ENI's association is known: release what it shows.
         if nat is not None and nat.eip_public_ip:

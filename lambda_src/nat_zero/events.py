@@ -6,34 +6,32 @@ Never raises: whatever arrives, the worst outcome is an Ignored request.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Optional, Union
+from typing import Union
 
 from .config import Config
 from .decision import INSTANCE_STATES
+from .record import Record
 
 _INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 STATE_CHANGE = "EC2 Instance State-change Notification"
 
 
-@dataclass(frozen=True)
-class StateChange:
+class StateChange(Record):
     instance_id: str
     state: str
     # When EC2 changed the state (the event's "time"; None when absent or
     # malformed). It tells a late event about an earlier run of the instance
     # from a fresh one; it is not part of what the request asks.
-    time: Optional[datetime] = field(default=None, compare=False)
+    time: datetime | None = None
+    _compared = ("instance_id", "state")
 
 
-@dataclass(frozen=True)
-class Sweep:
+class Sweep(Record):
     reason: str
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(Record):
     reason: str
 
 
@@ -75,7 +73,7 @@ def _parse(event, config: Config) -> Request:
     return StateChange(instance_id, state, _event_time(event.get("time")))
 
 
-def _event_time(value) -> Optional[datetime]:
+def _event_time(value) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:

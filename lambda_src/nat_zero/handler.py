@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-from typing import List, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -35,7 +34,9 @@ def log(record: dict) -> None:
 def _config():
     # Re-read when the environment changes (tests, or a role update of a warm
     # container never happens in Lambda, but costs nothing to honour).
-    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("NAT_ZERO_", "AWS_REGION", "AWS_DEFAULT_REGION"))))
+    key = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.startswith(("NAT_ZERO_", "AWS_REGION", "AWS_DEFAULT_REGION")))
+    )
     if key not in _config_cache:
         _config_cache.clear()
         _config_cache[key] = load_config()
@@ -90,7 +91,7 @@ def _describe_request(request) -> dict:
     return {"kind": "ignored", "reason": request.reason}
 
 
-def _observe(request, config, observer: Observer, summary: dict) -> Optional[List[Snapshot]]:
+def _observe(request, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
     if isinstance(request, Sweep):
         return observer.all_snapshots()
     instance = observer.instance(request.instance_id)

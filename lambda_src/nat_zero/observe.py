@@ -14,9 +14,8 @@ own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Dict, Iterable, List, Optional
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +33,7 @@ from .decision import (
     freshest_state,
 )
 from .events import StateChange
+from .record import Record
 
 # Terminated instances are gone: their ENIs are free again, they are nobody's workload.
 _OBSERVED_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
@@ -42,16 +42,15 @@ _PAGE_SIZE = 1000
 _MISSING_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
 
 
-def tags_of(resource: dict) -> Dict[str, str]:
+def tags_of(resource: dict) -> dict[str, str]:
     return {t.get("Key"): t.get("Value") for t in resource.get("Tags") or ()}
 
 
-@dataclass(frozen=True)
-class Role:
+class Role(Record):
     """What an instance is to this deployment."""
 
     kind: str  # "nat", "workload", "ignored", "other_deployment_nat", "outside_vpc"
-    az: Optional[str]
+    az: str | None
 
 
 def role_of(instance: dict, config: Config) -> Role:
@@ -72,7 +71,7 @@ def role_of(instance: dict, config: Config) -> Role:
     return Role("workload", az)
 
 
-def believed_state(read_state: Optional[str], trigger: StateChange, instance: dict) -> Optional[str]:
+def believed_state(read_state: str | None, trigger: StateChange, instance: dict) -> str | None:
     """The triggering instance's state: its event merged with a read of it.
 
     An event that would take an instance the read shows active out of
@@ -99,9 +98,11 @@ def is_active_workload(trigger: StateChange, instance: dict, config: Config) -> 
     return role_of(instance, config).kind == "workload" and state in ACTIVE_STATES
 
 
-def _public_eip(instance: dict, public_eni_id: str) -> Optional[str]:
+def _public_eip(instance: dict, public_eni_id: str) -> str | None:
     for eni in instance.get("NetworkInterfaces") or ():
-        is_public = eni.get("NetworkInterfaceId") == public_eni_id or (eni.get("Attachment") or {}).get("DeviceIndex") == 0
+        is_public = (
+            eni.get("NetworkInterfaceId") == public_eni_id or (eni.get("Attachment") or {}).get("DeviceIndex") == 0
+        )
         association = eni.get("Association") or {}
         # An Elastic IP is owned by the account; an auto-assigned address by "amazon".
         if is_public and association.get("PublicIp") and association.get("IpOwnerId") != "amazon":
@@ -127,9 +128,9 @@ def build_snapshot(
     config: Config,
     az: str,
     instances: Iterable[dict],
-    trigger: Optional[StateChange] = None,
-    trigger_instance: Optional[dict] = None,
-    addresses: Optional[Iterable[dict]] = None,
+    trigger: StateChange | None = None,
+    trigger_instance: dict | None = None,
+    addresses: Iterable[dict] | None = None,
 ) -> Snapshot:
     """One AZ's snapshot from DescribeInstances (and DescribeAddresses) answers.
 
@@ -153,8 +154,8 @@ def build_snapshot(
                 states.get(trigger.instance_id), trigger, by_id[trigger.instance_id]
             )
 
-    workloads: List[Workload] = []
-    nats: List[Nat] = []
+    workloads: list[Workload] = []
+    nats: list[Nat] = []
     for iid, instance in by_id.items():
         state = states[iid]
         role = role_of(instance, config)
@@ -175,9 +176,7 @@ def build_snapshot(
             )
     eips = None
     if addresses is not None:
-        eips = tuple(
-            _eip_from_address(a) for a in addresses if tags_of(a).get(AZ_TAG) == az and a.get("AllocationId")
-        )
+        eips = tuple(_eip_from_address(a) for a in addresses if tags_of(a).get(AZ_TAG) == az and a.get("AllocationId"))
     return Snapshot(
         az=az,
         config_version=config.config_version,
@@ -188,14 +187,14 @@ def build_snapshot(
     )
 
 
-def _paginate(ec2, operation: str, result_key: str, **kwargs) -> List[dict]:
-    items: List[dict] = []
+def _paginate(ec2, operation: str, result_key: str, **kwargs) -> list[dict]:
+    items: list[dict] = []
     for page in ec2.get_paginator(operation).paginate(PaginationConfig={"PageSize": _PAGE_SIZE}, **kwargs):
         items.extend(page.get(result_key) or ())
     return items
 
 
-def _instances(reservations: Iterable[dict]) -> List[dict]:
+def _instances(reservations: Iterable[dict]) -> list[dict]:
     return [i for r in reservations for i in r.get("Instances") or ()]
 
 
@@ -204,7 +203,7 @@ class Observer:
         self.ec2 = ec2
         self.config = config
 
-    def instance(self, instance_id: str) -> Optional[dict]:
+    def instance(self, instance_id: str) -> dict | None:
         """The instance by ID, or None when EC2 does not know it (any more)."""
         try:
             reservations = self.ec2.describe_instances(InstanceIds=[instance_id]).get("Reservations") or ()
@@ -215,7 +214,7 @@ class Observer:
         found = _instances(reservations)
         return found[0] if found else None
 
-    def zone_instances(self, az: str) -> List[dict]:
+    def zone_instances(self, az: str) -> list[dict]:
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
             {"Name": "availability-zone", "Values": [az]},
@@ -223,7 +222,7 @@ class Observer:
         ]
         return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
 
-    def zone_nats(self, az: str) -> List[dict]:
+    def zone_nats(self, az: str) -> list[dict]:
         """This deployment's NATs in the AZ, whatever else runs there."""
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
@@ -234,14 +233,14 @@ class Observer:
         ]
         return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
 
-    def vpc_instances(self) -> List[dict]:
+    def vpc_instances(self) -> list[dict]:
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
             {"Name": "instance-state-name", "Values": _OBSERVED_STATES},
         ]
         return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
 
-    def addresses(self, az: Optional[str] = None) -> List[dict]:
+    def addresses(self, az: str | None = None) -> list[dict]:
         """This deployment's Elastic IPs (of one AZ, or all)."""
         filters = [
             {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [self.config.name]},
@@ -260,7 +259,7 @@ class Observer:
             return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance)
         return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance)
 
-    def all_snapshots(self) -> List[Snapshot]:
+    def all_snapshots(self) -> list[Snapshot]:
         instances = self.vpc_instances()
         addresses = self.addresses()
         return [build_snapshot(self.config, az, instances, addresses=addresses) for az in sorted(self.config.zones)]
