@@ -71,7 +71,10 @@ def package_size() -> tuple:
 def run_child(mode: str, env: dict) -> dict:
     completed = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(ROOT / "lambda_src")],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -81,8 +84,14 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with moto_server() as endpoint:
-        env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
         os.environ.update(env)
         world = build_world("coldstart", ec2=boto3.client("ec2", region_name=REGION))
         env.update(world.env())
@@ -104,8 +113,10 @@ def main():
     print("|---|---|---|")
     print(f"| naive (import boto3; boto3.client('ec2')) | {median['naive']:.0f} | {rss['naive']:.0f} |")
     print(f"| nat_zero.handler | {median['nat_zero']:.0f} | {rss['nat_zero']:.0f} |")
-    print(f"ratio nat_zero/naive: {median['nat_zero'] / median['naive']:.2f} (target <= 0.5); "
-          f"peak RSS {rss['nat_zero']:.0f} MB (target <= 60)")
+    print(
+        f"ratio nat_zero/naive: {median['nat_zero'] / median['naive']:.2f} (target <= 0.5); "
+        f"peak RSS {rss['nat_zero']:.0f} MB (target <= 60)"
+    )
     print(f"deployed zip: {zip_bytes / 1024:.1f} KiB, {zip_files} files")
 
 

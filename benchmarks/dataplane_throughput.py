@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.dataplane.netns_topology import (  # noqa: E402
+from tests.dataplane.netns_topology import (
     SERVER_IP,
     WORKLOAD_IP,
     Topology,
@@ -84,16 +84,36 @@ def wait_for_listener(topology: Topology, port: int) -> None:
 
 def tcp_throughput_gbps(topology: Topology, seconds: int) -> float:
     wait_for_listener(topology, IPERF_PORT)
-    done = topology.exec(topology.workload, "iperf3", "-c", SERVER_IP, "-B", WORKLOAD_IP, "-p", str(IPERF_PORT),
-                         "-t", str(seconds), "-J", timeout=seconds + 30)
+    done = topology.exec(
+        topology.workload,
+        "iperf3",
+        "-c",
+        SERVER_IP,
+        "-B",
+        WORKLOAD_IP,
+        "-p",
+        str(IPERF_PORT),
+        "-t",
+        str(seconds),
+        "-J",
+        timeout=seconds + 30,
+    )
     return json.loads(done.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
 
 
 def connections_per_second(topology: Topology, port: int, seconds: float) -> float:
     topology.start(topology.internet, sys.executable, "-c", CLOSING_SERVER, SERVER_IP, str(port))
     wait_for_listener(topology, port)
-    done = topology.exec(topology.workload, sys.executable, "-c", CONNECTING_CLIENT, SERVER_IP, str(port),
-                         str(seconds), timeout=seconds + 30)
+    done = topology.exec(
+        topology.workload,
+        sys.executable,
+        "-c",
+        CONNECTING_CLIENT,
+        SERVER_IP,
+        str(port),
+        str(seconds),
+        timeout=seconds + 30,
+    )
     return float(done.stdout)
 
 
@@ -111,7 +131,8 @@ def measure(rounds: int, seconds: int, connect_seconds: float) -> dict[str, dict
                     topology = topologies[variant]
                     results[variant]["throughput"].append(tcp_throughput_gbps(topology, seconds))
                     results[variant]["connections"].append(
-                        connections_per_second(topology, CONNECT_PORT + round_number, connect_seconds))
+                        connections_per_second(topology, CONNECT_PORT + round_number, connect_seconds)
+                    )
         finally:
             for topology in topologies.values():
                 topology.destroy()
@@ -121,17 +142,23 @@ def measure(rounds: int, seconds: int, connect_seconds: float) -> dict[str, dict
 def table(results: dict[str, dict[str, list[float]]], rounds: int) -> str:
     """Medians per variant, and the median of per-round NAT/plain ratios: the two
     measurements of a round run back to back, so they share the machine's load."""
-    rows = [("TCP throughput (Gbit/s)", "throughput", "{:.2f}"),
-            ("new connections per second", "connections", "{:.0f}")]
-    lines = [f"NAT data plane vs plain routing (veth namespaces, {rounds} interleaved round(s), medians)",
-             f"{'metric':<28}{'plain routing':>15}{'NAT':>12}{'NAT/plain':>11}"]
+    rows = [
+        ("TCP throughput (Gbit/s)", "throughput", "{:.2f}"),
+        ("new connections per second", "connections", "{:.0f}"),
+    ]
+    lines = [
+        f"NAT data plane vs plain routing (veth namespaces, {rounds} interleaved round(s), medians)",
+        f"{'metric':<28}{'plain routing':>15}{'NAT':>12}{'NAT/plain':>11}",
+    ]
     verdicts = []
     for label, key, fmt in rows:
         plain, nat = results["plain routing"][key], results["NAT"][key]
         ratio = statistics.median(n / p for n, p in zip(nat, plain))
         verdicts.append(ratio >= TARGET_RATIO)
-        lines.append(f"{label:<28}{fmt.format(statistics.median(plain)):>15}"
-                     f"{fmt.format(statistics.median(nat)):>12}{ratio:>11.2f}")
+        lines.append(
+            f"{label:<28}{fmt.format(statistics.median(plain)):>15}"
+            f"{fmt.format(statistics.median(nat)):>12}{ratio:>11.2f}"
+        )
     lines.append(f"target NAT >= {TARGET_RATIO:.1f}x plain routing: {'met' if all(verdicts) else 'NOT met'}")
     return "\n".join(lines)
 

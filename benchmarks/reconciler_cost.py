@@ -37,7 +37,10 @@ def launch(world, az, count, stopped=True):
     while count > 0:
         batch = min(count, 500)
         response = world.ec2.run_instances(
-            ImageId=AMI, InstanceType="t3.micro", MinCount=batch, MaxCount=batch,
+            ImageId=AMI,
+            InstanceType="t3.micro",
+            MinCount=batch,
+            MaxCount=batch,
             SubnetId=world.zones[az].private_subnet_id,
         )
         ids += [i["InstanceId"] for i in response["Instances"]]
@@ -143,16 +146,22 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
     with moto_server() as endpoint:
-        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing",
-                          AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=REGION,
+        )
         for size in sizes:
             bench = Bench(size)
             bench.call(SWEEP_EVENT)  # warm the client, as a warm Lambda container would be
             for kind in KINDS:
                 results[kind, size] = bench.measure(kind, args.repeat)
-    print(f"Reconciler cost per event (AZ size = instances in the event's AZ; "
-          f"+{NOISE_INSTANCES} in another AZ of the VPC; median of {args.repeat})")
-    header = f"| event kind | verdict | " + " | ".join(f"calls @{s} | CPU ms @{s}" for s in sizes) + " |"
+    print(
+        f"Reconciler cost per event (AZ size = instances in the event's AZ; "
+        f"+{NOISE_INSTANCES} in another AZ of the VPC; median of {args.repeat})"
+    )
+    header = "| event kind | verdict | " + " | ".join(f"calls @{s} | CPU ms @{s}" for s in sizes) + " |"
     print(header)
     print("|" + "---|" * (2 + 2 * len(sizes)))
     for kind in KINDS:

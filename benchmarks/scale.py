@@ -31,25 +31,25 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 
 import boto3  # noqa: E402
 
+from nat_zero.aws import MUTATING_OPERATIONS  # noqa: E402
 from playbooks.sandbox.emulator import moto_server  # noqa: E402
 from tests.support.world import AMI, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
 
 AZ = "us-east-1a"
-MUTATIONS = ("RunInstances", "StartInstances", "StopInstances", "TerminateInstances",
-             "AllocateAddress", "AssociateAddress", "DisassociateAddress", "ReleaseAddress")
 
 
 def launch(world, count, stopped, batch=250):
     ids = []
     while count > 0:
         n = min(batch, count)
-        response = world.ec2.run_instances(ImageId=AMI, InstanceType="t3.micro", MinCount=n, MaxCount=n,
-                                           SubnetId=world.zones[AZ].private_subnet_id)
+        response = world.ec2.run_instances(
+            ImageId=AMI, InstanceType="t3.micro", MinCount=n, MaxCount=n, SubnetId=world.zones[AZ].private_subnet_id
+        )
         ids += [i["InstanceId"] for i in response["Instances"]]
         count -= n
     if stopped and ids:
         for start in range(0, len(ids), 1000):
-            world.ec2.stop_instances(InstanceIds=ids[start:start + 1000])
+            world.ec2.stop_instances(InstanceIds=ids[start : start + 1000])
     return ids
 
 
@@ -138,26 +138,40 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with moto_server() as endpoint:
-        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing",
-                          AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=REGION,
+        )
         small = per_event_costs(args.small, args.repeat)
         big = per_event_costs(args.big, args.repeat)
         storm = event_storm(args.storm)
-    print(f"Per event, AZ of {args.small} vs {args.big} instances (median of {args.repeat}; "
-          f"calls include every DescribeInstances page)")
+    print(
+        f"Per event, AZ of {args.small} vs {args.big} instances (median of {args.repeat}; "
+        f"calls include every DescribeInstances page)"
+    )
     print(f"| event | CPU ms @{args.small} | calls @{args.small} | CPU ms @{args.big} | calls @{args.big} |")
     print("|---|---|---|---|---|")
     for kind in small:
         print(f"| {kind} | {small[kind][0]:.1f} | {small[kind][1]} | {big[kind][0]:.1f} | {big[kind][1]} |")
-    mutations = {op: storm["calls"].get(op, 0) for op in MUTATIONS if storm["calls"].get(op)}
+    mutations = {op: storm["calls"].get(op, 0) for op in MUTATING_OPERATIONS if storm["calls"].get(op)}
     reads = sum(n for op, n in storm["calls"].items() if op.startswith("Describe"))
-    print(f"\nEvent storm: {args.storm} workloads launched in one AZ, {storm['events']} events "
-          f"(duplicates, shuffled) through a single-writer queue")
+    print(
+        f"\nEvent storm: {args.storm} workloads launched in one AZ, {storm['events']} events "
+        f"(duplicates, shuffled) through a single-writer queue"
+    )
     print("| events | reconciler wall s | reconciler CPU s | reads | mutating calls | NATs after | EIPs after |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| {storm['events']} | {storm['wall_s']:.1f} | {storm['cpu_s']:.1f} | {reads} | "
-          f"{', '.join(f'{op} {n}' for op, n in mutations.items())} | {storm['nats']} | {storm['eips']} |")
-    ok = mutations == {"RunInstances": 1, "AllocateAddress": 1, "AssociateAddress": 1} and storm["nats"] == 1 and storm["eips"] == 1
+    print(
+        f"| {storm['events']} | {storm['wall_s']:.1f} | {storm['cpu_s']:.1f} | {reads} | "
+        f"{', '.join(f'{op} {n}' for op, n in mutations.items())} | {storm['nats']} | {storm['eips']} |"
+    )
+    ok = (
+        mutations == {"RunInstances": 1, "AllocateAddress": 1, "AssociateAddress": 1}
+        and storm["nats"] == 1
+        and storm["eips"] == 1
+    )
     print(f"target exactly one NAT, one EIP, no duplicate mutation: {'met' if ok else 'NOT met'}")
 
 

@@ -30,7 +30,6 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
@@ -56,7 +55,7 @@ def call_seconds(operation: str) -> float:
 # -- recording the real handler's calls ----------------------------------------
 
 
-def record_call_sequences() -> Dict[str, List[str]]:
+def record_call_sequences() -> dict[str, list[str]]:
     """Operation names, in order, of one invocation in each situation."""
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -69,7 +68,7 @@ def record_call_sequences() -> Dict[str, List[str]]:
         world = build_world("ttc")
         os.environ.update(world.env())
         client = aws.ec2_client(load_config(), handler._counter)
-        calls: List[str] = []
+        calls: list[str] = []
         client.meta.events.register("before-call.ec2.*", lambda model, **_: calls.append(model.name))
 
         def invoke(name, event):
@@ -99,7 +98,7 @@ def record_call_sequences() -> Dict[str, List[str]]:
 # -- the discrete-event model --------------------------------------------------
 
 
-def simulate(flow: str, start: str, sequences: Dict[str, List[str]]) -> float:
+def simulate(flow: str, start: str, sequences: dict[str, list[str]]) -> float:
     """Seconds from the workload's pending event to NAT running with EIP usable."""
     with_eip = {"create": sequences["create_with_eip"], "start": sequences["start_with_eip"]}[start]
     if flow == "reference":  # the same launch, without the EIP, which waits for "running"
@@ -137,17 +136,23 @@ def main():
     print("Invocations recorded from the real handler against moto:")
     for name, calls in sequences.items():
         print(f"  {name:<24} {len(calls)} calls: {', '.join(calls)}")
-    print(f"\nTime to connectivity, modelled (event {EVENT_DELIVERY} s, RunInstances {CALL_SECONDS['RunInstances']} s, "
-          f"boot {BOOT_TO_RUNNING} s, EIP {CALL_SECONDS['AllocateAddress'] + CALL_SECONDS['AssociateAddress']} s, "
-          f"restart {RESTART_TO_RUNNING} s, Describe {READ_SECONDS} s)")
-    print("| start | reference flow (EIP after running) | published reference | nat_zero | ratio to reference | target |")
+    print(
+        f"\nTime to connectivity, modelled (event {EVENT_DELIVERY} s, RunInstances {CALL_SECONDS['RunInstances']} s, "
+        f"boot {BOOT_TO_RUNNING} s, EIP {CALL_SECONDS['AllocateAddress'] + CALL_SECONDS['AssociateAddress']} s, "
+        f"restart {RESTART_TO_RUNNING} s, Describe {READ_SECONDS} s)"
+    )
+    print(
+        "| start | reference flow (EIP after running) | published reference | nat_zero | ratio to reference | target |"
+    )
     print("|---|---|---|---|---|---|")
     for label, start in (("cold create", "create"), ("restart", "start")):
         reference = simulate("reference", start, sequences)
         ours = simulate("nat_zero", start, sequences)
         verdict = "met" if ours <= TARGETS[label] else "NOT met"
-        print(f"| {label} | {reference:.1f} s | {PUBLISHED_REFERENCE[label]} s | {ours:.1f} s | "
-              f"{ours / reference:.2f} | <= {TARGETS[label]} s: {verdict} |")
+        print(
+            f"| {label} | {reference:.1f} s | {PUBLISHED_REFERENCE[label]} s | {ours:.1f} s | "
+            f"{ours / reference:.2f} | <= {TARGETS[label]} s: {verdict} |"
+        )
 
 
 if __name__ == "__main__":

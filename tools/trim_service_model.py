@@ -85,8 +85,14 @@ def trimmed_models() -> dict:
         roots.append(operation.get("output", {}).get("shape"))
         roots.extend(error["shape"] for error in operation.get("errors", ()))
     shapes = {name: model["shapes"][name] for name in sorted(_reachable(model["shapes"], roots))}
-    service = _strip({"version": model.get("version", "2.0"), "metadata": model["metadata"],
-                      "operations": operations, "shapes": shapes})
+    service = _strip(
+        {
+            "version": model.get("version", "2.0"),
+            "metadata": model["metadata"],
+            "operations": operations,
+            "shapes": shapes,
+        }
+    )
     paginators = loader.load_service_model("ec2", "paginators-1", api_version)
     pages = {"pagination": {name: paginators["pagination"][name] for name in EC2_PAGINATORS}}
     return {

@@ -27,6 +27,7 @@ EC2_OPERATIONS = (
     "TerminateInstances",
 )
 EC2_PAGINATORS = ("DescribeInstances",)
+MUTATING_OPERATIONS = tuple(op for op in EC2_OPERATIONS if not op.startswith("Describe"))
 MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "botocore_data")
 
 # Standard mode retries throttling and transient errors with jittered

@@ -32,16 +32,14 @@ def _tags(resource_type: str, name: str, sandbox: str) -> list:
 def create_vpc(ec2, name: str, availability_zones=("us-east-1a", "us-east-1b"), second_octet: int = 0) -> dict:
     """The VPC, and the nat_zero_* variables that deploy NAT into it."""
     prefix = f"10.{second_octet}"
-    vpc_id = ec2.create_vpc(
-        CidrBlock=f"{prefix}.0.0/16", TagSpecifications=_tags("vpc", name, name)
-    )["Vpc"]["VpcId"]
-    igw_id = ec2.create_internet_gateway(
-        TagSpecifications=_tags("internet-gateway", name, name)
-    )["InternetGateway"]["InternetGatewayId"]
+    vpc_id = ec2.create_vpc(CidrBlock=f"{prefix}.0.0/16", TagSpecifications=_tags("vpc", name, name))["Vpc"]["VpcId"]
+    igw_id = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", name, name))["InternetGateway"][
+        "InternetGatewayId"
+    ]
     ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
-    public_rtb = ec2.create_route_table(
-        VpcId=vpc_id, TagSpecifications=_tags("route-table", f"{name}-public", name)
-    )["RouteTable"]["RouteTableId"]
+    public_rtb = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tags("route-table", f"{name}-public", name))[
+        "RouteTable"
+    ]["RouteTableId"]
     ec2.create_route(RouteTableId=public_rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
 
     variables = {
@@ -56,12 +54,16 @@ def create_vpc(ec2, name: str, availability_zones=("us-east-1a", "us-east-1b"), 
     for index, az in enumerate(availability_zones):
         public_cidr, private_cidr = f"{prefix}.{index}.0/24", f"{prefix}.{100 + index}.0/24"
         public = ec2.create_subnet(
-            VpcId=vpc_id, AvailabilityZone=az, CidrBlock=public_cidr,
+            VpcId=vpc_id,
+            AvailabilityZone=az,
+            CidrBlock=public_cidr,
             TagSpecifications=_tags("subnet", f"{name}-public-{az}", name),
         )["Subnet"]["SubnetId"]
         ec2.associate_route_table(RouteTableId=public_rtb, SubnetId=public)
         private = ec2.create_subnet(
-            VpcId=vpc_id, AvailabilityZone=az, CidrBlock=private_cidr,
+            VpcId=vpc_id,
+            AvailabilityZone=az,
+            CidrBlock=private_cidr,
             TagSpecifications=_tags("subnet", f"{name}-private-{az}", name),
         )["Subnet"]["SubnetId"]
         private_rtb = ec2.create_route_table(

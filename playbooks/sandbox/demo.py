@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 import boto3
 
@@ -38,12 +38,19 @@ DEFAULT_WORK_DIR = REPO / "build" / "sandbox"
 
 class Timeline:
     def __init__(self):
-        self.rows: List[dict] = []
+        self.rows: list[dict] = []
         self.failed = False
 
-    def record(self, step: str, ok: bool, checks: List[str], zones: List[dict], aws_calls: int, seconds: float):
+    def record(self, step: str, ok: bool, checks: list[str], zones: list[dict], aws_calls: int, seconds: float):
         self.rows.append(
-            {"step": step, "ok": ok, "checks": checks, "zones": zones, "aws_calls": aws_calls, "seconds": round(seconds, 1)}
+            {
+                "step": step,
+                "ok": ok,
+                "checks": checks,
+                "zones": zones,
+                "aws_calls": aws_calls,
+                "seconds": round(seconds, 1),
+            }
         )
         self.failed |= not ok
         mark = "ok " if ok else "FAIL"
@@ -73,8 +80,8 @@ class Demo:
         )
         self.ec2 = self.client("ec2")
         self.vars_file = work_dir / f"{name}-vars.yml"
-        self.variables: Dict = {}
-        self.relay: Optional[Relay] = None
+        self.variables: dict = {}
+        self.relay: Relay | None = None
 
     def client(self, service: str):
         return self.session.client(service, endpoint_url=self.endpoint)
@@ -94,7 +101,9 @@ class Demo:
         }
         env.pop("AWS_PROFILE", None)
         command = [str(Path(sys.executable).with_name("ansible-playbook")), f"playbooks/{playbook}", *extra]
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         output = []
         for line in process.stdout:
             output.append(line)
@@ -106,18 +115,24 @@ class Demo:
         (self.work_dir / f"{Path(playbook).stem}.log").write_text("".join(output))
         return process.returncode == 0
 
-    def zones(self) -> List[dict]:
+    def zones(self) -> list[dict]:
         """Per AZ: the NAT's state and the EIP on its public ENI."""
         rows = []
         for az in self.variables["nat_zero_availability_zones"]:
             filters = [
                 {"Name": "tag:nat-zero:deployment", "Values": [self.name]},
                 {"Name": "availability-zone", "Values": [az]},
-                {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]},
+                {
+                    "Name": "instance-state-name",
+                    "Values": ["pending", "running", "stopping", "stopped", "shutting-down"],
+                },
             ]
             nats = [i for r in self.ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
             addresses = self.ec2.describe_addresses(
-                Filters=[{"Name": "tag:nat-zero:deployment", "Values": [self.name]}, {"Name": "tag:nat-zero:az", "Values": [az]}]
+                Filters=[
+                    {"Name": "tag:nat-zero:deployment", "Values": [self.name]},
+                    {"Name": "tag:nat-zero:az", "Values": [az]},
+                ]
             )["Addresses"]
             rows.append(
                 {
@@ -131,7 +146,7 @@ class Demo:
             )
         return rows
 
-    def step(self, title: str, action: Callable[[], None], expect: Callable[[List[dict]], List[str]]) -> bool:
+    def step(self, title: str, action: Callable[[], None], expect: Callable[[list[dict]], list[str]]) -> bool:
         """Run one step; `expect` returns failed checks (empty: all good)."""
         started = time.monotonic()
         calls_before = self._reconciler_calls()
@@ -143,8 +158,9 @@ class Demo:
         zones = self.zones() if self.variables else []
         problems = [error] if error else expect(zones)
         checks = problems or [f"{z['az']}: NAT {z['nat']}, EIP {z['eip'] or 'none'}" for z in zones]
-        self.timeline.record(title, not problems, checks, zones, self._reconciler_calls() - calls_before,
-                             time.monotonic() - started)
+        self.timeline.record(
+            title, not problems, checks, zones, self._reconciler_calls() - calls_before, time.monotonic() - started
+        )
         return not problems
 
     def _reconciler_calls(self) -> int:
@@ -158,7 +174,9 @@ class Demo:
     def create_vpc(self):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.vars_file.unlink(missing_ok=True)
-        if not self.playbook("sandbox/vpc.yml", "-e", f"sandbox_name={self.name}", "-e", f"sandbox_vars_file={self.vars_file}"):
+        if not self.playbook(
+            "sandbox/vpc.yml", "-e", f"sandbox_name={self.name}", "-e", f"sandbox_vars_file={self.vars_file}"
+        ):
             raise RuntimeError("playbooks/sandbox/vpc.yml failed")
         import yaml
 
@@ -175,7 +193,10 @@ class Demo:
     def launch_workload(self, index: int) -> str:
         image = self.ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         instance = self.ec2.run_instances(
-            ImageId=image, InstanceType="t4g.micro", MinCount=1, MaxCount=1,
+            ImageId=image,
+            InstanceType="t4g.micro",
+            MinCount=1,
+            MaxCount=1,
             SubnetId=self.variables["nat_zero_private_subnets"][index],
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": f"workload-{index}"}]}],
         )["Instances"][0]["InstanceId"]
@@ -191,18 +212,24 @@ class Demo:
             raise RuntimeError(f"playbooks/teardown.yml failed (see {self.work_dir / 'teardown.log'})")
 
 
-def expect_nats(wanted: Dict[int, str]):
+def expect_nats(wanted: dict[int, str]):
     """wanted: AZ index -> "active" (one running NAT with an associated EIP) or
     "idle" (NAT stopped or absent, no EIP)."""
 
-    def check(zones: List[dict]) -> List[str]:
+    def check(zones: list[dict]) -> list[str]:
         problems = []
         for index, zone in enumerate(zones):
             state = wanted.get(index)
-            if state == "active" and not (zone["nat"] == "running" and zone["eip_count"] == 1 and zone["eip_associated"]):
-                problems.append(f"{zone['az']}: expected one running NAT with its EIP, found NAT {zone['nat']}, EIP {zone['eip'] or 'none'}")
+            if state == "active" and not (
+                zone["nat"] == "running" and zone["eip_count"] == 1 and zone["eip_associated"]
+            ):
+                problems.append(
+                    f"{zone['az']}: expected one running NAT with its EIP, found NAT {zone['nat']}, EIP {zone['eip'] or 'none'}"
+                )
             if state == "idle" and not (zone["nat"] in ("stopped", "none") and zone["eip_count"] == 0):
-                problems.append(f"{zone['az']}: expected NAT stopped or absent and no EIP, found NAT {zone['nat']}, EIP {zone['eip'] or 'none'}")
+                problems.append(
+                    f"{zone['az']}: expected NAT stopped or absent and no EIP, found NAT {zone['nat']}, EIP {zone['eip'] or 'none'}"
+                )
         return problems
 
     return check
@@ -226,8 +253,16 @@ def run(name: str, work_dir: Path) -> int:
         if steps_ok:
             az = demo.variables["nat_zero_availability_zones"]
             plan = [
-                (f"Launch a workload in {az[0]}", lambda: workloads.__setitem__(0, demo.launch_workload(0)), {0: "active", 1: "idle"}),
-                (f"Launch a workload in {az[1]}", lambda: workloads.__setitem__(1, demo.launch_workload(1)), {0: "active", 1: "active"}),
+                (
+                    f"Launch a workload in {az[0]}",
+                    lambda: workloads.__setitem__(0, demo.launch_workload(0)),
+                    {0: "active", 1: "idle"},
+                ),
+                (
+                    f"Launch a workload in {az[1]}",
+                    lambda: workloads.__setitem__(1, demo.launch_workload(1)),
+                    {0: "active", 1: "active"},
+                ),
                 (f"Terminate the workload in {az[0]}", lambda: demo.terminate(workloads[0]), {0: "idle", 1: "active"}),
                 (f"Terminate the workload in {az[1]}", lambda: demo.terminate(workloads[1]), {0: "idle", 1: "idle"}),
             ]
@@ -237,19 +272,31 @@ def run(name: str, work_dir: Path) -> int:
         demo.step(
             "Tear down with playbooks/teardown.yml",
             demo.teardown,
-            lambda zones: [f"left behind: {kind} {ids}" for kind, ids in leftovers(
-                deployment_resources(demo.client, name, demo.variables.get("nat_zero_vpc_id", "vpc-none"))).items()],
+            lambda zones: [
+                f"left behind: {kind} {ids}"
+                for kind, ids in leftovers(
+                    deployment_resources(demo.client, name, demo.variables.get("nat_zero_vpc_id", "vpc-none"))
+                ).items()
+            ],
         )
     timeline.print_table()
     costs = per_az_costs()
     print("\nCost per AZ per month (us-east-1 list prices, before data transfer; playbooks/sandbox/prices.py)")
-    print(f"  managed NAT Gateway        idle ${costs['nat_gateway']['idle']:6.2f}   active ${costs['nat_gateway']['active']:6.2f}")
-    print(f"  always-on NAT instance     idle ${costs['always_on_nat_instance']['idle']:6.2f}   active ${costs['always_on_nat_instance']['active']:6.2f}")
-    print(f"  natzero.aws                idle ${costs['nat_zero']['idle']:6.2f}   active ${costs['nat_zero_active_hour']:.4f}/hour + EBS")
+    print(
+        f"  managed NAT Gateway        idle ${costs['nat_gateway']['idle']:6.2f}   active ${costs['nat_gateway']['active']:6.2f}"
+    )
+    print(
+        f"  always-on NAT instance     idle ${costs['always_on_nat_instance']['idle']:6.2f}   active ${costs['always_on_nat_instance']['active']:6.2f}"
+    )
+    print(
+        f"  natzero.aws                idle ${costs['nat_zero']['idle']:6.2f}   active ${costs['nat_zero_active_hour']:.4f}/hour + EBS"
+    )
     report = {"ok": not timeline.failed and len(timeline.rows) == 7, "steps": timeline.rows, "costs": costs}
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
-    print(f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'} Report: {work_dir / 'report.json'}")
+    print(
+        f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'} Report: {work_dir / 'report.json'}"
+    )
     return 0 if report["ok"] else 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -41,32 +42,37 @@ def moto_server(startup_timeout: float = 30.0):
     code (moto would need Docker); tests call the handler in-process."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    log = open(os.devnull, "wb")
     # AWS-managed IAM policies (AmazonSSMManagedInstanceCore for the NAT's
     # instance profile) exist in moto only when asked for.
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    process = subprocess.Popen(_moto_command(port), stdout=log, stderr=log, env=env, start_new_session=True)
+    process = subprocess.Popen(
+        _moto_command(port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start on {endpoint}")
-                time.sleep(0.1)
+        _wait_until_listening(endpoint, process, startup_timeout)
         _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
         yield endpoint
     finally:
-        process.terminate()
+        # Its own session: the whole group goes, whatever it started.
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
-def reset(endpoint: str) -> None:
-    """Forget every resource (between tests sharing one server)."""
-    _post(f"{endpoint}/moto-api/reset", {})
+def _wait_until_listening(endpoint: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+            return
+        except OSError as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto server did not start on {endpoint}") from exc
+            time.sleep(0.1)

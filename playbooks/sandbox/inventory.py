@@ -3,17 +3,18 @@ leave empty. Used by the sandbox demo and the integration tests."""
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List
+from typing import Callable
 
 DEPLOYMENT_TAG = "nat-zero:deployment"
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
-def tags_of(resource: dict) -> Dict[str, str]:
-    return {t["Key"]: t["Value"] for t in resource.get("Tags") or ()}
+def tags_of(resource: dict) -> dict[str, str]:
+    # ENIs answer with "TagSet", everything else with "Tags".
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or resource.get("TagSet") or ()}
 
 
-def resource_names(name: str) -> Dict[str, str]:
+def resource_names(name: str) -> dict[str, str]:
     """The names DESIGN.md and the role give a deployment's resources."""
     function = f"{name}-nat-zero"
     return {
@@ -26,16 +27,18 @@ def resource_names(name: str) -> Dict[str, str]:
     }
 
 
-def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str) -> Dict[str, List[str]]:
+def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str) -> dict[str, list[str]]:
     """client(service) -> boto3 client. Every resource of deployment `name`."""
     ec2, named = client("ec2"), resource_names(name)
     by_tag = [{"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [name]}]
     in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-    found: Dict[str, List[str]] = {}
+    found: dict[str, list[str]] = {}
     reservations = ec2.describe_instances(Filters=by_tag + [{"Name": "instance-state-name", "Values": LIVE_STATES}])
     found["instances"] = [i["InstanceId"] for r in reservations["Reservations"] for i in r["Instances"]]
     found["elastic_ips"] = [a["AllocationId"] for a in ec2.describe_addresses(Filters=by_tag)["Addresses"]]
-    found["enis"] = [e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces(Filters=by_tag)["NetworkInterfaces"]]
+    found["enis"] = [
+        e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces(Filters=by_tag)["NetworkInterfaces"]
+    ]
     found["security_groups"] = [
         g["GroupId"]
         for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]
@@ -54,7 +57,9 @@ def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str
     ]
     iam = client("iam")
     found["iam_roles"] = [
-        r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] in (named["lambda_role"], named["instance_role"])
+        r["RoleName"]
+        for r in iam.list_roles()["Roles"]
+        if r["RoleName"] in (named["lambda_role"], named["instance_role"])
     ]
     found["instance_profiles"] = [
         p["InstanceProfileName"]
@@ -62,15 +67,18 @@ def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str
         if p["InstanceProfileName"].startswith(f"{name}-nat-zero")
     ]
     found["functions"] = [
-        f["FunctionName"] for f in client("lambda").list_functions()["Functions"] if f["FunctionName"] == named["function"]
+        f["FunctionName"]
+        for f in client("lambda").list_functions()["Functions"]
+        if f["FunctionName"] == named["function"]
     ]
     found["log_groups"] = [
-        g["logGroupName"] for g in client("logs").describe_log_groups(logGroupNamePrefix=named["log_group"])["logGroups"]
+        g["logGroupName"]
+        for g in client("logs").describe_log_groups(logGroupNamePrefix=named["log_group"])["logGroups"]
     ]
     found["event_rules"] = [r["Name"] for r in client("events").list_rules(NamePrefix=f"{name}-nat-zero")["Rules"]]
     return found
 
 
-def leftovers(found: Dict[str, List[str]]) -> Dict[str, List[str]]:
+def leftovers(found: dict[str, list[str]]) -> dict[str, list[str]]:
     """The non-empty entries: {} when the deployment is gone."""
     return {kind: ids for kind, ids in found.items() if ids}

@@ -26,7 +26,7 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 import boto3
 
@@ -47,7 +47,7 @@ _NEXT_STATES = {
 }
 
 
-def transition_path(old: Optional[str], new: str) -> List[str]:
+def transition_path(old: str | None, new: str) -> list[str]:
     """The states an instance passed through from `old` to `new` (new included)."""
     if old == new:
         return []
@@ -86,7 +86,7 @@ def load_handler(function_configuration: dict) -> Callable:
 
 
 class Relay:
-    def __init__(self, endpoint: str, function_name: str, region: str = "us-east-1", log_path: Optional[Path] = None):
+    def __init__(self, endpoint: str, function_name: str, region: str = "us-east-1", log_path: Path | None = None):
         self.endpoint = endpoint
         self.region = region
         self.ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint)
@@ -100,10 +100,10 @@ class Relay:
         os.environ.setdefault("AWS_REGION", region)
         self.handler = load_handler(configuration)
         self.log_path = log_path
-        self.known: Dict[str, str] = self._states()
-        self.delivered: List[dict] = []
+        self.known: dict[str, str] = self._states()
+        self.delivered: list[dict] = []
 
-    def _states(self) -> Dict[str, str]:
+    def _states(self) -> dict[str, str]:
         states = {}
         for page in self.ec2.get_paginator("describe_instances").paginate():
             for reservation in page["Reservations"]:
@@ -111,7 +111,7 @@ class Relay:
                     states[instance["InstanceId"]] = instance["State"]["Name"]
         return states
 
-    def poll(self) -> List[dict]:
+    def poll(self) -> list[dict]:
         """Events for every state change since the last poll, in lifecycle order."""
         current = self._states()
         events = []
@@ -135,7 +135,7 @@ class Relay:
     def sweep(self) -> dict:
         return self.invoke(SWEEP_EVENT)
 
-    def pump(self, max_rounds: int = 25) -> List[dict]:
+    def pump(self, max_rounds: int = 25) -> list[dict]:
         """Deliver events until EC2 stops changing (the reconciler's own actions
         cause more events). Returns the summaries of this pump."""
         summaries = []
@@ -146,7 +146,7 @@ class Relay:
             summaries += [self.invoke(event) for event in events]
         raise RuntimeError(f"instance states still changing after {max_rounds} rounds")
 
-    def run(self, interval: float, sweep_every: float, duration: Optional[float] = None) -> None:
+    def run(self, interval: float, sweep_every: float, duration: float | None = None) -> None:
         started = last_sweep = time.monotonic()
         while duration is None or time.monotonic() - started < duration:
             for summary in self.pump():
@@ -168,7 +168,9 @@ def _brief(summary: dict) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Deliver EC2 state-change events from an emulator to the reconciler.")
-    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"), help="emulator URL (AWS_ENDPOINT_URL)")
+    parser.add_argument(
+        "--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"), help="emulator URL (AWS_ENDPOINT_URL)"
+    )
     parser.add_argument("--function", required=True, help="deployed reconciler, e.g. demo-nat-zero")
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")

@@ -88,14 +88,40 @@ class Topology:
     def names(self) -> list[str]:
         return [self.workload, self.nat, self.internet]
 
-    def create(self) -> "Topology":
+    def create(self) -> Topology:
         for ns in self.names:
             run("ip", "netns", "add", ns)
             self.ip(ns, "link", "set", "lo", "up")
-        run("ip", "link", "add", "wl0", "netns", self.workload, "type", "veth",
-            "peer", "name", PRIVATE_IFACE, "netns", self.nat)
-        run("ip", "link", "add", PUBLIC_IFACE, "netns", self.nat, "type", "veth",
-            "peer", "name", "inet0", "netns", self.internet)
+        run(
+            "ip",
+            "link",
+            "add",
+            "wl0",
+            "netns",
+            self.workload,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            PRIVATE_IFACE,
+            "netns",
+            self.nat,
+        )
+        run(
+            "ip",
+            "link",
+            "add",
+            PUBLIC_IFACE,
+            "netns",
+            self.nat,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "inet0",
+            "netns",
+            self.internet,
+        )
         self.address(self.workload, "wl0", f"{WORKLOAD_IP}/24", f"{OUTSIDE_WORKLOAD_IP}/24")
         self.address(self.nat, PRIVATE_IFACE, f"{NAT_PRIVATE_IP}/24", "10.77.9.1/24")
         self.address(self.nat, PUBLIC_IFACE, f"{NAT_PUBLIC_IP}/24")
@@ -121,13 +147,15 @@ class Topology:
             self.ip(ns, "addr", "add", cidr, "dev", dev)
         self.ip(ns, "link", "set", dev, "up")
 
-    def exec(self, ns: str, *args: str, check: bool = True, timeout: float = 30,
-             env: dict | None = None) -> subprocess.CompletedProcess:
+    def exec(
+        self, ns: str, *args: str, check: bool = True, timeout: float = 30, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         return run("ip", "netns", "exec", ns, *args, check=check, timeout=timeout, env=env)
 
     def start(self, ns: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-        process = subprocess.Popen(["ip", "netns", "exec", ns, *args], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", ns, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.processes.append(process)
         return process
 
@@ -142,11 +170,19 @@ class Topology:
     def set_sysctl(self, ns: str, key: str, value: str) -> None:
         self.exec(ns, "sh", "-c", f'echo "$0" > /proc/sys/{key.replace(".", "/")}', value)
 
-    def bootstrap(self, *args: str, state_dir: Path, check: bool = True, timeout: float = 30,
-                  **overrides: str) -> subprocess.CompletedProcess:
+    def bootstrap(
+        self, *args: str, state_dir: Path, check: bool = True, timeout: float = 30, **overrides: str
+    ) -> subprocess.CompletedProcess:
         """Runs the real bootstrap script inside the NAT namespace, without IMDS."""
-        return self.exec(self.nat, "bash", str(BOOTSTRAP), *args, check=check, timeout=timeout,
-                         env=bootstrap_env(state_dir, overrides))
+        return self.exec(
+            self.nat,
+            "bash",
+            str(BOOTSTRAP),
+            *args,
+            check=check,
+            timeout=timeout,
+            env=bootstrap_env(state_dir, overrides),
+        )
 
     def start_bootstrap(self, state_dir: Path, **overrides: str) -> subprocess.Popen:
         return self.start(self.nat, "bash", str(BOOTSTRAP), env=bootstrap_env(state_dir, overrides))
@@ -201,16 +237,15 @@ except OSError as error:
 
 def start_peer_server(topology: Topology, ns: str, address: str, port: int) -> subprocess.Popen:
     server = topology.start(ns, sys.executable, "-c", PEER_SERVER, address, str(port))
-    wait_until(lambda: server.stdout.readline().strip() == "ready", timeout=10,
-               what=f"server on {address}:{port}")
+    wait_until(lambda: server.stdout.readline().strip() == "ready", timeout=10, what=f"server on {address}:{port}")
     return server
 
 
-def peer_seen_by_server(topology: Topology, ns: str, source: str, host: str, port: int,
-                        timeout: float = 1.5) -> str:
+def peer_seen_by_server(topology: Topology, ns: str, source: str, host: str, port: int, timeout: float = 1.5) -> str:
     """The address the server saw for a new connection, or 'error: <why>'."""
-    done = topology.exec(ns, sys.executable, "-c", PEER_CLIENT, source, host, str(port), str(timeout),
-                         timeout=timeout + 10)
+    done = topology.exec(
+        ns, sys.executable, "-c", PEER_CLIENT, source, host, str(port), str(timeout), timeout=timeout + 10
+    )
     return done.stdout.strip()
 
 

@@ -170,8 +170,9 @@ def test_guard_applies_when_the_boot_run_never_succeeded(topology, state_dir):
 
 
 def test_missing_interface_exits_nonzero_naming_the_step(topology, state_dir):
-    done = topology.bootstrap(state_dir=state_dir, check=False, NAT_PRIVATE_IFACE="eni1missing",
-                              NAT_IFACE_WAIT_SECONDS="1")
+    done = topology.bootstrap(
+        state_dir=state_dir, check=False, NAT_PRIVATE_IFACE="eni1missing", NAT_IFACE_WAIT_SECONDS="1"
+    )
 
     assert done.returncode != 0
     assert "FAILED in step 'find interfaces'" in done.stderr
@@ -224,12 +225,19 @@ def test_imds_discovery_waits_for_the_second_eni(topology, state_dir):
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed (the script asks IMDS with curl; apt-get install curl)")
     macs = {mac_of(topology, PUBLIC_IFACE): "0", mac_of(topology, PRIVATE_IFACE): "1"}
-    imds = topology.start(topology.nat, sys.executable, "-c", FAKE_IMDS, "8169",
-                          *(f"{mac}={number}" for mac, number in macs.items()))
+    imds = topology.start(
+        topology.nat, sys.executable, "-c", FAKE_IMDS, "8169", *(f"{mac}={number}" for mac, number in macs.items())
+    )
     wait_until(lambda: imds.stdout.readline().strip() == "ready", timeout=10, what="fake IMDS")
     topology.ip(topology.nat, "link", "set", PRIVATE_IFACE, "netns", topology.workload)
-    bootstrap = topology.start_bootstrap(state_dir, NAT_PUBLIC_IFACE="", NAT_PRIVATE_IFACE="", NAT_PRIVATE_CIDRS="",
-                                         NAT_IMDS_ENDPOINT="http://127.0.0.1:8169", NAT_IFACE_WAIT_SECONDS="20")
+    bootstrap = topology.start_bootstrap(
+        state_dir,
+        NAT_PUBLIC_IFACE="",
+        NAT_PRIVATE_IFACE="",
+        NAT_PRIVATE_CIDRS="",
+        NAT_IMDS_ENDPOINT="http://127.0.0.1:8169",
+        NAT_IFACE_WAIT_SECONDS="20",
+    )
     time.sleep(2)
     assert bootstrap.poll() is None, "the script must wait for the private ENI, not fail or guess"
     topology.ip(topology.workload, "link", "set", PRIVATE_IFACE, "netns", topology.nat)
@@ -243,10 +251,10 @@ def test_imds_discovery_waits_for_the_second_eni(topology, state_dir):
     assert "elements = { 10.77.1.0/24 }" in table
 
 
-
 def test_no_overrides_and_no_imds_exits_nonzero_instead_of_guessing(topology, state_dir):
-    done = topology.bootstrap(state_dir=state_dir, check=False, NAT_PUBLIC_IFACE="", NAT_PRIVATE_IFACE="",
-                              NAT_IFACE_WAIT_SECONDS="1")
+    done = topology.bootstrap(
+        state_dir=state_dir, check=False, NAT_PUBLIC_IFACE="", NAT_PRIVATE_IFACE="", NAT_IFACE_WAIT_SECONDS="1"
+    )
 
     assert done.returncode != 0
     assert "FAILED in step 'find interfaces': no interface with device index 0" in done.stderr

@@ -99,6 +99,8 @@ def test_shellcheck_is_clean(script, user_data_file):
 def test_conntrack_table_is_sized_to_memory(mem_kb, expected):
     sized = subprocess.run(
         ["bash", "-c", 'source "$1" && conntrack_max_for_memory "$2"', "sizing-test", str(BOOTSTRAP), str(mem_kb)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert int(sized.stdout) == expected

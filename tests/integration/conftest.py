@@ -15,7 +15,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
 
 import boto3
 import pytest
@@ -29,7 +28,7 @@ COLLECTION_LINK = REPO / "build" / "collections" / "ansible_collections" / "natz
 BIN = Path(sys.executable).parent
 
 # Wall-clock seconds of the runs worth reporting, printed at the end of the session.
-TIMINGS: Dict[str, float] = {}
+TIMINGS: dict[str, float] = {}
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -58,7 +57,7 @@ def moto_endpoint():
 
 
 @pytest.fixture(scope="session")
-def aws_env(moto_endpoint) -> Dict[str, str]:
+def aws_env(moto_endpoint) -> dict[str, str]:
     """The environment that points boto3 (and so every module) at the moto server."""
     return {
         "AWS_ENDPOINT_URL": moto_endpoint,
@@ -71,9 +70,7 @@ def aws_env(moto_endpoint) -> Dict[str, str]:
 @pytest.fixture(scope="session")
 def aws(aws_env):
     """aws('ec2') -> a boto3 client of the moto server."""
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
 
     def client(service: str):
         return session.client(service, endpoint_url=aws_env["AWS_ENDPOINT_URL"])
@@ -97,7 +94,7 @@ class PlaybookRun:
     seconds: float
 
     @property
-    def recap(self) -> Dict[str, int]:
+    def recap(self) -> dict[str, int]:
         match = re.search(r"^localhost\s*:\s*(.*)$", self.output, re.MULTILINE)
         assert match, f"no PLAY RECAP in:\n{self.tail()}"
         return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
@@ -105,7 +102,7 @@ class PlaybookRun:
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
 
-    def assert_ok(self) -> "PlaybookRun":
+    def assert_ok(self) -> PlaybookRun:
         assert self.returncode == 0, f"ansible-playbook failed ({self.returncode}):\n{self.tail()}"
         return self
 
@@ -115,14 +112,18 @@ def run_playbook(aws_env, collection_link, tmp_path_factory):
     """run_playbook('site.yml', variables, check=False) -> PlaybookRun (never raises on failure)."""
     vars_dir = tmp_path_factory.mktemp("vars")
 
-    def run(playbook: str, variables: dict, check: bool = False, env: Optional[dict] = None, label: str = "") -> PlaybookRun:
+    def run(
+        playbook: str, variables: dict, check: bool = False, env: dict | None = None, label: str = ""
+    ) -> PlaybookRun:
         vars_file = vars_dir / f"{label or variables.get('nat_zero_name', 'vars')}-{time.monotonic_ns()}.yml"
         vars_file.write_text(yaml.safe_dump(variables, sort_keys=False))
         command = [
             str(BIN / "ansible-playbook"),
-            "-i", "playbooks/inventory.yml",
+            "-i",
+            "playbooks/inventory.yml",
             f"playbooks/{playbook}",
-            "-e", f"@{vars_file}",
+            "-e",
+            f"@{vars_file}",
         ]
         if check:
             command.append("--check")

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.integration.conftest import TIMINGS
 from playbooks.sandbox.inventory import DEPLOYMENT_TAG, deployment_resources, leftovers, resource_names, tags_of
+from tests.integration.conftest import TIMINGS
 from tests.integration.reconciler import deployed_handler, state_change
 
 pytestmark = pytest.mark.integration
@@ -87,8 +87,10 @@ def test_first_deploy_reports_changes(first_deploy):
 
 def test_each_az_has_a_security_group_open_to_its_private_cidr_only(aws, variables, zones, first_deploy):
     groups = aws("ec2").describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [variables["nat_zero_vpc_id"]]},
-                 {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [NAME]}]
+        Filters=[
+            {"Name": "vpc-id", "Values": [variables["nat_zero_vpc_id"]]},
+            {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [NAME]},
+        ]
     )["SecurityGroups"]
     by_az = {tags_of(g)["nat-zero:az"]: g for g in groups}
     assert set(by_az) == set(zones)
@@ -126,7 +128,7 @@ def test_each_private_route_table_sends_the_default_route_to_the_private_eni(aws
 def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones, reconciler_zones, function):
     config_version = function["Environment"]["Variables"]["NAT_ZERO_CONFIG_VERSION"]
     profile = aws("iam").get_instance_profile(InstanceProfileName=NAMED["instance_role"])["InstanceProfile"]
-    for az, zone in reconciler_zones.items():
+    for _az, zone in reconciler_zones.items():
         version = _launch_template_data(aws, zone["launch_template_id"])
         data = version["LaunchTemplateData"]
         assert data["InstanceType"] == "t4g.nano"
@@ -145,7 +147,8 @@ def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones
         assert "nat-zero data plane" in user_data
         instance_tags = {
             t["Key"]: t["Value"]
-            for spec in data["TagSpecifications"] if spec["ResourceType"] == "instance"
+            for spec in data["TagSpecifications"]
+            if spec["ResourceType"] == "instance"
             for t in spec["Tags"]
         }
         assert instance_tags[NAT_TAG[0]] == NAT_TAG[1]
@@ -221,13 +224,25 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "lambda.amazonaws.com"}]
     assert iam.list_attached_role_policies(RoleName=NAMED["lambda_role"])["AttachedPolicies"] == []
     [policy_name] = iam.list_role_policies(RoleName=NAMED["lambda_role"])["PolicyNames"]
-    policy = _policy_document(iam.get_role_policy(RoleName=NAMED["lambda_role"], PolicyName=policy_name)["PolicyDocument"])
+    policy = _policy_document(
+        iam.get_role_policy(RoleName=NAMED["lambda_role"], PolicyName=policy_name)["PolicyDocument"]
+    )
     statements = {s["Sid"]: s for s in policy["Statement"]}
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert actions == {
-        "ec2:Describe*", "ec2:RunInstances", "ec2:CreateTags", "ec2:StartInstances", "ec2:StopInstances",
-        "ec2:TerminateInstances", "ec2:AllocateAddress", "ec2:AssociateAddress", "ec2:DisassociateAddress",
-        "ec2:ReleaseAddress", "iam:PassRole", "logs:CreateLogStream", "logs:PutLogEvents",
+        "ec2:Describe*",
+        "ec2:RunInstances",
+        "ec2:CreateTags",
+        "ec2:StartInstances",
+        "ec2:StopInstances",
+        "ec2:TerminateInstances",
+        "ec2:AllocateAddress",
+        "ec2:AssociateAddress",
+        "ec2:DisassociateAddress",
+        "ec2:ReleaseAddress",
+        "iam:PassRole",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
     }
     # Only reads are unconditional on every resource.
     for statement in policy["Statement"]:
@@ -235,16 +250,24 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
             assert statement["Action"] == ["ec2:Describe*"]
     launch = statements["LaunchTaggedNatInstances"]["Condition"]["StringEquals"]
     assert launch == {f"aws:RequestTag/{NAT_TAG[0]}": NAT_TAG[1], "aws:RequestTag/nat-zero:deployment": NAME}
-    templates = [r for r in statements["LaunchFromThisDeploymentsTemplatesAndImage"]["Resource"] if ":launch-template/" in r]
-    assert sorted(t.rsplit("/", 1)[1] for t in templates) == sorted(z["launch_template_id"] for z in reconciler_zones.values())
+    templates = [
+        r for r in statements["LaunchFromThisDeploymentsTemplatesAndImage"]["Resource"] if ":launch-template/" in r
+    ]
+    assert sorted(t.rsplit("/", 1)[1] for t in templates) == sorted(
+        z["launch_template_id"] for z in reconciler_zones.values()
+    )
     lifecycle = statements["StartStopTerminateThisDeploymentsNats"]["Condition"]["StringEquals"]
     assert lifecycle["ec2:ResourceTag/nat-zero:deployment"] == NAME
     assert statements["TagOnlyWhileCreating"]["Condition"]["StringEquals"]["ec2:CreateAction"] == [
-        "RunInstances", "AllocateAddress"]
+        "RunInstances",
+        "AllocateAddress",
+    ]
     assert statements["AllocateTaggedElasticIps"]["Condition"]["StringEquals"] == {
-        "aws:RequestTag/nat-zero:deployment": NAME}
+        "aws:RequestTag/nat-zero:deployment": NAME
+    }
     assert statements["MoveThisDeploymentsElasticIps"]["Condition"]["StringEquals"] == {
-        "ec2:ResourceTag/nat-zero:deployment": NAME}
+        "ec2:ResourceTag/nat-zero:deployment": NAME
+    }
     instance_role = iam.get_role(RoleName=NAMED["instance_role"])["Role"]["Arn"]
     assert statements["PassTheNatInstanceRole"]["Resource"] == [instance_role]
     assert all(NAMED["log_group"] in r for r in statements["WriteItsLogs"]["Resource"])
@@ -331,8 +354,11 @@ def test_sweep_converges_when_the_workloads_events_were_lost(
     _start_workload(aws, zones, "us-east-1b", image_id)
     # No state-change event arrives (the rule was still propagating): the sweep repairs it.
     handler({"action": "reconcile"}, None)
-    nats_b = [n for n in _instances(aws, variables["nat_zero_vpc_id"], nat=True)
-              if n["Placement"]["AvailabilityZone"] == "us-east-1b"]
+    nats_b = [
+        n
+        for n in _instances(aws, variables["nat_zero_vpc_id"], nat=True)
+        if n["Placement"]["AvailabilityZone"] == "us-east-1b"
+    ]
     assert [n["State"]["Name"] for n in nats_b] in (["pending"], ["running"])
     assert [e for e in _deployment_eips(aws) if tags_of(e)["nat-zero:az"] == "us-east-1b"]
 

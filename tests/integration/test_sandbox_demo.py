@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_demo_runs_the_whole_story_and_leaves_nothing(tmp_path, collection_link):
     completed = subprocess.run(
         [sys.executable, "playbooks/sandbox/demo.py", "--name", "cidemo", "--work-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     report = json.loads((tmp_path / "report.json").read_text())
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
@@ -39,6 +42,10 @@ def test_demo_runs_the_whole_story_and_leaves_nothing(tmp_path, collection_link)
     assert all(steps[s]["aws_calls"] > 0 for s in (first, both, down, last))  # the reconciler did the work
     teardown = "Tear down with playbooks/teardown.yml"
     assert [zone(teardown, i)["nat"] for i in (0, 1)] == ["none", "none"]
-    assert report["costs"]["nat_zero"]["idle"] < report["costs"]["always_on_nat_instance"]["idle"] < report["costs"]["nat_gateway"]["idle"]
+    assert (
+        report["costs"]["nat_zero"]["idle"]
+        < report["costs"]["always_on_nat_instance"]["idle"]
+        < report["costs"]["nat_gateway"]["idle"]
+    )
     assert "All steps did what they should." in completed.stdout
     assert "Timeline" in completed.stdout and "Cost per AZ per month" in completed.stdout

@@ -32,7 +32,10 @@ def _start_nat(aws, moto_endpoint, monkeypatch, variables):
     data = ec2.describe_launch_template_versions(LaunchTemplateId=templates[0], Versions=["$Latest"])
     image_id = data["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"]
     ec2.run_instances(
-        ImageId=image_id, InstanceType="t4g.nano", MinCount=1, MaxCount=1,
+        ImageId=image_id,
+        InstanceType="t4g.nano",
+        MinCount=1,
+        MaxCount=1,
         SubnetId=variables["nat_zero_private_subnets"][0],
     )
     handler = deployed_handler(aws, NAMED["function"], moto_endpoint, monkeypatch)

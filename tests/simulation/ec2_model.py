@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
 from urllib.parse import parse_qs
 
+from nat_zero.aws import MUTATING_OPERATIONS
 from tests.simulation.clock import Clock
 from tests.simulation.faults import FaultPlan
 from tests.simulation.fleet import NAT, PENDING, STOPPED, TERMINATED, Fleet, Refused
@@ -36,18 +37,7 @@ from tests.support.ec2_fidelity import (
 # Simulated time 0; EventBridge's "time" and EC2's LaunchTime count from it.
 EPOCH = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
 
-MUTATING = frozenset(
-    {
-        "RunInstances",
-        "StartInstances",
-        "StopInstances",
-        "TerminateInstances",
-        "AllocateAddress",
-        "AssociateAddress",
-        "DisassociateAddress",
-        "ReleaseAddress",
-    }
-)
+MUTATING = frozenset(MUTATING_OPERATIONS)
 LIFECYCLE = frozenset({"StartInstances", "StopInstances", "TerminateInstances"})
 # Errors EC2 answers that botocore does not retry, per operation.
 _ERRORS = {

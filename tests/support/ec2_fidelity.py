@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Dict, List, Optional, Tuple
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -42,13 +41,13 @@ class Ec2Fidelity:
         )
         self.hold_terminations = hold_terminations
         self.shutting_down: set = set()
-        self.stale_states: Dict[str, List] = {}  # instance -> [state, reads left]
-        self.hidden: Dict[str, int] = {}  # instance -> filtered reads left
-        self.failures: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
-        self.throttles: Dict[str, int] = defaultdict(int)
+        self.stale_states: dict[str, list] = {}  # instance -> [state, reads left]
+        self.hidden: dict[str, int] = {}  # instance -> filtered reads left
+        self.failures: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self.throttles: dict[str, int] = defaultdict(int)
         self.throttled = 0
         self.eni_conflicts = 0
-        self._last_params: Dict[str, dict] = {}
+        self._last_params: dict[str, dict] = {}
         self._handlers = [
             ("before-parameter-build.ec2.*", self._remember_params),
             ("before-parameter-build.ec2.RunInstances", self._reject_enis_in_use),
@@ -82,7 +81,7 @@ class Ec2Fidelity:
     def hide_from_filtered_reads(self, instance_id: str, reads: int = 1) -> None:
         self.hidden[instance_id] = reads
 
-    def finish_shutdowns(self) -> List[str]:
+    def finish_shutdowns(self) -> list[str]:
         """Let every held shutdown complete: the instances are terminated and
         their ENIs free."""
         done = sorted(self.shutting_down)
@@ -147,7 +146,7 @@ class Ec2Fidelity:
             reservation["Instances"] = [instance for instance in seen if instance is not None]
         parsed["Reservations"] = [r for r in parsed.get("Reservations", ()) if r.get("Instances")]
 
-    def _view(self, instance: dict, filtered: bool) -> Optional[dict]:
+    def _view(self, instance: dict, filtered: bool) -> dict | None:
         """What EC2 would answer about one instance, or None when a filtered
         read misses it. Subclasses start from a truer state, then call this."""
         iid = instance["InstanceId"]
@@ -156,7 +155,7 @@ class Ec2Fidelity:
             return None
         if iid in self.shutting_down:
             instance["State"] = {"Code": 32, "Name": "shutting-down"}
-        stale: Optional[List] = self.stale_states.get(iid)
+        stale: list | None = self.stale_states.get(iid)
         if stale and stale[1] > 0:
             instance["State"] = {"Code": STATE_CODES.get(stale[0], 0), "Name": stale[0]}
             stale[1] -= 1

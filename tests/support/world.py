@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 import boto3
 
@@ -52,11 +51,11 @@ class World:
     ec2: object
     name: str
     vpc_id: str
-    zones: Dict[str, Zone]
+    zones: dict[str, Zone]
     config_version: str = "v1"
-    extra_env: Dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         zones = {
             az: {
                 "launch_template_id": z.launch_template_id,
@@ -79,7 +78,7 @@ class World:
         env.update(self.extra_env)
         return env
 
-    def launch_workload(self, az: str, tags: Optional[Dict[str, str]] = None, subnet: str = "private") -> str:
+    def launch_workload(self, az: str, tags: dict[str, str] | None = None, subnet: str = "private") -> str:
         zone = self.zones[az]
         kwargs = {}
         if tags:
@@ -92,23 +91,19 @@ class World:
         )
         return response["Instances"][0]["InstanceId"]
 
-    def instances(self, az: Optional[str] = None, nat: Optional[bool] = None) -> List[dict]:
+    def instances(self, az: str | None = None, nat: bool | None = None) -> list[dict]:
         filters = [{"Name": "vpc-id", "Values": [self.vpc_id]}]
         if az:
             filters.append({"Name": "availability-zone", "Values": [az]})
-        found = [
-            i
-            for r in self.ec2.describe_instances(Filters=filters)["Reservations"]
-            for i in r["Instances"]
-        ]
+        found = [i for r in self.ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
         if nat is None:
             return found
         return [i for i in found if _is_nat(i) == nat]
 
-    def nats(self, az: str, states=("pending", "running", "stopping", "stopped", "shutting-down")) -> List[dict]:
+    def nats(self, az: str, states=("pending", "running", "stopping", "stopped", "shutting-down")) -> list[dict]:
         return [i for i in self.instances(az, nat=True) if i["State"]["Name"] in states]
 
-    def eips(self, az: Optional[str] = None) -> List[dict]:
+    def eips(self, az: str | None = None) -> list[dict]:
         filters = [{"Name": "tag:nat-zero:deployment", "Values": [self.name]}]
         if az:
             filters.append({"Name": "tag:nat-zero:az", "Values": [az]})

@@ -15,12 +15,25 @@ def _tool():
 
 
 def test_committed_policy_is_current():
-    assert (REPO / "docs" / "deployer-policy.json").read_text() == _tool().policy(), "run: python tools/deployer_policy.py"
+    assert (REPO / "docs" / "deployer-policy.json").read_text() == _tool().policy(), (
+        "run: python tools/deployer_policy.py"
+    )
 
 
 def test_policy_covers_the_calls_deploy_and_teardown_cannot_do_without():
     actions = set(json.loads((REPO / "docs" / "deployer-policy.json").read_text())["Statement"][0]["Action"])
-    for needed in ("ec2:CreateNetworkInterface", "ec2:CreateLaunchTemplate", "ec2:ReplaceRoute", "ec2:TerminateInstances",
-                   "ec2:ReleaseAddress", "iam:CreateRole", "iam:PassRole", "lambda:CreateFunction",
-                   "lambda:PutFunctionConcurrency", "events:PutRule", "logs:PutRetentionPolicy", "ssm:GetParameter"):
+    for needed in (
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateLaunchTemplate",
+        "ec2:ReplaceRoute",
+        "ec2:TerminateInstances",
+        "ec2:ReleaseAddress",
+        "iam:CreateRole",
+        "iam:PassRole",
+        "lambda:CreateFunction",
+        "lambda:PutFunctionConcurrency",
+        "events:PutRule",
+        "logs:PutRetentionPolicy",
+        "ssm:GetParameter",
+    ):
         assert needed in actions

@@ -101,7 +101,12 @@ TABLE = [
         (CreateNat(AZ),),
     ),
     # --- scale down ---------------------------------------------------------
-    ("scale_down_running_nat_is_stopped", snapshot(0, [nat("running", eip="198.51.100.1")]), "stop_nat", (StopNat(AZ, NAT_ID),)),
+    (
+        "scale_down_running_nat_is_stopped",
+        snapshot(0, [nat("running", eip="198.51.100.1")]),
+        "stop_nat",
+        (StopNat(AZ, NAT_ID),),
+    ),
     ("scale_down_pending_nat_is_stopped", snapshot(0, [nat("pending")]), "stop_nat", (StopNat(AZ, NAT_ID),)),
     ("scale_down_stopping_nat_waits", snapshot(0, [nat("stopping", eip="198.51.100.1")]), "wait_for_stopping_nat", ()),
     (
@@ -136,7 +141,11 @@ TABLE = [
         "scale_down_idle_spot_nat_releases_known_eips",
         snapshot(0, [nat("running", spot=True)], eips=[eip_on_eni(), free_eip()]),
         "terminate_idle_spot_nat",
-        (TerminateNat(AZ, NAT_ID, "idle_spot"), ReleaseEip(AZ, "eipalloc-1", "eipassoc-1"), ReleaseEip(AZ, "eipalloc-2")),
+        (
+            TerminateNat(AZ, NAT_ID, "idle_spot"),
+            ReleaseEip(AZ, "eipalloc-1", "eipassoc-1"),
+            ReleaseEip(AZ, "eipalloc-2"),
+        ),
     ),
     (
         "scale_up_spot_nat_running_is_steady",

@@ -257,10 +257,16 @@ def test_sweep_terminates_duplicate_nats_keeping_the_running_one(world, reconcil
     kept = only_nat(world, AZ_A)["InstanceId"]
     # A stray second NAT of this deployment (moto lets it share nothing here).
     zone = world.zones[AZ_A]
-    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": world.name},
-            {"Key": "nat-zero:config-version", "Value": "v1"}]
+    tags = [
+        {"Key": "nat-zero:managed", "Value": "true"},
+        {"Key": "nat-zero:deployment", "Value": world.name},
+        {"Key": "nat-zero:config-version", "Value": "v1"},
+    ]
     stray = world.ec2.run_instances(
-        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=zone.public_subnet_id,
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=zone.public_subnet_id,
         TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
     )["Instances"][0]["InstanceId"]
     world.ec2.stop_instances(InstanceIds=[stray])
@@ -271,10 +277,18 @@ def test_sweep_terminates_duplicate_nats_keeping_the_running_one(world, reconcil
 
 def test_sweep_releases_leaked_eips_and_only_this_deployments(world, reconcile):
     other = build_world("other", ec2=world.ec2, cidr_second_octet=1)
+
     def leak(name, vpc_id):
-        tags = [{"Key": "nat-zero:deployment", "Value": name}, {"Key": "nat-zero:vpc", "Value": vpc_id},
-                {"Key": "nat-zero:az", "Value": AZ_A}, {"Key": "nat-zero:managed", "Value": "true"}]
-        return world.ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}])
+        tags = [
+            {"Key": "nat-zero:deployment", "Value": name},
+            {"Key": "nat-zero:vpc", "Value": vpc_id},
+            {"Key": "nat-zero:az", "Value": AZ_A},
+            {"Key": "nat-zero:managed", "Value": "true"},
+        ]
+        return world.ec2.allocate_address(
+            Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}]
+        )
+
     leak(world.name, world.vpc_id)
     foreign = leak(other.name, other.vpc_id)
     untagged = world.ec2.allocate_address(Domain="vpc")
@@ -288,7 +302,10 @@ def test_another_deployments_nat_in_the_same_vpc_is_never_touched(world, reconci
     zone = world.zones[AZ_A]
     tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": "neighbour"}]
     neighbour = world.ec2.run_instances(
-        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=zone.public_subnet_id,
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=zone.public_subnet_id,
         TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
     )["Instances"][0]["InstanceId"]
     assert reconcile(state_change_event(neighbour, "running"))["trigger"]["resolved"] == "other_deployment_nat"
@@ -300,8 +317,9 @@ def test_another_deployments_nat_in_the_same_vpc_is_never_touched(world, reconci
 
 def test_instance_in_an_unmanaged_az_is_ignored(world, reconcile):
     subnet = world.ec2.create_subnet(VpcId=world.vpc_id, CidrBlock="10.0.200.0/24", AvailabilityZone="us-east-1c")
-    w = world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1,
-                                SubnetId=subnet["Subnet"]["SubnetId"])["Instances"][0]["InstanceId"]
+    w = world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnet["Subnet"]["SubnetId"])[
+        "Instances"
+    ][0]["InstanceId"]
     summary = reconcile(state_change_event(w, "running"))
     assert summary["trigger"]["resolved"] == "az_not_managed"
     assert summary["aws_calls"]["writes"] == 0
@@ -309,8 +327,13 @@ def test_instance_in_an_unmanaged_az_is_ignored(world, reconcile):
 
 @pytest.mark.parametrize(
     "event",
-    [None, {}, {"action": "destroy"}, state_change_event("i-0123456789abcdef0", "running", region="eu-west-1"),
-     {"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "detail": []}],
+    [
+        None,
+        {},
+        {"action": "destroy"},
+        state_change_event("i-0123456789abcdef0", "running", region="eu-west-1"),
+        {"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "detail": []},
+    ],
 )
 def test_malformed_event_makes_no_aws_call(world, reconcile, event):
     summary = reconcile(event)
@@ -353,8 +376,9 @@ def _second_read_filters(reconciler_client):
 
 
 def test_active_workload_event_reads_only_the_nats_of_its_az(world, reconcile, reconciler_client):
-    world.ec2.run_instances(ImageId="ami-12c6146b", MinCount=30, MaxCount=30,
-                            SubnetId=world.zones[AZ_A].private_subnet_id)
+    world.ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=30, MaxCount=30, SubnetId=world.zones[AZ_A].private_subnet_id
+    )
     w1 = world.launch_workload(AZ_A)
     seen = _second_read_filters(reconciler_client)
     summary = reconcile(state_change_event(w1, "pending"))
@@ -377,13 +401,21 @@ def test_stopping_workload_event_scans_the_az_for_the_others(world, reconcile, r
 
 def test_idle_spot_nat_is_terminated_not_stopped_and_its_eip_released(world, reconcile):
     zone = world.zones[AZ_A]
-    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": world.name},
-            {"Key": "nat-zero:config-version", "Value": "v1"}]
+    tags = [
+        {"Key": "nat-zero:managed", "Value": "true"},
+        {"Key": "nat-zero:deployment", "Value": world.name},
+        {"Key": "nat-zero:config-version", "Value": "v1"},
+    ]
     spot_nat = world.ec2.run_instances(
-        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": AZ_A},
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        Placement={"AvailabilityZone": AZ_A},
         InstanceMarketOptions={"MarketType": "spot"},
-        NetworkInterfaces=[{"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
-                           {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1}],
+        NetworkInterfaces=[
+            {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+            {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
+        ],
         TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
     )["Instances"][0]["InstanceId"]
     w1 = world.launch_workload(AZ_A)
