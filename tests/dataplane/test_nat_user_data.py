@@ -37,7 +37,7 @@ def test_user_data_is_well_under_the_16_kib_limit(user_data):
 
 
 def test_user_data_installs_script_env_and_units(user_data):
-    assert user_data.startswith("#!/bin/bash\n")
+    assert user_data.startswith("#!/usr/bin/env bash\n")
     assert BOOTSTRAP.read_text().strip() in user_data
     assert "NAT_PRIVATE_CIDRS=10.0.16.0/20,10.0.48.0/20\n" in user_data
     for unit in ("nat-zero.service", "nat-zero-guard.service", "nat-zero-guard.timer"):

@@ -141,7 +141,7 @@ def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones
         image = aws("ec2").describe_images(ImageIds=[data["ImageId"]])["Images"][0]
         assert image["Architecture"] == "arm64"
         user_data = base64.b64decode(data["UserData"]).decode()
-        assert user_data.startswith("#!/bin/bash")
+        assert user_data.startswith("#!/usr/bin/env bash\n")
         all_cidrs = ",".join(z["cidr"] for z in zones.values())
         assert f"NAT_PRIVATE_CIDRS={all_cidrs}\n" in user_data
         assert "nat-zero data plane" in user_data
