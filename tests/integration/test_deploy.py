@@ -154,6 +154,11 @@ def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones
         assert instance_tags[NAT_TAG[0]] == NAT_TAG[1]
         assert instance_tags["nat-zero:config-version"] == config_version
         assert "NetworkInterfaces" not in data or not data["NetworkInterfaces"]
+        assert "KeyName" not in data  # no SSH key, ever
+
+
+def role_account(aws):
+    return aws("sts").get_caller_identity()["Account"]
 
 
 def test_function_runs_the_reconciler_with_its_environment(function, reconciler_zones, variables, aws):
@@ -167,6 +172,7 @@ def test_function_runs_the_reconciler_with_its_environment(function, reconciler_
     assert environment["NAT_ZERO_REGION"] == "us-east-1"
     assert environment["NAT_ZERO_NAT_TAG_KEY"] == NAT_TAG[0]
     assert environment["NAT_ZERO_IGNORE_TAG_KEY"] == "nat-zero:ignore"
+    assert environment["NAT_ZERO_ACCOUNT_ID"] == role_account(aws)
     assert set(reconciler_zones) == set(variables["nat_zero_availability_zones"])
     role = aws("iam").get_role(RoleName=NAMED["lambda_role"])["Role"]
     assert function["Role"] == role["Arn"]
