@@ -39,11 +39,15 @@ AZ = "us-east-1a"
 
 
 def launch(world, count, stopped, batch=250):
+    """`count` instances in the AZ, alternating its two subnets (a /20 holds
+    4,091; workloads are counted per AZ, whatever their subnet)."""
     ids = []
+    zone = world.zones[AZ]
+    subnets = [zone.private_subnet_id, zone.public_subnet_id]
     while count > 0:
         n = min(batch, count)
         response = world.ec2.run_instances(
-            ImageId=AMI, InstanceType="t3.micro", MinCount=n, MaxCount=n, SubnetId=world.zones[AZ].private_subnet_id
+            ImageId=AMI, InstanceType="t3.micro", MinCount=n, MaxCount=n, SubnetId=subnets[len(ids) // batch % 2]
         )
         ids += [i["InstanceId"] for i in response["Instances"]]
         count -= n
@@ -81,9 +85,16 @@ def per_event_costs(size, repeat):
     keeper, leaver = launch(world, 2, stopped=False)
     invoke(SWEEP_EVENT)  # NAT up with its EIP
     results = {}
+
+    def leaver_stopped():
+        # Stopped for real, so the read agrees with the event and the AZ is
+        # scanned for the workloads that are left.
+        world.ec2.stop_instances(InstanceIds=[leaver])
+        return state_change_event(leaver, "stopped")
+
     arrangements = {
         "launch (workload pending, NAT up)": lambda: state_change_event(keeper, "pending"),
-        "stop (one of two workloads stopping)": lambda: state_change_event(leaver, "stopping"),
+        "stop (one of two workloads stopped)": leaver_stopped,
         "NAT event (running, no-op)": lambda: state_change_event(world.nats(AZ)[0]["InstanceId"], "running"),
         "sweep (whole VPC)": lambda: SWEEP_EVENT,
     }
@@ -146,7 +157,7 @@ def main():
         )
         small = per_event_costs(args.small, args.repeat)
         big = per_event_costs(args.big, args.repeat)
-        storm = event_storm(args.storm)
+        storm = event_storm(args.storm) if args.storm else None
     print(
         f"Per event, AZ of {args.small} vs {args.big} instances (median of {args.repeat}; "
         f"calls include every DescribeInstances page)"
@@ -155,10 +166,15 @@ def main():
     print("|---|---|---|---|---|")
     for kind in small:
         print(f"| {kind} | {small[kind][0]:.1f} | {small[kind][1]} | {big[kind][0]:.1f} | {big[kind][1]} |")
+    if storm:
+        print_storm(args.storm, storm)
+
+
+def print_storm(launched, storm):
     mutations = {op: storm["calls"].get(op, 0) for op in MUTATING_OPERATIONS if storm["calls"].get(op)}
     reads = sum(n for op, n in storm["calls"].items() if op.startswith("Describe"))
     print(
-        f"\nEvent storm: {args.storm} workloads launched in one AZ, {storm['events']} events "
+        f"\nEvent storm: {launched} workloads launched in one AZ, {storm['events']} events "
         f"(duplicates, shuffled) through a single-writer queue"
     )
     print("| events | reconciler wall s | reconciler CPU s | reads | mutating calls | NATs after | EIPs after |")
