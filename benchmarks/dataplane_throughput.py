@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """NAT data plane cost: workload -> internet through the NAT namespace, against plain routing.
 
-Builds two copies of the test topology (tests/dataplane/netns_topology.py) in one
-run: one whose middle namespace runs the real nat-bootstrap.sh, one where it only
-forwards (no ruleset, no conntrack). Measures, alternating between them, iperf3 TCP
-throughput and new TCP connections per second from the workload to the internet
-server, and prints the medians and NAT/plain ratios. Target: NAT >= 0.9x plain.
+Builds three copies of the test topology (tests/dataplane/netns_topology.py) in
+one run: one whose middle namespace runs the real nat-bootstrap.sh, one where it
+only forwards (no ruleset, no conntrack), and one that forwards with connection
+tracking and nothing else, the floor of any stateful NAT. Measures, alternating
+between them, iperf3 TCP throughput and new TCP connections per second from the
+workload to the internet server, and prints the medians, NAT/plain (target:
+>= 0.9x) and NAT/conntrack (what the ruleset itself costs).
 Many short interleaved rounds rather than one long one: a busy machine then slows
 both variants alike instead of whichever happened to run at the wrong moment.
 
@@ -63,6 +65,17 @@ print(count / (time.monotonic() - start))
 """
 
 
+# The floor of any stateful NAT: routing with connection tracking and nothing
+# else. Every new flow then costs a conntrack entry, as it does through the NAT.
+CONNTRACK_ONLY_RULESET = """table ip conntrack_only {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tct state established,related accept
+\t}
+}
+"""
+
+
 def build(variant: str, state_dir: Path) -> Topology:
     topology = Topology().create()
     topology.set_sysctl(topology.workload, "net.ipv4.ip_local_port_range", "1024 65535")
@@ -70,6 +83,10 @@ def build(variant: str, state_dir: Path) -> Topology:
         topology.bootstrap(state_dir=state_dir)
     else:
         topology.enable_plain_routing()
+    if variant == "conntrack only":
+        ruleset = state_dir.parent / "conntrack-only.nft"
+        ruleset.write_text(CONNTRACK_ONLY_RULESET)
+        topology.exec(topology.nat, "nft", "-f", str(ruleset))
     topology.start(topology.internet, "iperf3", "-s", "-B", SERVER_IP, "-p", str(IPERF_PORT))
     return topology
 
@@ -118,7 +135,7 @@ def connections_per_second(topology: Topology, port: int, seconds: float) -> flo
 
 
 def measure(rounds: int, seconds: int, connect_seconds: float) -> dict[str, dict[str, list[float]]]:
-    variants = ("plain routing", "NAT")
+    variants = ("plain routing", "conntrack only", "NAT")
     results = {variant: {"throughput": [], "connections": []} for variant in variants}
     topologies: dict[str, Topology] = {}
     with tempfile.TemporaryDirectory(prefix="nat-zero-bench-") as scratch:
@@ -140,24 +157,27 @@ def measure(rounds: int, seconds: int, connect_seconds: float) -> dict[str, dict
 
 
 def table(results: dict[str, dict[str, list[float]]], rounds: int) -> str:
-    """Medians per variant, and the median of per-round NAT/plain ratios: the two
-    measurements of a round run back to back, so they share the machine's load."""
+    """Medians per variant, and the medians of per-round ratios: the
+    measurements of a round run back to back, so they share the machine's load.
+    NAT/conntrack compares the NAT with its floor, routing that tracks
+    connections and does nothing else."""
     rows = [
         ("TCP throughput (Gbit/s)", "throughput", "{:.2f}"),
         ("new connections per second", "connections", "{:.0f}"),
     ]
     lines = [
         f"NAT data plane vs plain routing (veth namespaces, {rounds} interleaved round(s), medians)",
-        f"{'metric':<28}{'plain routing':>15}{'NAT':>12}{'NAT/plain':>11}",
+        f"{'metric':<28}{'plain routing':>15}{'conntrack only':>16}{'NAT':>12}{'NAT/plain':>11}{'NAT/conntrack':>15}",
     ]
     verdicts = []
     for label, key, fmt in rows:
-        plain, nat = results["plain routing"][key], results["NAT"][key]
+        plain, tracked, nat = (results[v][key] for v in ("plain routing", "conntrack only", "NAT"))
         ratio = statistics.median(n / p for n, p in zip(nat, plain))
+        to_floor = statistics.median(n / t for n, t in zip(nat, tracked))
         verdicts.append(ratio >= TARGET_RATIO)
         lines.append(
-            f"{label:<28}{fmt.format(statistics.median(plain)):>15}"
-            f"{fmt.format(statistics.median(nat)):>12}{ratio:>11.2f}"
+            f"{label:<28}{fmt.format(statistics.median(plain)):>15}{fmt.format(statistics.median(tracked)):>16}"
+            f"{fmt.format(statistics.median(nat)):>12}{ratio:>11.2f}{to_floor:>15.2f}"
         )
     lines.append(f"target NAT >= {TARGET_RATIO:.1f}x plain routing: {'met' if all(verdicts) else 'NOT met'}")
     return "\n".join(lines)
