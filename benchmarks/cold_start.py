@@ -13,7 +13,6 @@ interpreter's own start-up, equal for both, excluded); peak RSS is the child's.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -27,6 +26,7 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 import boto3  # noqa: E402
 
 from playbooks.sandbox.emulator import moto_server  # noqa: E402
+from plugins.module_utils.package import build_zip, source_files  # noqa: E402
 from tests.support.world import REGION, build_world, state_change_event  # noqa: E402
 
 CHILD = r"""
@@ -61,11 +61,8 @@ print(json.dumps({"ms": elapsed * 1000, "rss_mb": peak_kb / 1024, **result}))
 
 def package_size() -> tuple:
     """Size of the zip the role deploys, built by the lambda_function module's own code."""
-    spec = importlib.util.spec_from_file_location("package", ROOT / "plugins" / "module_utils" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    data = package.build_zip(str(ROOT / "lambda_src"))
-    return len(data), len(package.source_files(str(ROOT / "lambda_src")))
+    data = build_zip(str(ROOT / "lambda_src"))
+    return len(data), len(source_files(str(ROOT / "lambda_src")))
 
 
 def run_child(mode: str, env: dict) -> dict:

@@ -1,6 +1,9 @@
-"""The local AWS emulator: a moto server on a free 127.0.0.1 port for the life
-of a `with` block. Used by the sandbox demo, the integration tests and the
-benchmarks."""
+"""The local AWS emulator: a moto server on a free 127.0.0.1 port.
+
+`moto_server()` runs one for the life of a `with` block (the sandbox demo, the
+integration tests, the benchmarks); `start_moto_server()` and
+`stop_moto_server()` are its two halves, for callers that start and stop it in
+separate commands (the molecule scenario)."""
 
 from __future__ import annotations
 
@@ -36,10 +39,10 @@ def _post(url: str, payload: dict) -> None:
     urllib.request.urlopen(request, timeout=10).read()
 
 
-@contextlib.contextmanager
-def moto_server(startup_timeout: float = 30.0):
-    """Yields the endpoint URL. Lambda invocations are answered without running
-    code (moto would need Docker); tests call the handler in-process."""
+def start_moto_server(startup_timeout: float = 30.0) -> tuple[str, subprocess.Popen]:
+    """(endpoint URL, process) of a running server. Lambda invocations are
+    answered without running code (moto would need Docker); callers run the
+    handler in-process."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     # AWS-managed IAM policies (AmazonSSMManagedInstanceCore for the NAT's
@@ -55,15 +58,52 @@ def moto_server(startup_timeout: float = 30.0):
     try:
         _wait_until_listening(endpoint, process, startup_timeout)
         _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+    except BaseException:
+        stop_moto_server(process.pid, process)
+        raise
+    return endpoint, process
+
+
+def stop_moto_server(pid: int, process: subprocess.Popen | None = None, timeout: float = 10.0) -> None:
+    """Stop the server's process group (it runs in a session of its own), by
+    TERM, then KILL after `timeout`. A server already gone is fine. Pass the
+    Popen when this process started it, so it is also reaped."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    if not _exited(pid, process, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        if process is not None:
+            process.wait()
+
+
+def _exited(pid: int, process: subprocess.Popen | None, timeout: float) -> bool:
+    if process is not None:
+        try:
+            process.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@contextlib.contextmanager
+def moto_server(startup_timeout: float = 30.0):
+    """Yields the endpoint URL of a server that stops when the block ends, whatever happens."""
+    endpoint, process = start_moto_server(startup_timeout)
+    try:
         yield endpoint
     finally:
-        # Its own session: the whole group goes, whatever it started.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_moto_server(process.pid, process)
 
 
 def _wait_until_listening(endpoint: str, process: subprocess.Popen, timeout: float) -> None:

@@ -8,7 +8,6 @@ ansible.cfg nor a developer's ~/.ansible decides which natzero.aws runs.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -20,21 +19,13 @@ import boto3
 import pytest
 import yaml
 
+from playbooks.sandbox import create_vpc as sandbox_vpc
+from playbooks.sandbox import emulator
+
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 BIN = Path(sys.executable).parent
 COLLECTION_LINK = REPO / "build" / "collections" / "ansible_collections" / "natzero" / "aws"
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-emulator = _load("nat_zero_sandbox_emulator", REPO / "playbooks" / "sandbox" / "emulator.py")
-sandbox_vpc = _load("nat_zero_sandbox_create_vpc", REPO / "playbooks" / "sandbox" / "create_vpc.py")
 
 
 def module_names() -> list[str]:

@@ -7,7 +7,6 @@ resources.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -20,6 +19,7 @@ import boto3
 import pytest
 import yaml
 
+from playbooks.sandbox import create_vpc
 from playbooks.sandbox.emulator import moto_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,17 +36,6 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("ansible-playbook timings (moto server)")
         for label, seconds in TIMINGS.items():
             terminalreporter.write_line(f"{label:<40} {seconds:6.1f} s")
-
-
-def _load_create_vpc():
-    path = REPO / "playbooks" / "sandbox" / "create_vpc.py"
-    spec = importlib.util.spec_from_file_location("nat_zero_sandbox_create_vpc", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-create_vpc_script = _load_create_vpc()
 
 
 @pytest.fixture(scope="session")
@@ -145,6 +134,6 @@ def make_vpc(aws):
     ec2 = aws("ec2")
 
     def make(name: str, second_octet: int = 0) -> dict:
-        return create_vpc_script.create_vpc(ec2, name, ("us-east-1a", "us-east-1b"), second_octet)
+        return create_vpc.create_vpc(ec2, name, ("us-east-1a", "us-east-1b"), second_octet)
 
     return make

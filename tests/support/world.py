@@ -91,6 +91,33 @@ class World:
         )
         return response["Instances"][0]["InstanceId"]
 
+    def launch_nat(self, az: str, deployment: str | None = None, on_zone_enis: bool = False, **run_args) -> str:
+        """An instance with a deployment's NAT tags launched by hand, not by the
+        reconciler: a stray in the public subnet with ENIs of its own, another
+        deployment's NAT, or (on_zone_enis) one on the AZ's persistent pair."""
+        zone = self.zones[az]
+        tags = {NAT_TAG[0]: NAT_TAG[1], "nat-zero:deployment": deployment or self.name}
+        if deployment is None:
+            tags["nat-zero:config-version"] = self.config_version
+        if on_zone_enis:
+            run_args.update(
+                Placement={"AvailabilityZone": az},
+                NetworkInterfaces=[
+                    {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+                    {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
+                ],
+            )
+        else:
+            run_args["SubnetId"] = zone.public_subnet_id
+        response = self.ec2.run_instances(
+            ImageId=AMI,
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+            **run_args,
+        )
+        return response["Instances"][0]["InstanceId"]
+
     def instances(self, az: str | None = None, nat: bool | None = None) -> list[dict]:
         filters = [{"Name": "vpc-id", "Values": [self.vpc_id]}]
         if az:

@@ -1,19 +1,13 @@
 """docs/configuration.md and the role's defaults agree with meta/argument_specs.yml."""
 
-import importlib.util
 from pathlib import Path
 
 import yaml
 
+from tools import config_reference
+
 REPO = Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "nat_zero"
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("config_reference", REPO / "tools" / "config_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _options():
@@ -21,9 +15,8 @@ def _options():
 
 
 def test_configuration_reference_matches_argument_spec():
-    tool = _tool()
-    current = tool.DOC.read_text()
-    assert tool.rendered_document(current) == current, "run: python tools/config_reference.py"
+    current = config_reference.DOC.read_text()
+    assert config_reference.rendered_document(current) == current, "run: python tools/config_reference.py"
 
 
 def test_every_option_is_documented_with_its_default():

@@ -1,21 +1,15 @@
 """docs/deployer-policy.json lists every AWS action the modules call."""
 
-import importlib.util
 import json
 from pathlib import Path
+
+from tools import deployer_policy
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("deployer_policy", REPO / "tools" / "deployer_policy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_committed_policy_is_current():
-    assert (REPO / "docs" / "deployer-policy.json").read_text() == _tool().policy(), (
+    assert (REPO / "docs" / "deployer-policy.json").read_text() == deployer_policy.policy(), (
         "run: python tools/deployer_policy.py"
     )
 

@@ -3,7 +3,6 @@ botocore, complete for every call the reconciler makes, and enough for
 botocore to resolve real endpoints."""
 
 import ast
-import importlib.util
 import re
 from pathlib import Path
 
@@ -14,19 +13,13 @@ from nat_zero import aws
 from nat_zero.aws import EC2_OPERATIONS, CallCounter, ec2_client
 from nat_zero.config import load_config
 from tests.support.lambda_env import GOOD_ENV
+from tools import trim_service_model
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("trim", REPO / "tools" / "trim_service_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_committed_data_is_what_the_installed_botocore_generates():
-    for relative, text in _tool().trimmed_models().items():
+    for relative, text in trim_service_model.trimmed_models().items():
         assert (Path(aws.MODEL_DIR) / relative).read_text() == text, f"regenerate {relative}"
 
 

@@ -255,20 +255,8 @@ def test_sweep_terminates_duplicate_nats_keeping_the_running_one(world, reconcil
     w1 = world.launch_workload(AZ_A)
     reconcile(state_change_event(w1, "pending"))
     kept = only_nat(world, AZ_A)["InstanceId"]
-    # A stray second NAT of this deployment (moto lets it share nothing here).
-    zone = world.zones[AZ_A]
-    tags = [
-        {"Key": "nat-zero:managed", "Value": "true"},
-        {"Key": "nat-zero:deployment", "Value": world.name},
-        {"Key": "nat-zero:config-version", "Value": "v1"},
-    ]
-    stray = world.ec2.run_instances(
-        ImageId="ami-12c6146b",
-        MinCount=1,
-        MaxCount=1,
-        SubnetId=zone.public_subnet_id,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-    )["Instances"][0]["InstanceId"]
+    # A stray second NAT of this deployment, in the public subnet on ENIs of its own.
+    stray = world.launch_nat(AZ_A)
     world.ec2.stop_instances(InstanceIds=[stray])
     summary = reconcile(SWEEP_EVENT)
     assert summary["zones"][0]["actions"][0] == {"action": "terminate_nat", "instance_id": stray, "reason": "duplicate"}
@@ -299,15 +287,7 @@ def test_sweep_releases_leaked_eips_and_only_this_deployments(world, reconcile):
 
 
 def test_another_deployments_nat_in_the_same_vpc_is_never_touched(world, reconcile):
-    zone = world.zones[AZ_A]
-    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": "neighbour"}]
-    neighbour = world.ec2.run_instances(
-        ImageId="ami-12c6146b",
-        MinCount=1,
-        MaxCount=1,
-        SubnetId=zone.public_subnet_id,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-    )["Instances"][0]["InstanceId"]
+    neighbour = world.launch_nat(AZ_A, deployment="neighbour")
     assert reconcile(state_change_event(neighbour, "running"))["trigger"]["resolved"] == "other_deployment_nat"
     summary = reconcile(SWEEP_EVENT)
     assert verdicts(summary) == ["steady", "steady"]  # not a workload, not ours
@@ -400,24 +380,7 @@ def test_stopping_workload_event_scans_the_az_for_the_others(world, reconcile, r
 
 
 def test_idle_spot_nat_is_terminated_not_stopped_and_its_eip_released(world, reconcile):
-    zone = world.zones[AZ_A]
-    tags = [
-        {"Key": "nat-zero:managed", "Value": "true"},
-        {"Key": "nat-zero:deployment", "Value": world.name},
-        {"Key": "nat-zero:config-version", "Value": "v1"},
-    ]
-    spot_nat = world.ec2.run_instances(
-        ImageId="ami-12c6146b",
-        MinCount=1,
-        MaxCount=1,
-        Placement={"AvailabilityZone": AZ_A},
-        InstanceMarketOptions={"MarketType": "spot"},
-        NetworkInterfaces=[
-            {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
-            {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
-        ],
-        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
-    )["Instances"][0]["InstanceId"]
+    spot_nat = world.launch_nat(AZ_A, on_zone_enis=True, InstanceMarketOptions={"MarketType": "spot"})
     w1 = world.launch_workload(AZ_A)
     assert verdicts(reconcile(state_change_event(w1, "running"))) == ["attach_eip"]
     world.ec2.terminate_instances(InstanceIds=[w1])

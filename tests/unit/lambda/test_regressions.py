@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from nat_zero.config import load_config
 from nat_zero.events import StateChange, parse_event
-from tests.support.world import AMI, SWEEP_EVENT, state_change_event
+from tests.support.world import SWEEP_EVENT, state_change_event
 
 AZ_A = "us-east-1a"
 
@@ -74,15 +74,7 @@ def test_state_change_carries_the_event_time():
 def launch_stray_nat(world, az=AZ_A, stopped=False):
     """An instance with this deployment's NAT tags, launched by hand in the
     public subnet: it has ENIs of its own, not the AZ's persistent pair."""
-    tags = {"nat-zero:managed": "true", "nat-zero:deployment": world.name, "nat-zero:config-version": "v1"}
-    response = world.ec2.run_instances(
-        ImageId=AMI,
-        MinCount=1,
-        MaxCount=1,
-        SubnetId=world.zones[az].public_subnet_id,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
-    )
-    stray = response["Instances"][0]["InstanceId"]
+    stray = world.launch_nat(az)
     if stopped:
         world.ec2.stop_instances(InstanceIds=[stray])
     return stray
