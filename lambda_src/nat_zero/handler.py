@@ -32,8 +32,8 @@ def log(record: dict) -> None:
 
 
 def _config():
-    # Re-read when the environment changes (tests, or a role update of a warm
-    # container never happens in Lambda, but costs nothing to honour).
+    # Parsed once per environment: a warm container reuses it. Tests (and the
+    # sandbox relay) change the environment between calls, which re-parses it.
     key = tuple(
         sorted((k, v) for k, v in os.environ.items() if k.startswith(("NAT_ZERO_", "AWS_REGION", "AWS_DEFAULT_REGION")))
     )
