@@ -1,0 +1,145 @@
+"""Moto's ECS (a cluster with Fargate Spot services), ECS's real deployment
+behaviour on top, and the handler called in-process as Lambda would."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core.utils import utcnow
+from moto.ecs.models import ecs_backends
+
+from ecs_spot_handler import aws as handler_aws
+from ecs_spot_handler.aws import ecs_client
+from tests.support.ecs_fidelity import EcsWire, real_ecs_deployments
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+CLUSTER = "batch"
+
+
+class FakeContext:
+    aws_request_id = "req-0001"
+
+
+class EcsWorld:
+    """One cluster; Fargate Spot services; events for their tasks."""
+
+    def __init__(self):
+        self.ecs = boto3.client("ecs", region_name=REGION)
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")["Subnet"][
+            "SubnetId"
+        ]
+        self.security_group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        self.cluster_arn = self.ecs.create_cluster(
+            clusterName=CLUSTER, capacityProviders=["FARGATE", "FARGATE_SPOT"]
+        )["cluster"]["clusterArn"]
+        self.ecs.register_task_definition(
+            family="worker",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[{"name": "worker", "image": "public.ecr.aws/docker/library/busybox:latest"}],
+        )
+
+    def create_service(self, name: str, desired_count: int = 4, deployed_ago: timedelta = timedelta(days=1)) -> dict:
+        """A Fargate Spot service whose (only) deployment started `deployed_ago`."""
+        service = self.ecs.create_service(
+            cluster=CLUSTER,
+            serviceName=name,
+            taskDefinition="worker",
+            desiredCount=desired_count,
+            capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.security_group]}
+            },
+        )["service"]
+        backend = ecs_backends[ACCOUNT][REGION].services[f"{CLUSTER}:{name}"]
+        for deployment in backend.deployments:
+            deployment["createdAt"] = deployment["updatedAt"] = utcnow() - deployed_ago
+        return service
+
+    def deployments(self, service: str) -> list[dict]:
+        return self.ecs.describe_services(cluster=CLUSTER, services=[service])["services"][0]["deployments"]
+
+    def interruption_event(self, service: str | None, task: int = 0, stopping_at: datetime | None = None, **changes):
+        """An 'ECS Task State Change' as EventBridge delivers it for a Spot interruption."""
+        stopping_at = stopping_at or datetime.now(timezone.utc) - timedelta(seconds=5)
+        task_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/{task:032x}"
+        detail = {
+            "clusterArn": self.cluster_arn,
+            "taskArn": task_arn,
+            "taskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/worker:1",
+            "capacityProviderName": "FARGATE_SPOT",
+            "launchType": "FARGATE",
+            "lastStatus": "RUNNING",
+            "desiredStatus": "STOPPED",
+            "stopCode": "SpotInterruption",
+            "stoppedReason": "Your Spot Task was interrupted.",
+            "stoppingAt": _iso(stopping_at),
+            "updatedAt": _iso(stopping_at),
+        }
+        if service is not None:
+            detail["group"] = f"service:{service}"
+            detail["startedBy"] = "ecs-svc/1234567890123456789"
+        event = {
+            "version": "0",
+            "id": f"{task:08x}-0000-0000-0000-000000000000",
+            "detail-type": "ECS Task State Change",
+            "source": "aws.ecs",
+            "account": ACCOUNT,
+            "time": _iso(stopping_at),
+            "region": REGION,
+            "resources": [task_arn],
+            "detail": detail,
+        }
+        event.update(changes)
+        return event
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.fixture
+def handler_env(monkeypatch):
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    # What the role sets on the function.
+    monkeypatch.setenv("ECS_SPOT_HANDLER_REGION", REGION)
+    monkeypatch.setenv("ECS_SPOT_HANDLER_ACCOUNT_ID", ACCOUNT)
+    monkeypatch.setenv("ECS_SPOT_HANDLER_LOG_LEVEL", "INFO")
+    handler_aws._clients.clear()
+    yield
+    handler_aws._clients.clear()
+
+
+@pytest.fixture
+def world(handler_env):
+    with mock_aws(), real_ecs_deployments():
+        yield EcsWorld()
+
+
+@pytest.fixture
+def wire(world):
+    """Hooks on the very client the handler uses (one per container and region)."""
+    hooks = EcsWire(ecs_client(REGION))
+    yield hooks
+    hooks.uninstall()
+
+
+@pytest.fixture
+def log_lines(capsys):
+    def read() -> list[dict]:
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+    return read
