@@ -30,12 +30,6 @@ class EcsWorld:
 
     def __init__(self):
         self.ecs = boto3.client("ecs", region_name=REGION)
-        ec2 = boto3.client("ec2", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")["Subnet"][
-            "SubnetId"
-        ]
-        self.security_group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
         self.cluster_arn = self.ecs.create_cluster(
             clusterName=CLUSTER, capacityProviders=["FARGATE", "FARGATE_SPOT"]
         )["cluster"]["clusterArn"]
@@ -56,9 +50,9 @@ class EcsWorld:
             taskDefinition="worker",
             desiredCount=desired_count,
             capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
-            networkConfiguration={
-                "awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.security_group]}
-            },
+            # ECS requires the awsvpc subnets of a Fargate service; moto does
+            # not, and the handler never reads them, so the tests spare the
+            # EC2 backend (a second per test).
         )["service"]
         backend = ecs_backends[ACCOUNT][REGION].services[f"{CLUSTER}:{name}"]
         for deployment in backend.deployments:
