@@ -26,7 +26,9 @@ DEDUPLICATION_WINDOW = timedelta(seconds=120)
 
 def newest_primary_deployment(service: dict) -> dict | None:
     primaries = [
-        d for d in service.get("deployments") or [] if d.get("status") == "PRIMARY" and isinstance(d.get("createdAt"), datetime)
+        d
+        for d in service.get("deployments") or []
+        if d.get("status") == "PRIMARY" and isinstance(d.get("createdAt"), datetime)
     ]
     return max(primaries, key=lambda d: d["createdAt"], default=None)
 

@@ -29,10 +29,20 @@ def handler(event, context=None):
     if isinstance(request, Ignored):
         log.info(
             "event ignored",
-            extra={"reason": request.reason, "cluster": request.cluster_arn, "task_arn": request.task_arn, "request_id": request_id},
+            extra={
+                "reason": request.reason,
+                "cluster": request.cluster_arn,
+                "task_arn": request.task_arn,
+                "request_id": request_id,
+            },
         )
         return {"outcome": "ignored", "reason": request.reason}
-    fields = {"cluster": request.cluster_arn, "service": request.service, "task_arn": request.task_arn, "request_id": request_id}
+    fields = {
+        "cluster": request.cluster_arn,
+        "service": request.service,
+        "task_arn": request.task_arn,
+        "request_id": request_id,
+    }
     return _answer(ecs_client(config.region), request, log, fields)
 
 
@@ -69,10 +79,14 @@ def _describe_service(ecs, interruption: Interruption, log, fields: dict) -> dic
 
 def _force_new_deployment(ecs, interruption: Interruption, log, fields: dict) -> dict:
     try:
-        answer = ecs.update_service(cluster=interruption.cluster_arn, service=interruption.service, forceNewDeployment=True)
+        answer = ecs.update_service(
+            cluster=interruption.cluster_arn, service=interruption.service, forceNewDeployment=True
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in SERVICE_GONE_ERRORS:
-            log.warning("service went away before its redeployment; nothing to do", extra={**fields, "error": _error_text(exc)})
+            log.warning(
+                "service went away before its redeployment; nothing to do", extra={**fields, "error": _error_text(exc)}
+            )
             return {"outcome": "service_inactive", "service": interruption.service}
         _log_failure(log, "could not force a new deployment", exc, fields)
         raise

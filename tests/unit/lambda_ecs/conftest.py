@@ -30,9 +30,9 @@ class EcsWorld:
 
     def __init__(self):
         self.ecs = boto3.client("ecs", region_name=REGION)
-        self.cluster_arn = self.ecs.create_cluster(
-            clusterName=CLUSTER, capacityProviders=["FARGATE", "FARGATE_SPOT"]
-        )["cluster"]["clusterArn"]
+        self.cluster_arn = self.ecs.create_cluster(clusterName=CLUSTER, capacityProviders=["FARGATE", "FARGATE_SPOT"])[
+            "cluster"
+        ]["clusterArn"]
         self.ecs.register_task_definition(
             family="worker",
             requiresCompatibilities=["FARGATE"],

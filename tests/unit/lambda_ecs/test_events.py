@@ -43,7 +43,9 @@ def test_a_service_task_is_an_interruption_at_its_stopping_time():
 
 
 def test_without_stopping_at_the_stopped_time_then_the_event_time_is_used():
-    assert parse_event(event(stoppingAt=None), CONFIG).interrupted_at == datetime(2026, 12, 1, 13, 2, tzinfo=timezone.utc)
+    assert parse_event(event(stoppingAt=None), CONFIG).interrupted_at == datetime(
+        2026, 12, 1, 13, 2, tzinfo=timezone.utc
+    )
     assert parse_event(event(stoppingAt=None, stoppedAt=None), CONFIG).interrupted_at == datetime(
         2026, 12, 1, 13, 2, 1, tzinfo=timezone.utc
     )
@@ -93,7 +95,9 @@ INTERRUPTED = datetime(2026, 12, 1, 13, 0, tzinfo=timezone.utc)
 
 
 def service_with(*deployments) -> dict:
-    return {"deployments": [{"id": f"ecs-svc/{n}", "status": s, "createdAt": t} for n, (s, t) in enumerate(deployments)]}
+    return {
+        "deployments": [{"id": f"ecs-svc/{n}", "status": s, "createdAt": t} for n, (s, t) in enumerate(deployments)]
+    }
 
 
 @pytest.mark.parametrize(
