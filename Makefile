@@ -10,7 +10,7 @@ STYLE_PATHS ?= .
 # Files ansible-test sanity leaves out (none: every file passes).
 SANITY_EXCLUDE ?=
 
-.PHONY: venv collection test test-unit lint style ansible-lint sanity molecule changelog demo clean
+.PHONY: venv collection test test-unit lint style ansible-lint sanity molecule changelog demo demo-ecs clean
 
 venv: $(VENV)/.installed
 
@@ -58,6 +58,10 @@ changelog: venv
 # The whole flow on a local AWS emulator (no account, no internet).
 demo: venv collection
 	$(BIN)/python playbooks/sandbox/demo.py
+
+# The ECS Fargate Spot handler's flow on a local AWS emulator.
+demo-ecs: venv collection
+	$(BIN)/python playbooks/sandbox/ecs_spot_demo.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -9,12 +9,11 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from moto import mock_aws
-from moto.core.utils import utcnow
-from moto.ecs.models import ecs_backends
 
 from ecs_spot_handler import aws as handler_aws
 from ecs_spot_handler.aws import ecs_client
-from tests.support.ecs_fidelity import EcsWire, real_ecs_deployments
+from playbooks.sandbox.ecs_emulation import backdate_deployments, real_ecs_deployments
+from tests.support.ecs_fidelity import EcsWire
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -54,9 +53,7 @@ class EcsWorld:
             # not, and the handler never reads them, so the tests spare the
             # EC2 backend (a second per test).
         )["service"]
-        backend = ecs_backends[ACCOUNT][REGION].services[f"{CLUSTER}:{name}"]
-        for deployment in backend.deployments:
-            deployment["createdAt"] = deployment["updatedAt"] = utcnow() - deployed_ago
+        backdate_deployments(ACCOUNT, REGION, CLUSTER, name, deployed_ago)
         return service
 
     def deployments(self, service: str) -> list[dict]:
