@@ -66,11 +66,21 @@ def _trusted(value):
     return value
 
 
-def render_policy(facts: Facts) -> dict:
+def render_role_template(role: Path, template: str, variables: dict) -> dict:
+    """A role's JSON template rendered as the role's template lookup does:
+    its defaults and vars, then what the role knows at that point."""
     loader = DataLoader()
+    merged = {
+        **_trusted(loader.load_from_file(str(role / "defaults" / "main.yml"))),
+        **_trusted(loader.load_from_file(str(role / "vars" / "main.yml"))),
+        **variables,
+    }
+    text = (role / "templates" / template).read_text()
+    return json.loads(Templar(loader=loader, variables=merged).template(trust_as_template(text)))
+
+
+def render_policy(facts: Facts) -> dict:
     variables = {
-        **_trusted(loader.load_from_file(str(ROLE / "defaults" / "main.yml"))),
-        **_trusted(loader.load_from_file(str(ROLE / "vars" / "main.yml"))),
         "nat_zero_name": facts.name,
         "nat_zero_vpc_id": facts.vpc_id,
         "nat_zero_region": facts.region,
@@ -82,8 +92,7 @@ def render_policy(facts: Facts) -> dict:
         "nat_zero__instance_role": {"arn": facts.instance_role_arn},
         **facts.overrides,
     }
-    rendered = Templar(loader=loader, variables=variables).template(trust_as_template(TEMPLATE.read_text()))
-    return json.loads(rendered)
+    return render_role_template(ROLE, TEMPLATE.name, variables)
 
 
 def as_moto_evaluates(policy: dict) -> dict:
