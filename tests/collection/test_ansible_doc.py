@@ -69,7 +69,30 @@ def test_the_role_argument_spec_renders_without_warnings(ansible_doc):
         assert option in text, option
 
 
-def test_the_role_is_listed(ansible_doc):
+def test_the_ecs_spot_handler_argument_spec_renders_every_contract_input(ansible_doc):
+    text = ansible_doc("-t", "role", "natzero.aws.ecs_spot_handler").output
+
+    assert warnings_in(text) == []
+    assert re.search(r"^ENTRY POINT: \W*main\W", text, re.MULTILINE)
+    for name in (
+        "name_prefix",
+        "function_name",
+        "timeout",
+        "memory_size",
+        "reserved_concurrent_executions",
+        "log_level",
+        "log_retention_days",
+        "rule_name",
+        "rule_state",
+        "tags",
+        "region",
+        "state",
+    ):
+        assert f"ecs_spot_handler_{name}" in text, name
+
+
+def test_the_roles_are_listed(ansible_doc):
     text = ansible_doc("-t", "role", "--list", "natzero.aws").output
 
     assert "natzero.aws.nat_zero" in text
+    assert "natzero.aws.ecs_spot_handler" in text

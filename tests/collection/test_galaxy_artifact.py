@@ -74,6 +74,12 @@ def test_the_artifact_holds_what_runs_on_a_controller(artifact):
         "playbooks/site.yml",
         "playbooks/teardown.yml",
         "lambda_src/nat_zero/handler.py",
+        "roles/ecs_spot_handler/README.md",
+        "roles/ecs_spot_handler/meta/main.yml",
+        "roles/ecs_spot_handler/meta/argument_specs.yml",
+        "roles/ecs_spot_handler/tasks/main.yml",
+        "playbooks/ecs_spot_handler.yml",
+        "lambda_src/ecs_spot_handler/handler.py",
     }
     assert expected - names == set()
 
