@@ -4,9 +4,13 @@ on the moto server: deploy, idempotent re-run, check mode, bad inputs, teardown.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 
 import pytest
+
+from tests.integration.conftest import BIN, REPO
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +164,21 @@ def test_absent_removes_everything_and_is_safe_twice(deployed, run_playbook, aws
     second = run_playbook("ecs_spot_handler.yml", gone, label="ecs-absent-again").assert_ok()
     assert first.recap["changed"] == 4 and second.recap["changed"] == 0
     assert handler_resources(aws, PREFIX) == {"function": False, "rule": False, "role": False, "log_group": False}
+
+
+def test_the_commands_of_the_docs_deploy_and_remove_as_written(aws_env, collection_link, aws):
+    """docs/ecs_spot_handler.md's first shell block, each line run literally."""
+    text = (REPO / "docs" / "ecs_spot_handler.md").read_text()
+    commands = re.search(r"```bash\n(.*?)```", text, re.DOTALL).group(1).strip().splitlines()
+    assert [c.split()[0] for c in commands] == ["ansible-playbook", "ansible-playbook"]
+    env = {**os.environ, **aws_env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_NOCOLOR": "1"}
+    env.pop("AWS_PROFILE", None)
+
+    deploy, remove = (
+        subprocess.run(c, shell=True, cwd=REPO, env=env, capture_output=True, text=True) for c in commands
+    )
+
+    assert deploy.returncode == 0, deploy.stdout[-3000:]
+    assert '"function_name": "prod-ecs-fargate-spot-handler"' in deploy.stdout
+    assert remove.returncode == 0, remove.stdout[-3000:]
+    assert not any(handler_resources(aws, "prod").values())
