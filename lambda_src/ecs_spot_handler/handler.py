@@ -53,10 +53,20 @@ def _answer(ecs, interruption: Interruption, log, fields: dict) -> dict:
     if service.get("status") != "ACTIVE":
         log.warning("service is not active; nothing to redeploy", extra={**fields, "reason": service.get("status")})
         return {"outcome": "service_inactive", "service": interruption.service}
+    primary = newest_primary_deployment(service) or {}
+    log.debug(
+        "service read",
+        extra={
+            **fields,
+            "deployment_id": primary.get("id"),
+            "reason": f"newest PRIMARY deployment created {primary.get('createdAt')}, "
+            f"task interrupted {interruption.interrupted_at.isoformat()}",
+        },
+    )
     covering = covering_deployment(service, interruption.interrupted_at)
     if covering is not None:
         log.info(
-            "a deployment started after the interruption already replaces the task",
+            "a deployment of this interruption wave already replaces the task",
             extra={**fields, "deployment_id": covering.get("id"), "reason": f"window {DEDUPLICATION_WINDOW.seconds} s"},
         )
         return {"outcome": "skipped", "service": interruption.service, "deployment_id": covering.get("id")}

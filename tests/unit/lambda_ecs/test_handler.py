@@ -259,3 +259,16 @@ def test_a_bad_log_level_in_the_environment_fails_naming_the_variable(handler_en
 
     with pytest.raises(ConfigError, match="ECS_SPOT_HANDLER_LOG_LEVEL 'LOUD'"):
         handler({}, FakeContext())
+
+
+def test_log_level_debug_adds_what_the_decision_was_based_on(world, wire, log_lines, monkeypatch):
+    monkeypatch.setenv("ECS_SPOT_HANDLER_LOG_LEVEL", "DEBUG")
+    world.create_service("web")
+    old = primary(world.deployments("web"))["id"]
+
+    handler(world.interruption_event("web"), FakeContext())
+
+    debug, info = log_lines()
+    assert debug["level"] == "DEBUG" and debug["deployment_id"] == old
+    assert "newest PRIMARY deployment created" in debug["reason"] and "task interrupted" in debug["reason"]
+    assert info["message"] == "forced a new deployment"
