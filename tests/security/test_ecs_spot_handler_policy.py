@@ -18,7 +18,7 @@ from ecs_spot_handler.aws import ecs_client
 from ecs_spot_handler.handler import handler
 from playbooks.sandbox.ecs_emulation import real_ecs_deployments
 from tests.security.policy import allowing_statement, render_role_template
-from tests.unit.lambda_ecs.conftest import ACCOUNT, CLUSTER, REGION, EcsWorld, handler_env  # noqa: F401
+from tests.support.ecs_world import ACCOUNT, CLUSTER, REGION, EcsWorld, set_handler_environment
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "ecs_spot_handler"
 LOG_GROUP = "/aws/lambda/prod-ecs-fargate-spot-handler"
@@ -56,7 +56,8 @@ def requested_resources(operation: str, params: dict) -> list[str]:
     raise AssertionError(f"the handler called {operation}: add it to the policy test and the policy")
 
 
-def test_every_call_the_handler_makes_is_allowed(policy, handler_env):  # noqa: F811
+def test_every_call_the_handler_makes_is_allowed(policy, monkeypatch):
+    set_handler_environment(monkeypatch)
     with mock_aws(), real_ecs_deployments():
         world = EcsWorld()
         world.create_service("web")

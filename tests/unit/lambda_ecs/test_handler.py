@@ -13,8 +13,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from ecs_spot_handler.aws import MAX_ATTEMPTS
 from ecs_spot_handler.config import ConfigError
 from ecs_spot_handler.handler import handler
+from tests.support.ecs_world import CLUSTER
 
-from .conftest import CLUSTER, FakeContext
+from .conftest import FakeContext
 
 
 def primary(deployments: list[dict]) -> dict:
