@@ -73,11 +73,12 @@ def real_ecs_deployments():
         yield
 
 
-def backdate_deployments(account_id: str, region: str, cluster: str, service: str, age: timedelta) -> None:
-    """Make a service look as if its deployments started `age` ago (a service
-    created a moment ago in the emulator stands for one running since then)."""
+def age_deployments(account_id: str, region: str, cluster: str, service: str, by: timedelta) -> None:
+    """Move a service's deployments `by` into the past, as if that much time
+    had passed since they started (the emulator's clock cannot be moved)."""
     for deployment in ecs_backends[account_id][region].services[f"{cluster}:{service}"].deployments:
-        deployment["createdAt"] = deployment["updatedAt"] = utcnow() - age
+        deployment["createdAt"] -= by
+        deployment["updatedAt"] -= by
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ import boto3  # noqa: E402
 from moto.events.models import EventPattern  # noqa: E402
 
 from playbooks.sandbox.ecs_emulation import (  # noqa: E402
-    backdate_deployments,
+    age_deployments,
     real_ecs_deployments,
     threaded_moto_server,
 )
@@ -110,7 +110,7 @@ def create_service(session) -> str:
         capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
         networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet["SubnetId"]], "securityGroups": [group]}},
     )
-    backdate_deployments(ACCOUNT, REGION, CLUSTER, SERVICE, timedelta(days=1))
+    age_deployments(ACCOUNT, REGION, CLUSTER, SERVICE, timedelta(days=1))
     return cluster_arn
 
 

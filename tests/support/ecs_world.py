@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 
 from ecs_spot_handler import aws as handler_aws
-from playbooks.sandbox.ecs_emulation import backdate_deployments
+from playbooks.sandbox.ecs_emulation import age_deployments
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -45,7 +45,7 @@ class EcsWorld:
             # not, and the handler never reads them, so the tests spare the
             # EC2 backend (a second per test).
         )["service"]
-        backdate_deployments(ACCOUNT, REGION, CLUSTER, name, deployed_ago)
+        age_deployments(ACCOUNT, REGION, CLUSTER, name, deployed_ago)
         return service
 
     def deployments(self, service: str) -> list[dict]:
