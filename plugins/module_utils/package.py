@@ -23,8 +23,11 @@ SKIPPED_DIRS = frozenset(("__pycache__", ".git", ".pytest_cache", ".mypy_cache")
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
-def source_files(source_path):
-    """(archive name, file path) of every packaged file, sorted by archive name."""
+def source_files(source_path, include=None):
+    """(archive name, file path) of every packaged file, sorted by archive name.
+
+    `include` (top-level names in source_path) narrows the package to those
+    files and directories; None packages all of source_path."""
     files = []
     for root, dirs, names in os.walk(source_path):
         dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
@@ -33,15 +36,16 @@ def source_files(source_path):
                 continue
             path = os.path.join(root, name)
             arcname = os.path.relpath(path, source_path).replace(os.sep, "/")
-            files.append((arcname, path))
+            if include is None or arcname.split("/", 1)[0] in include:
+                files.append((arcname, path))
     return sorted(files)
 
 
-def build_zip(source_path):
-    """The zip archive of source_path as bytes."""
+def build_zip(source_path, include=None):
+    """The zip archive of source_path (narrowed to `include`, see source_files) as bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for arcname, path in source_files(source_path):
+        for arcname, path in source_files(source_path, include):
             info = zipfile.ZipInfo(arcname, date_time=FIXED_DATE_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3

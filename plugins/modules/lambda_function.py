@@ -35,6 +35,14 @@ options:
       - The directory whose content is the function's code (its top level is the root of the archive).
       - Required with O(state=present).
     type: path
+  source_include:
+    description:
+      - Top-level files or directories of O(source_path) to package, for example V([ecs_spot_handler]) when
+        O(source_path) holds the packages of several functions. Not set packages all of O(source_path).
+      - The handler's module must be in one of them.
+    type: list
+    elements: str
+    version_added: 0.1.0
   handler:
     description:
       - The handler, for example V(nat_zero.handler.handler). For Python runtimes the module checks that its
@@ -224,6 +232,26 @@ def busy_or_role_pending(exc):
     return error_code(exc) == "ResourceConflictException" or role_not_assumable_yet(exc)
 
 
+def validate_source_include(params):
+    include = params["source_include"]
+    if include is None:
+        return
+    for name in include:
+        if (
+            not name
+            or "/" in name
+            or name in (".", "..")
+            or not os.path.exists(os.path.join(params["source_path"], name))
+        ):
+            raise ValidationError(
+                "source_include %r is not a top-level file or directory of source_path %s"
+                % (name, params["source_path"])
+            )
+    top_level = params["handler"].split(".", 1)[0]
+    if params["runtime"].startswith("python") and top_level not in include and top_level + ".py" not in include:
+        raise ValidationError("handler %s: %s is not in source_include %s" % (params["handler"], top_level, include))
+
+
 def validate(params):
     if params["state"] != "present":
         return
@@ -239,6 +267,7 @@ def validate(params):
             raise ValidationError(
                 "handler %s: %s does not exist in source_path %s" % (params["handler"], handler_file, source)
             )
+    validate_source_include(params)
     if not 128 <= params["memory_size"] <= 10240:
         raise ValidationError("memory_size must be between 128 and 10240 MB")
     if not 1 <= params["timeout"] <= 900:
@@ -312,7 +341,7 @@ class Function:
 
     def present(self):
         p = self.module.params
-        package = build_zip(p["source_path"])
+        package = build_zip(p["source_path"], p["source_include"])
         if len(package) > MAX_DIRECT_UPLOAD:
             raise ValidationError(
                 "source_path packs into %d bytes, more than Lambda's direct upload limit of 50 MB" % len(package)
@@ -508,6 +537,7 @@ def main():
     argument_spec = dict(
         name=dict(type="str", required=True, aliases=["function_name"]),
         source_path=dict(type="path"),
+        source_include=dict(type="list", elements="str"),
         handler=dict(type="str"),
         runtime=dict(type="str", default="python3.12"),
         architecture=dict(type="str", choices=["arm64", "x86_64"], default="arm64"),

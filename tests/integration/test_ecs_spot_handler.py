@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from plugins.module_utils.package import build_zip, code_sha256
 from tests.integration.conftest import BIN, REPO
 
 pytestmark = pytest.mark.integration
@@ -66,6 +67,8 @@ def test_deploy_returns_every_output_the_contract_names(deployed, aws):
 def test_the_function_is_configured_from_the_role_inputs(deployed, aws):
     configuration = aws("lambda").get_function_configuration(FunctionName=FUNCTION)
     assert configuration["Handler"] == "ecs_spot_handler.handler.handler"
+    # Its own package only, not the NAT reconciler's next to it in lambda_src/.
+    assert configuration["CodeSha256"] == code_sha256(build_zip(str(REPO / "lambda_src"), ["ecs_spot_handler"]))
     assert (configuration["Timeout"], configuration["MemorySize"]) == (60, 128)
     assert configuration["Environment"]["Variables"] == {
         "ECS_SPOT_HANDLER_REGION": "us-east-1",

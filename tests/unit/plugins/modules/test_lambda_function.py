@@ -195,3 +195,39 @@ def test_disabled_on_a_missing_function_changes_nothing(run_module):
     result = run_module(lambda_function, dict(name="never-deployed", state="disabled"))
 
     assert result["changed"] is False and result["function_arn"] is None
+
+
+@pytest.fixture
+def two_functions_source(source):
+    """A source_path holding the packages of two functions, as lambda_src/ does."""
+    other = source / "other"
+    other.mkdir()
+    (other / "__init__.py").write_text("")
+    (other / "handler.py").write_text("def handler(event, context):\n    return None\n")
+    (source / "README.md").write_text("two functions\n")
+    return source
+
+
+def test_source_include_packages_only_the_named_top_level_entries(run_module, lam, args, two_functions_source):
+    result = run_module(lambda_function, dict(args, source_include=["app"]))
+
+    code = lam.get_function(FunctionName="prod-nat-zero")["Configuration"]["CodeSha256"]
+    assert code == result["code_sha256"] == code_sha256(build_zip(str(two_functions_source), ["app"]))
+    with zipfile.ZipFile(io.BytesIO(build_zip(str(two_functions_source), ["app"]))) as archive:
+        assert archive.namelist() == ["app/__init__.py", "app/handler.py"]
+    # The other function's package changing does not change this one's code.
+    (two_functions_source / "other" / "handler.py").write_text("def handler(event, context):\n    return 1\n")
+    assert run_module(lambda_function, dict(args, source_include=["app"]))["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("include", "message"),
+    [
+        (["missing"], "source_include 'missing' is not a top-level file or directory of source_path"),
+        (["app/handler.py"], "source_include 'app/handler.py' is not a top-level file or directory"),
+        (["other"], "handler app.handler.handler: app is not in source_include ['other']"),
+    ],
+)
+def test_a_bad_source_include_fails_before_any_change(fails, lam, args, two_functions_source, include, message):
+    assert message in fails(lambda_function, dict(args, source_include=include))["msg"]
+    assert lam.list_functions()["Functions"] == []
