@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -118,3 +119,48 @@ def test_only_primary_deployments_cover_an_interruption():
     fresh_but_active = service_with(("PRIMARY", INTERRUPTED - timedelta(hours=1)), ("ACTIVE", INTERRUPTED))
     assert covering_deployment(fresh_but_active, INTERRUPTED) is None
     assert covering_deployment({"deployments": []}, INTERRUPTED) is None
+
+
+JUNK = [
+    None,
+    0,
+    -1,
+    1.5,
+    True,
+    "",
+    "x" * 5000,
+    [],
+    {},
+    ["service:web"],
+    {"a": 1},
+    "service:",
+    "\x00",
+    "2026-13-45T99:99:99Z",
+]
+
+
+def mutations(seed: int, count: int):
+    """Valid events with one to three fields (envelope or detail) replaced by junk or removed."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        mutated = event()
+        mutated["detail"] = dict(mutated["detail"])
+        for _ in range(rng.randint(1, 3)):
+            target = mutated if rng.random() < 0.4 else mutated.get("detail")
+            if not isinstance(target, dict) or not target:
+                break
+            key = rng.choice(sorted(target))
+            if rng.random() < 0.3:
+                del target[key]
+            else:
+                target[key] = rng.choice(JUNK)
+        yield mutated
+
+
+def test_a_thousand_mutated_events_never_raise_and_only_well_formed_ones_name_a_service():
+    for mutated in mutations(seed=16, count=1000):
+        request = parse_event(mutated, CONFIG)
+        assert isinstance(request, (Interruption, Ignored))
+        if isinstance(request, Interruption):
+            assert request.service == "web" and request.cluster_arn == CLUSTER_ARN
+            assert request.interrupted_at.tzinfo is not None
