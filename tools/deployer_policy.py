@@ -142,7 +142,8 @@ def scopes(d: Deployment) -> list:
         (
             "ReadThePublicAmiParameters",
             ["ssm:GetParameter"],
-            [d.arn("ssm", "parameter/aws/service/*")],
+            # Public parameters belong to no account: their ARN has none.
+            [f"arn:{d.partition}:ssm:{d.region}:*:parameter/aws/service/*"],
             {},
         ),
         ("ReadLambdaAccountSettings", ["lambda:GetAccountSettings"], ["*"], {}),
@@ -194,7 +195,9 @@ def scopes(d: Deployment) -> list:
             "PassTheNatInstanceRoleToEc2",
             ["iam:PassRole"],
             [d.iam(f"role/{d.prefix}-instance")],
-            {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+            # AddRoleToInstanceProfile passes the role too, and AWS does not
+            # document a service for it: where the key is absent, allowed.
+            {"StringEqualsIfExists": {"iam:PassedToService": "ec2.amazonaws.com"}},
         ),
         (
             "PassTheReconcilerRoleToLambda",
