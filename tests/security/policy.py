@@ -370,9 +370,12 @@ class Ec2Authorizer:
         if operation == "CreateLaunchTemplate":
             return self._creating(operation, "launch-template", params, None)
         if operation in ("CreateLaunchTemplateVersion", "ModifyLaunchTemplate", "DeleteLaunchTemplate"):
-            template_id = params.get("LaunchTemplateId") or self.raw.describe_launch_templates(
-                LaunchTemplateNames=[params["LaunchTemplateName"]]
-            )["LaunchTemplates"][0]["LaunchTemplateId"]
+            template_id = (
+                params.get("LaunchTemplateId")
+                or self.raw.describe_launch_templates(LaunchTemplateNames=[params["LaunchTemplateName"]])[
+                    "LaunchTemplates"
+                ][0]["LaunchTemplateId"]
+            )
             return [self._on(operation, "launch-template", template_id)]
         if operation in SECURITY_GROUP_OPERATIONS:
             return [self._on(operation, "security-group", params["GroupId"])]

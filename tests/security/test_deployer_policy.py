@@ -14,6 +14,7 @@ policy (tools/deployer_policy.py), and it grants nothing outside the deployment.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -24,15 +25,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from playbooks.sandbox.inventory import deployment_resources, leftovers
-from tests.integration.conftest import (  # noqa: F401 (fixtures)
-    REGION,
-    aws,
-    aws_env,
-    collection_link,
-    make_vpc,
-    moto_endpoint,
-    run_playbook,
-)
+from tests.integration.conftest import REGION
 from tests.integration.reconciler import deployed_handler
 from tests.security import deployer
 from tests.security.policy import allowing_statement
@@ -96,9 +89,14 @@ def test_the_community_auditors_flag_only_what_any_iam_and_lambda_writer_gets():
 # -- the escalation patterns, closed -------------------------------------------------------------
 
 
+@functools.cache
+def prod_policy() -> dict:
+    return document(PROD)
+
+
 def verdict(action: str, resource: str, **context) -> str | None:
     keys = {key.replace("__", ":"): [value] for key, value in context.items()}
-    return allowing_statement(document(PROD), action, resource, keys)
+    return allowing_statement(prod_policy(), action, resource, keys)
 
 
 @pytest.mark.parametrize(
@@ -207,7 +205,11 @@ def test_a_whole_lifecycle_runs_under_exactly_the_deployer_policy(
     ec2 = aws("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.run_instances(
-        ImageId=image, InstanceType="t4g.nano", MinCount=1, MaxCount=1, SubnetId=variables["nat_zero_private_subnets"][0]
+        ImageId=image,
+        InstanceType="t4g.nano",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=variables["nat_zero_private_subnets"][0],
     )
     deployed_handler(aws, f"{NAME}-nat-zero", moto_endpoint, monkeypatch)({"action": "reconcile"}, None)
     assert deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])["instances"]
@@ -224,3 +226,21 @@ def test_a_whole_lifecycle_runs_under_exactly_the_deployer_policy(
     assert {"iam:TagRole", "iam:TagInstanceProfile", "lambda:ListTags", "lambda:TagResource", "iam:PassRole"} <= (
         companions
     )
+
+
+# -- the README's command ----------------------------------------------------------------------------
+
+
+def test_the_readme_command_renders_the_policy_for_a_deployment(tmp_path):
+    """Run literally, from a folder that looks like the checkout (so the file it writes lands in tmp_path)."""
+    [command] = [
+        line.strip()
+        for line in (REPO / "README.md").read_text().splitlines()
+        if line.strip().startswith(".venv/bin/python tools/deployer_policy.py")
+    ]
+    (tmp_path / ".venv").symlink_to(BIN.parent)
+    (tmp_path / "tools").symlink_to(REPO / "tools")
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)
+    rendered = json.loads((tmp_path / "deployer-policy.json").read_text())
+    assert rendered == document(Deployment("prod", "123456789012", "eu-west-1", "aws", "vpc-0123456789abcdef0"))
+    assert parliament(rendered, "--minimum_severity", "MEDIUM") == []
