@@ -14,14 +14,20 @@ policy (tools/deployer_policy.py), and it grants nothing outside the deployment.
 
 from __future__ import annotations
 
+import copy
 import functools
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from playbooks.sandbox.inventory import deployment_resources, leftovers
@@ -244,3 +250,61 @@ def test_the_readme_command_renders_the_policy_for_a_deployment(tmp_path):
     rendered = json.loads((tmp_path / "deployer-policy.json").read_text())
     assert rendered == document(Deployment("prod", "123456789012", "eu-west-1", "aws", "vpc-0123456789abcdef0"))
     assert parliament(rendered, "--minimum_severity", "MEDIUM") == []
+
+
+# -- AWS checks the companion actions (issue 12 item 5) -------------------------------------------------
+
+
+def without(policy: dict, action: str) -> dict:
+    trimmed = copy.deepcopy(policy)
+    for statement in trimmed["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != action]
+    trimmed["Statement"] = [s for s in trimmed["Statement"] if s["Action"]]
+    return trimmed
+
+
+def authorized(service: str, policy: dict, log: Path):
+    client = boto3.client(service, region_name=REGION)
+    deployer.DeployerAuthorizer(client, policy, str(log), DEFAULT_ACCOUNT_ID)
+    return client
+
+
+@pytest.fixture
+def in_process_aws(monkeypatch):
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield
+
+
+def test_an_instance_profile_created_with_tags_needs_tag_instance_profile(in_process_aws, tmp_path):
+    tags = [{"Key": "nat-zero:deployment", "Value": NAME}]
+    profile = f"{NAME}-nat-zero-instance"
+    iam = authorized("iam", without(prod_policy(), "iam:TagInstanceProfile"), tmp_path / "log")
+    with pytest.raises(ClientError, match="iam:TagInstanceProfile"):
+        iam.create_instance_profile(InstanceProfileName=profile, Tags=tags)
+    authorized("iam", prod_policy(), tmp_path / "log").create_instance_profile(InstanceProfileName=profile, Tags=tags)
+
+
+def test_get_function_returns_its_tags_only_with_list_tags(in_process_aws, tmp_path):
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=f"{NAME}-nat-zero-lambda", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    function = f"{NAME}-nat-zero"
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    authorized("lambda", prod_policy(), tmp_path / "log").create_function(
+        FunctionName=function,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Tags={"nat-zero:deployment": NAME},
+    )
+    blind = authorized("lambda", without(prod_policy(), "lambda:ListTags"), tmp_path / "log")
+    assert "Tags" not in blind.get_function(FunctionName=function)
+    seeing = authorized("lambda", prod_policy(), tmp_path / "log")
+    assert seeing.get_function(FunctionName=function)["Tags"] == {"nat-zero:deployment": NAME}
