@@ -3,14 +3,12 @@ botocore, complete for every call the reconciler makes, and enough for
 botocore to resolve real endpoints."""
 
 import ast
+import json
 import re
 from functools import partial
 from pathlib import Path
 
-import botocore.session
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import BotoCoreError
 
 from nat_zero import aws
 from nat_zero.aws import EC2_OPERATIONS, CallCounter, ec2_client
@@ -56,80 +54,43 @@ def test_client_has_exactly_the_trimmed_operations(monkeypatch):
 
 # -- endpoints: the reconciler's client against a full botocore client -------------------------
 
-_VARIANTS = {
-    "plain": {},
-    "fips": {"AWS_USE_FIPS_ENDPOINT": "true"},
-    "dualstack": {"AWS_USE_DUALSTACK_ENDPOINT": "true"},
-    "fips+dualstack": {"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
-}
-_FULL_BOTOCORE = botocore.session.get_session()
-_PARTITIONS = {p["id"]: p for p in _FULL_BOTOCORE.get_component("data_loader").load_data("partitions")["partitions"]}
+_TABLE = json.loads(trim_service_model.ENDPOINT_TABLE.read_text())
 
 
-def _regions(partition_id: str) -> list:
-    """Every region the installed botocore knows in the partition: the rule
-    set's list and the legacy endpoints.json's."""
-    legacy = _FULL_BOTOCORE.get_component("data_loader").load_data("endpoints")["partitions"]
-    regions = set(_PARTITIONS[partition_id]["regions"])
-    regions |= {r for p in legacy if p["partition"] == partition_id for r in p.get("regions", {})}
-    return sorted(regions)
+def test_the_endpoint_table_is_what_a_full_client_of_the_installed_botocore_resolves():
+    assert trim_service_model.endpoint_table() == _TABLE, "regenerate: python tools/trim_service_model.py"
 
 
-def _endpoint(make_client) -> str:
-    """The URL a new client sends DescribeAddresses to, or botocore's refusal
-    (at client creation or at the call) of a variant the region lacks."""
-    sent = []
-
-    def capture(request, **_):
-        sent.append(request.url)
-        return AWSResponse(request.url, 200, {}, _EmptyAddresses())
-
-    try:
-        client = make_client()
-        client.meta.events.register_first("before-send.ec2", capture)
-        client.describe_addresses()
-    except BotoCoreError as refused:
-        return f"refused: {type(refused).__name__}: {refused}"
-    return sent[0]
-
-
-class _EmptyAddresses:
-    def stream(self, **_):
-        yield b"<DescribeAddressesResponse><addressesSet/></DescribeAddressesResponse>"
-
-
-@pytest.mark.parametrize("variant", sorted(_VARIANTS))
-@pytest.mark.parametrize("partition_id", sorted(_PARTITIONS))
+@pytest.mark.parametrize("variant", sorted(trim_service_model.VARIANTS))
+@pytest.mark.parametrize("partition_id", sorted(_TABLE))
 def test_every_region_resolves_the_endpoint_full_botocore_resolves(monkeypatch, partition_id, variant):
+    """Against the table of the botocore the data comes from (above: the
+    installed one), also when an older botocore runs the reconciler."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_EC2", raising=False)
     for key in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"):
         monkeypatch.delenv(key, raising=False)
-    for key, value in _VARIANTS[variant].items():
+    for key, value in trim_service_model.VARIANTS[variant].items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    regions = _regions(partition_id)
-    assert regions, partition_id
+    expected = _TABLE[partition_id][variant]
+    assert expected, partition_id
     differ = {}
-    for region in regions:
+    for region, full in expected.items():
         aws._clients.clear()
         config = load_config(dict(GOOD_ENV, NAT_ZERO_REGION=region))
-        ours = _endpoint(partial(ec2_client, config, CallCounter()))
-        full = _endpoint(partial(_FULL_BOTOCORE.create_client, "ec2", region_name=region))
+        ours = trim_service_model.resolved_endpoint(partial(ec2_client, config, CallCounter()))
         if ours != full:
             differ[region] = (ours, full)
     aws._clients.clear()
     assert differ == {}
 
 
-def test_the_comparison_sees_the_variants(monkeypatch):
-    """The settings reach both clients: FIPS and dual-stack hosts differ from the plain one."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_USE_DUALSTACK_ENDPOINT", "true")
-    aws._clients.clear()
-    ours = _endpoint(lambda: ec2_client(load_config(GOOD_ENV), CallCounter()))
-    aws._clients.clear()
-    assert re.match(r"https://ec2\.us-east-1\.api\.aws/?$", ours)
+def test_the_table_holds_every_variant():
+    """FIPS and dual-stack hosts differ from the plain one: the variants reached the full client."""
+    us_east_1 = {variant: _TABLE["aws"][variant]["us-east-1"] for variant in trim_service_model.VARIANTS}
+    assert re.match(r"https://ec2\.us-east-1\.amazonaws\.com/?$", us_east_1["plain"])
+    assert re.match(r"https://ec2-fips\.us-east-1\.amazonaws\.com/?$", us_east_1["fips"])
+    assert re.match(r"https://ec2\.us-east-1\.api\.aws/?$", us_east_1["dualstack"])
+    assert re.match(r"https://ec2-fips\.us-east-1\.api\.aws/?$", us_east_1["fips+dualstack"])
