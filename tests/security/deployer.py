@@ -49,7 +49,7 @@ class DeployerAuthorizer:
         self.log_path = log_path
         self.strip_tags = False
         if self.service == "ec2":
-            raw = _unhooked_client("ec2", client)
+            raw = _LookupClient("ec2", client)
             self.ec2 = Ec2Authorizer(None, policy, raw, self.region, account_id, self.partition)
         client.meta.events.register("before-parameter-build", self._authorize)
         client.meta.events.register("after-call.lambda.GetFunction", self._without_unlisted_tags)
@@ -171,17 +171,26 @@ class DeployerAuthorizer:
         return [self._request(operation, action, self._arn("ssm", f"parameter/{name}", account="" if public else None))]
 
 
-def _unhooked_client(service: str, like):
-    """A client of the same endpoint and credentials that is not authorized (for lookups)."""
-    credentials = like._request_signer._credentials
-    return _PLAIN_SESSION.create_client(
-        service,
-        region_name=like.meta.region_name,
-        endpoint_url=like.meta.endpoint_url,
-        aws_access_key_id=credentials.access_key,
-        aws_secret_access_key=credentials.secret_key,
-        aws_session_token=credentials.token,
-    )
+class _LookupClient:
+    """A client of the same endpoint and credentials that is not authorized,
+    for reading tags and VPCs; created on first use (most calls are reads
+    that need no lookup, and decoding a service model costs a second)."""
+
+    def __init__(self, service: str, like):
+        self._service, self._like, self._client = service, like, None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            credentials = self._like._request_signer._credentials
+            self._client = _PLAIN_SESSION.create_client(
+                self._service,
+                region_name=self._like.meta.region_name,
+                endpoint_url=self._like.meta.endpoint_url,
+                aws_access_key_id=credentials.access_key,
+                aws_secret_access_key=credentials.secret_key,
+                aws_session_token=credentials.token,
+            )
+        return getattr(self._client, name)
 
 
 _PLAIN_SESSION = botocore.session.get_session()

@@ -30,9 +30,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
 from tests.support.ec2_fidelity import client_error
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nat_zero"
@@ -57,6 +54,8 @@ class Facts:
 
 def _trusted(value):
     # Role files are trusted templates to Ansible; loaded by hand, they must be marked so.
+    from ansible.template import trust_as_template
+
     if isinstance(value, str):
         return trust_as_template(value)
     if isinstance(value, dict):
@@ -67,6 +66,11 @@ def _trusted(value):
 
 
 def render_policy(facts: Facts) -> dict:
+    # Imported here: every module process of tests/security/deployer.py's runs
+    # imports this file, and needs none of the templating.
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
     loader = DataLoader()
     variables = {
         **_trusted(loader.load_from_file(str(ROLE / "defaults" / "main.yml"))),
