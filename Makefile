@@ -10,7 +10,7 @@ STYLE_PATHS ?= .
 # Files ansible-test sanity leaves out (none: every file passes).
 SANITY_EXCLUDE ?=
 
-.PHONY: venv collection test test-unit lint style ansible-lint sanity molecule changelog demo demo-ecs clean
+.PHONY: venv collection test test-unit test-lambda-botocore lint style ansible-lint sanity molecule changelog demo demo-ecs clean
 
 venv: $(VENV)/.installed
 
@@ -31,9 +31,30 @@ $(COLLECTION_LINK):
 # it (tests/collection/test_molecule.py).
 test: venv collection lint sanity
 	$(BIN)/python -m pytest
+	$(MAKE) test-lambda-botocore
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit
+
+# The reconciler's unit tests on the botocore of Lambda's Python runtimes,
+# older than the one its trimmed data and endpoint table are generated from:
+# a small venv per version with only what those tests import. The two drift
+# tests compare those files with the installed botocore: .venv's only.
+LAMBDA_BOTOCORE_VERSIONS ?= 1.34.162 1.38.46
+DRIFT_TESTS := $(addprefix --deselect tests/unit/lambda/test_botocore_data.py::,\
+	test_committed_data_is_what_the_installed_botocore_generates\
+	test_the_endpoint_table_is_what_a_full_client_of_the_installed_botocore_resolves)
+
+test-lambda-botocore:
+	set -e; for version in $(LAMBDA_BOTOCORE_VERSIONS); do \
+		venv=build/botocore-$$version; \
+		test -x $$venv/bin/pytest || { \
+			$(PYTHON) -m venv $$venv; \
+			$$venv/bin/pip install --quiet botocore==$$version boto3==$$version moto==5.2.5 pytest==9.2.0 PyYAML==6.0.3; \
+		}; \
+		echo "== botocore $$version"; \
+		$$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit/lambda $(DRIFT_TESTS); \
+	done
 
 lint: style ansible-lint
 

@@ -16,6 +16,11 @@ reconciler's botocore loader searches:
 It is still botocore that builds, signs, sends and parses every request; only
 the data it reads is smaller.
 
+It also writes tests/unit/lambda/ec2_endpoints.json: the EC2 endpoint a full
+client of this botocore resolves in every region of every partition, plain,
+FIPS and dual-stack. The reconciler's tests hold its client to that table on
+the older botocore of Lambda's runtimes too (make test-lambda-botocore).
+
     python tools/trim_service_model.py          # regenerate
     python tools/trim_service_model.py --check  # exit 1 if the committed copy differs
 """
@@ -25,9 +30,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import botocore.session
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lambda_src"))
@@ -35,6 +44,14 @@ sys.path.insert(0, str(REPO / "lambda_src"))
 from nat_zero.aws import EC2_OPERATIONS, EC2_PAGINATORS, MODEL_DIR  # noqa: E402
 
 _DROP = {"documentation", "documentationUrl", "deprecatedMessage"}
+ENDPOINT_TABLE = REPO / "tests" / "unit" / "lambda" / "ec2_endpoints.json"
+# The endpoint variants, as the environment variables a Lambda function sets.
+VARIANTS = {
+    "plain": {},
+    "fips": {"AWS_USE_FIPS_ENDPOINT": "true"},
+    "dualstack": {"AWS_USE_DUALSTACK_ENDPOINT": "true"},
+    "fips+dualstack": {"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
+}
 
 
 def _reachable(shapes: dict, roots) -> set:
@@ -107,13 +124,77 @@ def trimmed_models() -> dict:
     }
 
 
+class _EmptyAddresses:
+    def stream(self, **_):
+        yield b"<DescribeAddressesResponse><addressesSet/></DescribeAddressesResponse>"
+
+
+def resolved_endpoint(make_client) -> str:
+    """The URL a new client sends DescribeAddresses to (nothing is sent), or
+    botocore's refusal, at client creation or at the call, of a variant the
+    region lacks."""
+    sent = []
+
+    def capture(request, **_):
+        sent.append(request.url)
+        return AWSResponse(request.url, 200, {}, _EmptyAddresses())
+
+    try:
+        client = make_client()
+        client.meta.events.register_first("before-send.ec2", capture)
+        client.describe_addresses()
+    except BotoCoreError as refused:
+        return f"refused: {type(refused).__name__}: {refused}"
+    return sent[0]
+
+
+def regions(session) -> dict:
+    """{partition: every region botocore knows in it}: the rule set's list and the legacy endpoints.json's."""
+    loader = session.get_component("data_loader")
+    legacy = loader.load_data("endpoints")["partitions"]
+    known = {}
+    for partition in loader.load_data("partitions")["partitions"]:
+        names = set(partition["regions"])
+        names |= {r for p in legacy if p["partition"] == partition["id"] for r in p.get("regions", {})}
+        known[partition["id"]] = sorted(names)
+    return known
+
+
+def endpoint_table() -> dict:
+    """{partition: {variant: {region: endpoint}}} of a full client of the installed botocore."""
+    session = botocore.session.get_session()
+    table = {}
+    for partition, names in regions(session).items():
+        table[partition] = {}
+        for variant, settings in VARIANTS.items():
+            config = Config(
+                use_fips_endpoint="AWS_USE_FIPS_ENDPOINT" in settings,
+                use_dualstack_endpoint="AWS_USE_DUALSTACK_ENDPOINT" in settings,
+            )
+            table[partition][variant] = {
+                region: resolved_endpoint(
+                    partial(
+                        session.create_client,
+                        "ec2",
+                        region_name=region,
+                        config=config,
+                        aws_access_key_id="x",
+                        aws_secret_access_key="x",
+                    )
+                )
+                for region in names
+            }
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     drifted = []
-    for relative, text in trimmed_models().items():
-        path = Path(MODEL_DIR) / relative
+    files = {Path(MODEL_DIR) / relative: text for relative, text in trimmed_models().items()}
+    files[ENDPOINT_TABLE] = json.dumps(endpoint_table(), indent=1, sort_keys=True) + "\n"
+    for path, text in files.items():
         if args.check:
             if not path.exists() or path.read_text() != text:
                 drifted.append(str(path))

@@ -63,6 +63,23 @@ class CallCounter:
         return {"reads": self.reads, "writes": self.writes, "by_operation": dict(sorted(self.calls.items()))}
 
 
+class TrimmedDataLoader(Loader):
+    """Searches only MODEL_DIR, and counts it as botocore's own data.
+
+    botocore feeds the EC2 endpoint rule set the legacy endpoints.json lookup
+    whenever endpoints.json comes from outside its package (args.py:
+    compute_endpoint_resolver_builtin_defaults), and that lookup differs from
+    the rule set (dual-stack in the ISO partitions, for one). MODEL_DIR holds
+    unchanged copies of botocore's rule set and partitions.json, so the rule
+    set resolves every endpoint exactly as a full botocore client does."""
+
+    def __init__(self):
+        super().__init__(extra_search_paths=[MODEL_DIR], include_default_search_paths=False)
+
+    def is_builtin_path(self, path):
+        return os.path.abspath(path).startswith(MODEL_DIR + os.sep) or super().is_builtin_path(path)
+
+
 _clients = {}
 
 
@@ -74,9 +91,7 @@ def ec2_client(config: Config, counter: CallCounter):
         session = botocore.session.get_session()
         # The only data directory searched: botocore neither lists nor decodes
         # the data of the services the reconciler never calls.
-        session.register_component(
-            "data_loader", Loader(extra_search_paths=[MODEL_DIR], include_default_search_paths=False)
-        )
+        session.register_component("data_loader", TrimmedDataLoader())
         client = session.create_client("ec2", region_name=config.region, config=_CLIENT_CONFIG)
         client.meta.events.register("before-call.ec2.*", counter.on_call)
         _clients[key] = client

@@ -6,6 +6,8 @@ modules by FQCN, no checkout anywhere on the path)."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import tarfile
 
 import pytest
@@ -70,9 +72,12 @@ def test_the_artifact_holds_what_runs_on_a_controller(artifact):
         "meta/runtime.yml",
         "plugins/doc_fragments/aws.py",
         "roles/nat_zero/meta/argument_specs.yml",
+        "roles/nat_zero/meta/main.yml",
+        "roles/nat_zero/README.md",
         "roles/nat_zero/tasks/main.yml",
         "playbooks/site.yml",
         "playbooks/teardown.yml",
+        "examples/vars.example.yml",
         "lambda_src/nat_zero/handler.py",
         "roles/ecs_spot_handler/README.md",
         "roles/ecs_spot_handler/meta/main.yml",
@@ -82,6 +87,38 @@ def test_the_artifact_holds_what_runs_on_a_controller(artifact):
         "lambda_src/ecs_spot_handler/handler.py",
     }
     assert expected - names == set()
+
+
+def test_only_plays_are_under_playbooks(artifact):
+    """Galaxy lints every YAML file under playbooks/ as a playbook."""
+    playbooks = [n for n in members(artifact) if n.startswith("playbooks/") and n.endswith((".yml", ".yaml"))]
+    assert sorted(playbooks) == ["playbooks/site.yml", "playbooks/teardown.yml"]
+
+
+def test_galaxy_importer_accepts_the_artifact_without_an_error_or_warning(artifact, tmp_path):
+    """The check Galaxy runs on every upload (galaxy-importer: ansible-doc on
+    every plugin, role metadata and README, ansible-lint), offline; its
+    ansible-test step, which needs a container runtime, stays off."""
+    scratch = tmp_path / "importer"
+    (scratch / "tmp").mkdir(parents=True)
+    env = ansible_env(scratch / "collections")
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(scratch),
+        # Environment overrides of galaxy_importer.config.Config; no config file read.
+        GALAXY_IMPORTER_CONFIG=str(scratch / "none.cfg"),
+        GALAXY_IMPORTER_RUN_ANSIBLE_TEST="false",
+        GALAXY_IMPORTER_RUN_ANSIBLE_LINT="true",
+        GALAXY_IMPORTER_OFFLINE_ANSIBLE_LINT="true",
+        GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP=str(scratch / "ansible-tmp"),
+        GALAXY_IMPORTER_TMP_ROOT_DIR=str(scratch / "tmp"),
+    )
+    result = run([str(BIN / "python"), "-m", "galaxy_importer.main", str(artifact)], cwd=scratch, env=env)
+    complaints = [line for line in result.output.splitlines() if re.search(r"\b(ERROR|WARNING)\b", line)]
+    assert complaints == [], result.output
+    assert result.returncode == 0, result.output
+    assert "ansible-lint run complete" in result.output, result.output
+    assert "Importer processing completed successfully" in result.output, result.output
 
 
 def test_the_installed_collection_is_the_one_ansible_finds(installed):

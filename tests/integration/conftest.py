@@ -109,7 +109,7 @@ def run_playbook(aws_env, collection_link, tmp_path_factory):
         command = [
             str(BIN / "ansible-playbook"),
             "-i",
-            "playbooks/inventory.yml",
+            "inventory.yml",
             f"playbooks/{playbook}",
             "-e",
             f"@{vars_file}",

@@ -236,7 +236,8 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
     statements = {s["Sid"]: s for s in policy["Statement"]}
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert actions == {
-        "ec2:Describe*",
+        "ec2:DescribeAddresses",
+        "ec2:DescribeInstances",
         "ec2:RunInstances",
         "ec2:CreateTags",
         "ec2:StartInstances",
@@ -253,7 +254,7 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
     # Only reads are unconditional on every resource.
     for statement in policy["Statement"]:
         if statement["Resource"] == "*":
-            assert statement["Action"] == ["ec2:Describe*"]
+            assert statement["Action"] == ["ec2:DescribeAddresses", "ec2:DescribeInstances"]
     launch = statements["LaunchTaggedNatInstances"]["Condition"]["StringEquals"]
     assert launch == {f"aws:RequestTag/{NAT_TAG[0]}": NAT_TAG[1], "aws:RequestTag/nat-zero:deployment": NAME}
     templates = [

@@ -30,9 +30,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
 from tests.support.ec2_fidelity import client_error
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nat_zero"
@@ -57,6 +54,8 @@ class Facts:
 
 def _trusted(value):
     # Role files are trusted templates to Ansible; loaded by hand, they must be marked so.
+    from ansible.template import trust_as_template
+
     if isinstance(value, str):
         return trust_as_template(value)
     if isinstance(value, dict):
@@ -69,6 +68,11 @@ def _trusted(value):
 def render_role_template(role: Path, template: str, variables: dict) -> dict:
     """A role's JSON template rendered as the role's template lookup does:
     its defaults and vars, then what the role knows at that point."""
+    # Imported here: every module process of tests/security/deployer.py's runs
+    # imports this file, and needs none of the templating.
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
     loader = DataLoader()
     merged = {
         **_trusted(loader.load_from_file(str(role / "defaults" / "main.yml"))),
@@ -104,6 +108,30 @@ def as_moto_evaluates(policy: dict) -> dict:
     return widened
 
 
+# The deployer's EC2 changes the authorizer knows (tests/security/deployer.py).
+SECURITY_GROUP_OPERATIONS = (
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "DeleteSecurityGroup",
+)
+DEPLOYER_OPERATIONS = (
+    "CreateSecurityGroup",
+    "CreateNetworkInterface",
+    "CreateLaunchTemplate",
+    "CreateLaunchTemplateVersion",
+    "ModifyLaunchTemplate",
+    "DeleteLaunchTemplate",
+    "DeleteNetworkInterface",
+    "ModifyNetworkInterfaceAttribute",
+    "DetachNetworkInterface",
+    "CreateRoute",
+    "ReplaceRoute",
+    "DeleteRoute",
+) + SECURITY_GROUP_OPERATIONS
+
+
 # -- evaluation ---------------------------------------------------------------------
 
 
@@ -112,8 +140,12 @@ def _as_list(value):
 
 
 def _condition_holds(operator: str, expected, actual) -> bool:
+    if operator.endswith("IfExists"):
+        if actual is None:
+            return True
+        operator = operator.removesuffix("IfExists")
     if actual is None:
-        return False  # a missing key fails every operator the policy uses
+        return False  # a missing key fails every other operator the policies use
     if operator in ("StringEquals", "ArnEquals"):
         return any(a == e for a in actual for e in _as_list(expected))
     if operator in ("StringLike", "ArnLike"):
@@ -164,7 +196,8 @@ class Ec2Authorizer:
         self.account_id = account_id
         self.partition = partition
         self.seen: list[Request] = []
-        client.meta.events.register("before-parameter-build.ec2.*", self._authorize)
+        if client is not None:  # None: only requests() is wanted (tests/security/deployer.py)
+            client.meta.events.register("before-parameter-build.ec2.*", self._authorize)
 
     def _authorize(self, params, model, **_):
         requests = self.requests(model.name, params)
@@ -186,7 +219,16 @@ class Ec2Authorizer:
         return f"arn:{self.partition}:ec2:{self.region}:{self.account_id}:{resource_type}/{resource_id}"
 
     def _arn_of(self, resource_id: str) -> str:
-        kinds = {"i": "instance", "eipalloc": "elastic-ip", "eni": "network-interface", "vol": "volume"}
+        kinds = {
+            "i": "instance",
+            "eipalloc": "elastic-ip",
+            "eni": "network-interface",
+            "vol": "volume",
+            "sg": "security-group",
+            "lt": "launch-template",
+            "rtb": "route-table",
+            "subnet": "subnet",
+        }
         return self.arn(kinds.get(resource_id.split("-", 1)[0], "unknown"), resource_id)
 
     def vpc_arn(self, vpc_id: str) -> str:
@@ -277,12 +319,93 @@ class Ec2Authorizer:
             return [self._eip_request(operation, address, params["AllocationId"])]
         if operation == "RunInstances":
             return self._run_instances(params)
-        if operation == "CreateTags":
+        if operation in ("CreateTags", "DeleteTags"):
             # Tagging what exists already: no ec2:CreateAction in the context.
-            tags = {f"aws:RequestTag/{t['Key']}": [t["Value"]] for t in params.get("Tags", ())}
-            return [Request(operation, action, self._arn_of(rid), tags) for rid in params.get("Resources", ())]
-        # Anything else the policy must grant by action (CreateSecurityGroup...).
-        return [Request(operation, action, self.arn("*", "*"), {})]
+            tags = {f"aws:RequestTag/{t['Key']}": [t.get("Value", "")] for t in params.get("Tags", ())}
+            return [
+                Request(operation, action, self._arn_of(rid), {**tags, **self._existing(rid)})
+                for rid in params.get("Resources", ())
+            ]
+        if operation in DEPLOYER_OPERATIONS:
+            return self._deployer_requests(operation, params)
+        raise NotImplementedError(f"{operation}: teach the authorizer its resources and condition keys")
+
+    # -- the deployer's EC2 calls (tools/deployer_policy.py) -----------------------------------
+
+    def _existing(self, resource_id: str) -> dict:
+        """ec2:ResourceTag/* and ec2:Vpc of an existing resource, as IAM sees them."""
+        kind = resource_id.split("-", 1)[0]
+        if kind == "sg":
+            found = self.raw.describe_security_groups(GroupIds=[resource_id])["SecurityGroups"][0]
+        elif kind == "eni":
+            found = self._eni(resource_id)
+        elif kind == "lt":
+            found = self.raw.describe_launch_templates(LaunchTemplateIds=[resource_id])["LaunchTemplates"][0]
+        elif kind == "rtb":
+            found = self.raw.describe_route_tables(RouteTableIds=[resource_id])["RouteTables"][0]
+        elif kind == "subnet":
+            found = self.raw.describe_subnets(SubnetIds=[resource_id])["Subnets"][0]
+        elif kind == "i":
+            found = self._instance(resource_id)
+        elif kind == "eipalloc":
+            found = self._address(**{"allocation-id": resource_id}) or {}
+        else:
+            return {}
+        context = self.resource_tags(self._tags(found))
+        if found.get("VpcId"):
+            context["ec2:Vpc"] = [self.vpc_arn(found["VpcId"])]
+        return context
+
+    def _on(self, operation: str, resource_type: str, resource_id: str, action: str | None = None) -> Request:
+        return Request(
+            operation, action or f"ec2:{operation}", self.arn(resource_type, resource_id), self._existing(resource_id)
+        )
+
+    def _creating(self, operation: str, resource_type: str, params: dict, vpc_id: str | None) -> list[Request]:
+        """The new resource, with its request tags (and its VPC), and the CreateTags of those tags."""
+        tags = self.request_tags(params.get("TagSpecifications"), resource_type)
+        vpc = {"ec2:Vpc": [self.vpc_arn(vpc_id)]} if vpc_id else {}
+        return [Request(operation, f"ec2:{operation}", self.arn(resource_type, "*"), {**tags, **vpc})] + (
+            self._create_tags(operation, resource_type, tags)
+        )
+
+    def _deployer_requests(self, operation: str, params: dict) -> list[Request]:
+        if operation == "CreateSecurityGroup":
+            vpc_id = params["VpcId"]
+            return self._creating(operation, "security-group", params, vpc_id) + [
+                Request(operation, f"ec2:{operation}", self.vpc_arn(vpc_id), {})
+            ]
+        if operation == "CreateNetworkInterface":
+            subnet = self._on(operation, "subnet", params["SubnetId"])
+            vpc_id = subnet.context["ec2:Vpc"][0].rsplit("/", 1)[1]
+            groups = [self._on(operation, "security-group", group) for group in params.get("Groups", ())]
+            return self._creating(operation, "network-interface", params, vpc_id) + [subnet] + groups
+        if operation == "CreateLaunchTemplate":
+            return self._creating(operation, "launch-template", params, None)
+        if operation in ("CreateLaunchTemplateVersion", "ModifyLaunchTemplate", "DeleteLaunchTemplate"):
+            template_id = (
+                params.get("LaunchTemplateId")
+                or self.raw.describe_launch_templates(LaunchTemplateNames=[params["LaunchTemplateName"]])[
+                    "LaunchTemplates"
+                ][0]["LaunchTemplateId"]
+            )
+            return [self._on(operation, "launch-template", template_id)]
+        if operation in SECURITY_GROUP_OPERATIONS:
+            return [self._on(operation, "security-group", params["GroupId"])]
+        if operation in ("DeleteNetworkInterface", "ModifyNetworkInterfaceAttribute"):
+            groups = [self._on(operation, "security-group", group) for group in params.get("Groups", ())]
+            return [self._on(operation, "network-interface", params["NetworkInterfaceId"])] + groups
+        if operation == "DetachNetworkInterface":
+            filters = [{"Name": "attachment.attachment-id", "Values": [params["AttachmentId"]]}]
+            [eni] = self.raw.describe_network_interfaces(Filters=filters)["NetworkInterfaces"]
+            instance = eni["Attachment"]["InstanceId"]
+            return [
+                self._on(operation, "network-interface", eni["NetworkInterfaceId"]),
+                self._on(operation, "instance", instance),
+            ]
+        if operation in ("CreateRoute", "ReplaceRoute", "DeleteRoute"):
+            return [self._on(operation, "route-table", params["RouteTableId"])]
+        raise NotImplementedError(operation)
 
     def _create_tags(self, creating: str, resource_type: str, request_tags: dict) -> list[Request]:
         # Tags given at creation are a CreateTags on the new resource, authorized too.

@@ -3,11 +3,12 @@ botocore, complete for every call the reconciler makes, and enough for
 botocore to resolve real endpoints."""
 
 import ast
+import json
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from nat_zero import aws
 from nat_zero.aws import EC2_OPERATIONS, CallCounter, ec2_client
@@ -51,32 +52,45 @@ def test_client_has_exactly_the_trimmed_operations(monkeypatch):
     aws._clients.clear()
 
 
-@pytest.mark.parametrize(
-    "region,host",
-    [
-        ("us-east-1", "ec2.us-east-1.amazonaws.com"),
-        ("eu-west-1", "ec2.eu-west-1.amazonaws.com"),
-        ("cn-north-1", "ec2.cn-north-1.amazonaws.com.cn"),
-        ("us-gov-west-1", "ec2.us-gov-west-1.amazonaws.com"),
-    ],
-)
-def test_real_endpoints_resolve_from_the_trimmed_data(monkeypatch, region, host):
+# -- endpoints: the reconciler's client against a full botocore client -------------------------
+
+_TABLE = json.loads(trim_service_model.ENDPOINT_TABLE.read_text())
+
+
+def test_the_endpoint_table_is_what_a_full_client_of_the_installed_botocore_resolves():
+    assert trim_service_model.endpoint_table() == _TABLE, "regenerate: python tools/trim_service_model.py"
+
+
+@pytest.mark.parametrize("variant", sorted(trim_service_model.VARIANTS))
+@pytest.mark.parametrize("partition_id", sorted(_TABLE))
+def test_every_region_resolves_the_endpoint_full_botocore_resolves(monkeypatch, partition_id, variant):
+    """Against the table of the botocore the data comes from (above: the
+    installed one), also when an older botocore runs the reconciler."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_EC2", raising=False)
+    for key in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in trim_service_model.VARIANTS[variant].items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    expected = _TABLE[partition_id][variant]
+    assert expected, partition_id
+    differ = {}
+    for region, full in expected.items():
+        aws._clients.clear()
+        config = load_config(dict(GOOD_ENV, NAT_ZERO_REGION=region))
+        ours = trim_service_model.resolved_endpoint(partial(ec2_client, config, CallCounter()))
+        if ours != full:
+            differ[region] = (ours, full)
     aws._clients.clear()
-    client = ec2_client(load_config(dict(GOOD_ENV, NAT_ZERO_REGION=region)), CallCounter())
-    sent = []
+    assert differ == {}
 
-    class Body:
-        def stream(self, **_):
-            yield b"<DescribeAddressesResponse><addressesSet/></DescribeAddressesResponse>"
 
-    def capture(request, **_):
-        sent.append(request.url)
-        return AWSResponse(request.url, 200, {}, Body())
-
-    client.meta.events.register_first("before-send.ec2", capture)
-    client.describe_addresses()
-    aws._clients.clear()
-    assert re.match(rf"https://{re.escape(host)}/?$", sent[0])
+def test_the_table_holds_every_variant():
+    """FIPS and dual-stack hosts differ from the plain one: the variants reached the full client."""
+    us_east_1 = {variant: _TABLE["aws"][variant]["us-east-1"] for variant in trim_service_model.VARIANTS}
+    assert re.match(r"https://ec2\.us-east-1\.amazonaws\.com/?$", us_east_1["plain"])
+    assert re.match(r"https://ec2-fips\.us-east-1\.amazonaws\.com/?$", us_east_1["fips"])
+    assert re.match(r"https://ec2\.us-east-1\.api\.aws/?$", us_east_1["dualstack"])
+    assert re.match(r"https://ec2-fips\.us-east-1\.api\.aws/?$", us_east_1["fips+dualstack"])
