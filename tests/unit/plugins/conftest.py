@@ -104,6 +104,26 @@ def run_module(aws, monkeypatch):
 
 
 @pytest.fixture
+def hook_module_clients(aws, monkeypatch):
+    """hook_module_clients(service, install): install(client) runs on each client
+    of service a module creates, to add the AWS behaviour moto lacks (botocore
+    event hooks, as tests/support/ec2_fidelity.py does)."""
+    installers = {}
+    original = aws_utils.AWSModule.client
+
+    def client(self, service):
+        created = service not in self._clients
+        result = original(self, service)
+        if created:
+            for install in installers.get(service, ()):
+                install(result)
+        return result
+
+    monkeypatch.setattr(aws_utils.AWSModule, "client", client)
+    return lambda service, install: installers.setdefault(service, []).append(install)
+
+
+@pytest.fixture
 def fails(run_module):
     """fails(module, args, **kw) -> the failure result; the run must fail."""
 
