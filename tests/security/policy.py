@@ -34,6 +34,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from tests.support.ec2_fidelity import client_error
+from tests.support.role_vars import trusted as _trusted
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nat_zero"
 TEMPLATE = ROLE / "templates" / "lambda_policy.json.j2"
@@ -53,17 +54,6 @@ class Facts:
     instance_role_arn: str
     partition: str = "aws"
     overrides: dict = field(default_factory=dict)  # any role input, e.g. nat_zero_market_type
-
-
-def _trusted(value):
-    # Role files are trusted templates to Ansible; loaded by hand, they must be marked so.
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: _trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_trusted(item) for item in value]
-    return value
 
 
 def render_policy(facts: Facts) -> dict:

@@ -11,18 +11,9 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from botocore.loaders import create_loader
 
+from tests.support.role_vars import trusted
+
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "nat_zero"
-
-
-def trusted(value):
-    """The role's own files are templates Ansible trusts; so do we here."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trusted(v) for v in value]
-    return value
 
 
 def role_value(expression: str, region: str):
