@@ -136,6 +136,11 @@ CASES = [
         ["nat_zero_instance_type", "'t4g.colossal'", "does not exist"],
     ),
     (
+        "public_subnet_without_internet_route",
+        lambda v: {"nat_zero_public_subnets": [v["isolated_subnet"], v["nat_zero_public_subnets"][1]]},
+        ["nat_zero_public_subnets[0]", "is not a public subnet", "has no 0.0.0.0/0 route", "internet gateway"],
+    ),
+    (
         "subnet_that_does_not_exist",
         lambda v: {"nat_zero_public_subnets": ["subnet-0123456789abcdef0", v["nat_zero_public_subnets"][1]]},
         ["nat_zero_public_subnets[0]", "'subnet-0123456789abcdef0'", "does not exist"],
@@ -144,14 +149,24 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def good_vars(make_vpc):
+def good_vars(make_vpc, aws):
     variables = make_vpc("badinputs", second_octet=20)
     other = make_vpc("badinputs-other", second_octet=21)
-    return {**variables, "other": other}
+    return {**variables, "other": other, "isolated_subnet": isolated_subnet(aws("ec2"), variables)}
+
+
+def isolated_subnet(ec2, variables) -> str:
+    """A subnet of the first AZ whose route table has no route to the internet gateway."""
+    vpc_id = variables["nat_zero_vpc_id"]
+    az = variables["nat_zero_availability_zones"][0]
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.50.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    return subnet
 
 
 def _case_vars(index: int, good: dict, change) -> dict:
-    variables = {k: v for k, v in good.items() if k != "other"}
+    variables = {k: v for k, v in good.items() if k not in ("other", "isolated_subnet")}
     variables["nat_zero_name"] = f"bad{index}"
     variables.update(change(good) if callable(change) else change)
     return {k: v for k, v in variables.items() if v is not None}

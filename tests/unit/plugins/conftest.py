@@ -144,16 +144,25 @@ def ec2(aws):
 
 @pytest.fixture
 def vpc(ec2):
-    """A VPC with a public and a private subnet and a private route table in us-east-1a (and a subnet in 1b)."""
+    """A VPC with a public subnet (routed to an internet gateway), a private subnet and a private route
+    table in us-east-1a (and a subnet in 1b)."""
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
 
     def subnet(cidr, az):
         return ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
 
+    public_subnet_id = subnet("10.0.0.0/24", "us-east-1a")
+    igw_id = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    public_route_table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    ec2.associate_route_table(RouteTableId=public_route_table_id, SubnetId=public_subnet_id)
     return dict(
         vpc_id=vpc_id,
         az="us-east-1a",
-        public_subnet_id=subnet("10.0.0.0/24", "us-east-1a"),
+        public_subnet_id=public_subnet_id,
+        public_route_table_id=public_route_table_id,
+        internet_gateway_id=igw_id,
         private_subnet_id=subnet("10.0.1.0/24", "us-east-1a"),
         private_cidr="10.0.1.0/24",
         other_az_subnet_id=subnet("10.0.2.0/24", "us-east-1b"),
