@@ -107,6 +107,24 @@ CASES = [
         {"nat_zero_ignore_tag_key": "nat-zero:managed"},
         ["nat_zero_ignore_tag_key", "'nat-zero:managed'", "differ from nat_zero_nat_tag_key"],
     ),
+    (
+        "kms_key_id_not_an_arn",
+        {"nat_zero_kms_key_id": "alias/nat-root"},
+        ["nat_zero_kms_key_id", "'alias/nat-root'", "not a KMS key ARN", "arn:aws:kms:us-east-1:<account>"],
+    ),
+    (
+        "kms_key_of_another_region",
+        {"nat_zero_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        ["nat_zero_kms_key_id", "is a key of eu-west-1", "the NATs run in us-east-1"],
+    ),
+    (
+        "kms_key_without_encryption",
+        {
+            "nat_zero_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "nat_zero_encrypt_root_volume": False,
+        },
+        ["nat_zero_kms_key_id is set but nat_zero_encrypt_root_volume is false"],
+    ),
     # These pass every format check; only AWS knows they are wrong.
     (
         "subnets_of_swapped_azs",
