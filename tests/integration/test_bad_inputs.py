@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import pytest
 
+from playbooks.sandbox import create_vpc
+from playbooks.sandbox.emulator import moto_server
 from playbooks.sandbox.inventory import deployment_resources, leftovers
+from tests.integration.conftest import REGION
 
 pytestmark = pytest.mark.integration
 
@@ -219,3 +223,32 @@ def test_no_aws_resource_exists_after_rejections(rejections, good_vars, aws):
     for index, (case, _, _) in enumerate(CASES):
         left = leftovers(deployment_resources(aws, f"bad{index}", good_vars["nat_zero_vpc_id"]))
         assert left == {}, f"{case} created {left}"
+
+
+@pytest.fixture(scope="module")
+def low_limit_account():
+    """An account whose Lambda concurrency limit is 10, as new accounts often have:
+    a server of its own (the limit is the emulator's MOTO_LAMBDA_CONCURRENCY_QUOTA)."""
+    with moto_server(environment={"MOTO_LAMBDA_CONCURRENCY_QUOTA": "10"}) as endpoint:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        yield endpoint, lambda service: session.client(service, endpoint_url=endpoint)
+
+
+def test_low_lambda_concurrency_limit_is_rejected_naming_the_quota_before_any_change(low_limit_account, run_playbook):
+    endpoint, client = low_limit_account
+    variables = create_vpc.create_vpc(client("ec2"), "lowlimit", ("us-east-1a", "us-east-1b"), 22)
+
+    run = run_playbook("site.yml", variables, env={"AWS_ENDPOINT_URL": endpoint}, label="lowlimit")
+
+    assert run.returncode != 0, run.tail()
+    for part in (
+        "The reconciler lowlimit-nat-zero reserves 1 concurrent execution",
+        "the account's Lambda limit is 10 with 10 unreserved",
+        "'Concurrent executions' of AWS Lambda (L-B99A9384) in us-east-1 to at least 101",
+    ):
+        assert part in run.output, run.tail(30)
+    assert run.recap.get("changed", 0) == 0
+    left = leftovers(deployment_resources(client, "lowlimit", variables["nat_zero_vpc_id"]))
+    assert left == {}, left

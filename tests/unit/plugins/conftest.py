@@ -8,11 +8,13 @@ ansible-doc find it) without `make collection`.
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import os
 import shutil
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,39 @@ def hook_module_clients(aws, monkeypatch):
 
     monkeypatch.setattr(aws_utils.AWSModule, "client", client)
     return lambda service, install: installers.setdefault(service, []).append(install)
+
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture
+def lam(aws):
+    import boto3
+
+    return boto3.client("lambda", region_name=REGION)
+
+
+@pytest.fixture
+def function_arn(lam):
+    """A function prod-nat-zero that does nothing, for modules that act on one."""
+    import boto3
+
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    pass\n")
+    return lam.create_function(
+        FunctionName="prod-nat-zero",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import boto3
 import pytest
@@ -11,37 +9,11 @@ from botocore.awsrequest import AWSResponse
 from ansible_collections.natzero.aws.plugins.modules import event_rule
 
 PATTERN = {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]}
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
 
 
 @pytest.fixture
 def events(aws):
     return boto3.client("events", region_name="us-east-1")
-
-
-@pytest.fixture
-def lam(aws):
-    return boto3.client("lambda", region_name="us-east-1")
-
-
-@pytest.fixture
-def function_arn(lam):
-    role = boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST)
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    pass\n")
-    return lam.create_function(
-        FunctionName="prod-nat-zero",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": code.getvalue()},
-    )["FunctionArn"]
 
 
 @pytest.fixture

@@ -33,11 +33,6 @@ def source(tmp_path):
 
 
 @pytest.fixture
-def lam(aws):
-    return boto3.client("lambda", region_name="us-east-1")
-
-
-@pytest.fixture
 def role_arn(aws):
     iam = boto3.client("iam", region_name="us-east-1")
     return iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
