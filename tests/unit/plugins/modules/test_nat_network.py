@@ -160,6 +160,24 @@ def test_public_subnet_routed_to_something_else_fails_naming_the_target(fails, e
     assert "its route table %s sends 0.0.0.0/0 to eni-" % vpc["public_route_table_id"] in failure["msg"]
 
 
+def test_route_to_a_detached_internet_gateway_fails_as_a_blackhole(fails, args, vpc, hook_module_clients):
+    """EC2 keeps the route of a detached (or deleted) gateway, in state blackhole; moto drops the state."""
+
+    def blackhole(parsed, **_):
+        for table in parsed.get("RouteTables", ()):
+            for route in table.get("Routes", ()):
+                if route.get("GatewayId", "").startswith("igw-"):
+                    route["State"] = "blackhole"
+
+    hook_module_clients(
+        "ec2", lambda client: client.meta.events.register("after-call.ec2.DescribeRouteTables", blackhole)
+    )
+
+    failure = fails(nat_network, args)
+
+    assert "sends 0.0.0.0/0 to %s, which is gone (blackhole)" % vpc["internet_gateway_id"] in failure["msg"]
+
+
 def test_public_subnet_without_a_table_of_its_own_is_judged_by_the_main_table(run_module, fails, ec2, args, vpc):
     [association] = ec2.describe_route_tables(RouteTableIds=[vpc["public_route_table_id"]])["RouteTables"][0][
         "Associations"
