@@ -85,12 +85,10 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
     ValidationError,
-    WaitTimeout,
     is_error,
     retry_on_codes,
-    wait_until,
 )
-from ansible_collections.natzero.aws.plugins.module_utils.ec2 import describe_instances
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import describe_instances, wait_terminated
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
@@ -108,31 +106,6 @@ def nat_instances(ec2, params):
         {"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)},
     ] + tag_filters({params["nat_tag_key"]: params["nat_tag_value"], DEPLOYMENT_TAG: params["name"]})
     return describe_instances(ec2, filters)
-
-
-def wait_terminated(ec2, instance_ids, timeout):
-    """Poll until every instance is terminated (or gone from EC2's answers).
-
-    A filter, not InstanceIds: an instance EC2 no longer lists is gone, not an
-    error. Each poll's view is kept for the timeout message."""
-    alive = {}
-
-    def all_terminated():
-        filters = [{"Name": "instance-id", "Values": instance_ids}]
-        states = {i["InstanceId"]: i["State"]["Name"] for i in describe_instances(ec2, filters)}
-        alive.clear()
-        alive.update({iid: state for iid, state in states.items() if state != "terminated"})
-        return not alive
-
-    try:
-        wait_until(all_terminated, "NAT instances to terminate", timeout=timeout, delay=5, max_delay=15)
-    except WaitTimeout:
-        still = ", ".join("%s (%s)" % item for item in sorted(alive.items()))
-        raise WaitTimeout(
-            "Timed out after %ss waiting for NAT instances to terminate; still alive: %s. "
-            "Run the teardown again once they are gone (or raise wait_timeout)." % (timeout, still),
-            alive_instances=dict(alive),
-        ) from None
 
 
 def deployment_addresses(ec2, params):
@@ -170,7 +143,7 @@ def ensure(module):
     if to_terminate and not module.check_mode:
         ec2.terminate_instances(InstanceIds=to_terminate)
     if waited and not module.check_mode:
-        wait_terminated(ec2, waited, p["wait_timeout"])
+        wait_terminated(ec2, waited, "NAT instances", p["wait_timeout"])
     addresses = deployment_addresses(ec2, p)
     if not module.check_mode:
         for address in addresses:

@@ -156,9 +156,13 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ValidationError,
     is_error,
     retry_on_codes,
-    wait_with,
 )
-from ansible_collections.natzero.aws.plugins.module_utils.ec2 import DEFAULT_ROUTE, default_route, route_target
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import (
+    DEFAULT_ROUTE,
+    default_route,
+    route_target,
+    wait_terminated,
+)
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     DEPLOYMENT_TAG,
@@ -530,14 +534,7 @@ class Network:
         if state == "shutting-down":
             if self.module.check_mode:
                 return
-            wait_with(
-                self.ec2,
-                "instance_terminated",
-                "instance %s to terminate" % instance_id,
-                timeout=self.module.params["wait_timeout"],
-                delay=5,
-                InstanceIds=[instance_id],
-            )
+            wait_terminated(self.ec2, [instance_id], "instance %s" % instance_id, self.module.params["wait_timeout"])
         elif state not in (None, "terminated"):
             raise ModuleFailure(
                 "ENI %s is attached to instance %s, which is %s. Terminate the NAT instances first "
