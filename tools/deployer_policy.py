@@ -205,6 +205,9 @@ def scopes(d: Deployment) -> list:
             [d.iam(f"role/{d.prefix}-lambda")],
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         ),
+        # natzero.aws.service_linked_role finds the role by its path; ListRoles
+        # has no resource type to scope it to.
+        ("FindTheEc2SpotServiceLinkedRole", ["iam:ListRoles"], ["*"], {}),
         (
             "CreateTheEc2SpotServiceLinkedRole",
             ["iam:CreateServiceLinkedRole"],

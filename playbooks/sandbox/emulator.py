@@ -26,10 +26,9 @@ def free_port() -> int:
 
 
 def _moto_command(port: int):
-    binary = Path(sys.executable).with_name("moto_server")
-    if binary.exists():
-        return [str(binary), "-H", "127.0.0.1", "-p", str(port)]
-    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    # moto_server with Lambda's GetAccountSettings added (moto lacks it).
+    server = Path(__file__).with_name("moto_lambda_account.py")
+    return [sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)]
 
 
 def _post(url: str, payload: dict) -> None:
@@ -39,15 +38,16 @@ def _post(url: str, payload: dict) -> None:
     urllib.request.urlopen(request, timeout=10).read()
 
 
-def start_moto_server(startup_timeout: float = 30.0) -> tuple[str, subprocess.Popen]:
+def start_moto_server(startup_timeout: float = 30.0, environment: dict | None = None) -> tuple[str, subprocess.Popen]:
     """(endpoint URL, process) of a running server. Lambda invocations are
     answered without running code (moto would need Docker); callers run the
-    handler in-process."""
+    handler in-process. `environment` adds to the server's (for example
+    MOTO_LAMBDA_CONCURRENCY_QUOTA, an account's concurrency limit)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     # AWS-managed IAM policies (AmazonSSMManagedInstanceCore for the NAT's
     # instance profile) exist in moto only when asked for.
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **(environment or {})}
     process = subprocess.Popen(
         _moto_command(port),
         stdout=subprocess.DEVNULL,
@@ -97,9 +97,9 @@ def _exited(pid: int, process: subprocess.Popen | None, timeout: float) -> bool:
 
 
 @contextlib.contextmanager
-def moto_server(startup_timeout: float = 30.0):
+def moto_server(startup_timeout: float = 30.0, environment: dict | None = None):
     """Yields the endpoint URL of a server that stops when the block ends, whatever happens."""
-    endpoint, process = start_moto_server(startup_timeout)
+    endpoint, process = start_moto_server(startup_timeout, environment)
     try:
         yield endpoint
     finally:

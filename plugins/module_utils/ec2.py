@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.natzero.aws.plugins.module_utils.aws import WaitTimeout, wait_until
+
 DEFAULT_ROUTE = "0.0.0.0/0"
 
 _ROUTE_TARGET_KEYS = (
@@ -45,3 +47,31 @@ def describe_instances(ec2, filters):
         for reservation in page["Reservations"]:
             instances.extend(reservation["Instances"])
     return sorted(instances, key=lambda i: i["InstanceId"])
+
+
+def wait_terminated(ec2, instance_ids, what, timeout):
+    """Poll until every instance is terminated (or gone from EC2's answers).
+
+    Not botocore's instance_terminated waiter: it gives up at once on pending
+    or stopping, which an instance that was starting or being stopped still
+    shows right after TerminateInstances. A filter, not InstanceIds: an
+    instance EC2 no longer lists is gone, not an error. `what` names the
+    instances in the timeout message, which lists each one still alive."""
+    alive = {}
+
+    def all_terminated():
+        filters = [{"Name": "instance-id", "Values": list(instance_ids)}]
+        states = {i["InstanceId"]: i["State"]["Name"] for i in describe_instances(ec2, filters)}
+        alive.clear()
+        alive.update({iid: state for iid, state in states.items() if state != "terminated"})
+        return not alive
+
+    try:
+        wait_until(all_terminated, "%s to terminate" % what, timeout=timeout, delay=5, max_delay=15)
+    except WaitTimeout:
+        still = ", ".join("%s (%s)" % item for item in sorted(alive.items()))
+        raise WaitTimeout(
+            "Timed out after %ss waiting for %s to terminate; still alive: %s. "
+            "Run again once they are gone (or raise wait_timeout)." % (timeout, what, still),
+            alive_instances=dict(alive),
+        ) from None

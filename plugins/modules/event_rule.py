@@ -17,6 +17,8 @@ description:
     without touching each other's statements.
   - With O(state=absent), removes the targets, the permission, then the rule. A rule can be kept but
     disabled with O(enabled=false).
+  - C(PutTargets) and C(RemoveTargets) answer success even when an entry failed (the failure is only in
+    C(FailedEntryCount)); the module then fails, naming each target's error code and message.
 author:
   - natzero.aws maintainers (@natzero)
 options:
@@ -157,6 +159,7 @@ import re
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
+    ModuleFailure,
     ValidationError,
     is_error,
 )
@@ -216,6 +219,23 @@ class Rule:
         if not self.module.check_mode:
             return call(**kwargs)
         return None
+
+    def change_targets(self, call, **kwargs):
+        """PutTargets or RemoveTargets. Both answer HTTP 200 when some (or all)
+        entries failed: the failures are only in FailedEntryCount/FailedEntries."""
+        response = self.change(call, **kwargs) or {}
+        failed = response.get("FailedEntries") or []
+        if response.get("FailedEntryCount", 0) or failed:
+            operation = "PutTargets" if call == self.events.put_targets else "RemoveTargets"
+            entries = "; ".join(
+                "target %s: %s: %s" % (e.get("TargetId"), e.get("ErrorCode"), e.get("ErrorMessage")) for e in failed
+            )
+            raise ModuleFailure(
+                "%s on rule %s failed for %d target(s): %s"
+                % (operation, self.name, response.get("FailedEntryCount") or len(failed), entries),
+                failed_entries=failed,
+            )
+        return response
 
     def describe(self):
         try:
@@ -302,10 +322,10 @@ class Rule:
         current = self.targets() if rule_exists else []
         mine = next((t for t in current if t["Id"] == p["target_id"]), None)
         if mine is None or mine.get("Arn") != target["Arn"] or not same_json(mine.get("Input"), target.get("Input")):
-            self.change(self.events.put_targets, Rule=self.name, EventBusName=self.bus, Targets=[target])
+            self.change_targets(self.events.put_targets, Rule=self.name, EventBusName=self.bus, Targets=[target])
         others = [t["Id"] for t in current if t["Id"] != p["target_id"]]
         if others and p["purge_targets"]:
-            self.change(self.events.remove_targets, Rule=self.name, EventBusName=self.bus, Ids=others)
+            self.change_targets(self.events.remove_targets, Rule=self.name, EventBusName=self.bus, Ids=others)
 
     def ensure_permission(self, function, rule_arn):
         function_arn, qualifier = function
@@ -374,7 +394,7 @@ class Rule:
                 if function and self.find_statement(*function) is not None:
                     self.change(self.remove_permission, function_arn=function[0], qualifier=function[1])
         if targets:
-            self.change(
+            self.change_targets(
                 self.events.remove_targets, Rule=self.name, EventBusName=self.bus, Ids=[t["Id"] for t in targets]
             )
         if rule:

@@ -100,6 +100,10 @@ options:
     description:
       - How long Lambda keeps an asynchronous event before dropping it (60 to 21600). Not set leaves it as it
         is (21600 for a new function).
+      - The module changes only O(maximum_retry_attempts) and this setting of an existing asynchronous
+        configuration (C(UpdateFunctionEventInvokeConfig)); other settings, such as destinations, stay as they
+        are. C(PutFunctionEventInvokeConfig), which resets what it is not given, is used only when the
+        function has no asynchronous configuration yet.
     type: int
   state:
     description:
@@ -476,10 +480,17 @@ class Function:
             except ClientError as exc:
                 if not is_error(exc, "ResourceNotFoundException"):
                     raise
-        if all(current.get(k) == v for k, v in wanted.items()):
+        if current and all(current.get(k) == v for k, v in wanted.items()):
             return
         self.changed = True
-        if not self.module.check_mode:
+        if self.module.check_mode:
+            return
+        # Put replaces the whole configuration (what it leaves out is reset:
+        # the event age to 21600, destinations removed); Update changes only
+        # the fields it is given, but needs a configuration to exist.
+        if current:
+            self.call(self.lam.update_function_event_invoke_config, FunctionName=self.name, **wanted)
+        else:
             self.call(self.lam.put_function_event_invoke_config, FunctionName=self.name, **wanted)
 
     # -- disabled ------------------------------------------------------------

@@ -16,7 +16,10 @@ description:
     and whose architecture the instance type supports.
   - With neither, Amazon Linux 2023 minimal for the instance type's architecture, through the public SSM
     parameter C(/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-<arm64|x86_64>).
-  - Fails with a clear message when the AMI's architecture does not match the instance type.
+  - Fails with a clear message when the AMI's architecture does not match the instance type, or when its root
+    device is not EBS (a NAT that stops and starts needs an EBS-backed root).
+  - Returns the image's root device name and the size of its root snapshot. The launch template puts the root
+    volume settings on that device (M(natzero.aws.nat_launch_template)) and may not make it smaller.
   - Reads only; never changes anything.
 author:
   - natzero.aws maintainers (@natzero)
@@ -101,6 +104,16 @@ creation_date:
   returned: success
   type: str
   sample: "2024-10-10T20:31:52.000Z"
+root_device_name:
+  description: The device name of the image's root volume.
+  returned: success
+  type: str
+  sample: /dev/xvda
+root_snapshot_size:
+  description: The size in GiB of the image's root snapshot, the smallest root volume EC2 accepts.
+  returned: success
+  type: int
+  sample: 2
 source:
   description: How the AMI was found, V(image_id), V(name_pattern) or V(ssm_parameter).
   returned: success
@@ -176,6 +189,18 @@ def image_from_ssm(module, parameter):
     return image_by_id(module.client("ec2"), image_id)
 
 
+def root_device(image):
+    """(device name, snapshot size in GiB) of an EBS-backed image's root volume."""
+    if image.get("RootDeviceType") == "instance-store":
+        raise ValidationError(
+            "AMI %s (%s) has an %s root device; a NAT stops and starts, which needs an EBS-backed AMI"
+            % (image["ImageId"], image.get("Name"), image.get("RootDeviceType"))
+        )
+    name = image.get("RootDeviceName")
+    mapping = next((m for m in image.get("BlockDeviceMappings") or () if m.get("DeviceName") == name), {})
+    return name, (mapping.get("Ebs") or {}).get("VolumeSize")
+
+
 def ensure(module):
     p = module.params
     ec2 = module.client("ec2")
@@ -208,8 +233,11 @@ def ensure(module):
                 ", ".join(architectures),
             )
         )
+    root_device_name, root_snapshot_size = root_device(image)
     result.update(
         image_id=image["ImageId"],
+        root_device_name=root_device_name,
+        root_snapshot_size=root_snapshot_size,
         name=image.get("Name"),
         architecture=image.get("Architecture"),
         owner_id=image.get("OwnerId"),

@@ -42,7 +42,8 @@ options:
     default: "true"
   wait_timeout:
     description:
-      - How many seconds to wait for the instances to terminate.
+      - How many seconds to wait for the instances to terminate. When they are not all terminated by then,
+        the module fails naming each instance still alive and its state.
     type: int
     default: 600
 extends_documentation_fragment:
@@ -86,9 +87,8 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ValidationError,
     is_error,
     retry_on_codes,
-    wait_with,
 )
-from ansible_collections.natzero.aws.plugins.module_utils.ec2 import describe_instances
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import describe_instances, wait_terminated
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
@@ -143,14 +143,7 @@ def ensure(module):
     if to_terminate and not module.check_mode:
         ec2.terminate_instances(InstanceIds=to_terminate)
     if waited and not module.check_mode:
-        wait_with(
-            ec2,
-            "instance_terminated",
-            "NAT instances %s to terminate" % ", ".join(waited),
-            timeout=p["wait_timeout"],
-            delay=5,
-            InstanceIds=waited,
-        )
+        wait_terminated(ec2, waited, "NAT instances", p["wait_timeout"])
     addresses = deployment_addresses(ec2, p)
     if not module.check_mode:
         for address in addresses:

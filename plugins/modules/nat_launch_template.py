@@ -12,8 +12,8 @@ version_added: 0.1.0
 description:
   - Manages the EC2 launch template C(<name>-nat-<az>) the reconciler launches NAT instances from.
   - The template holds the AMI, instance type, market options, an instance profile, the user data (the NAT
-    bootstrap), IMDSv2 (tokens required, hop limit 1), an encrypted gp3 root volume on C(/dev/xvda), no key
-    pair, and the tags of every instance and volume launched from it (the NAT tag, C(Name),
+    bootstrap), IMDSv2 (tokens required, hop limit 1), an encrypted gp3 root volume on the image's root device
+    (O(root_device_name)), no key pair, and the tags of every instance and volume launched from it (the NAT tag, C(Name),
     C(nat-zero:deployment), C(nat-zero:az), C(nat-zero:config-version)).
   - The template names no network interfaces. The reconciler names the AZ's persistent ENIs
     (M(natzero.aws.nat_network)) in its RunInstances call.
@@ -56,9 +56,17 @@ options:
     type: str
     choices: [on-demand, spot]
     default: on-demand
+  root_device_name:
+    description:
+      - The device name of the image's root volume, for example from M(natzero.aws.nat_ami_info)
+        (RV(natzero.aws.nat_ami_info#module:root_device_name)). The root volume settings apply to it; on any
+        other name EC2 would add an empty extra volume and boot the image's root with its own settings.
+    type: str
+    default: /dev/xvda
   block_device_size:
     description:
-      - Size of the gp3 root volume in GiB.
+      - Size of the gp3 root volume in GiB. EC2 refuses a size smaller than the image's root snapshot
+        (RV(natzero.aws.nat_ami_info#module:root_snapshot_size)).
     type: int
     default: 10
   block_device_iops:
@@ -78,7 +86,14 @@ options:
     default: true
   kms_key_id:
     description:
-      - The KMS key for the root volume. Without it, the account's default EBS key.
+      - The KMS key that encrypts the root volume (key ID, key ARN, alias name or alias ARN).
+      - Without it, the AWS managed EBS key V(alias/aws/ebs), not the account's default EBS key. When the
+        account default is a customer managed key, whoever launches or starts the NAT (the reconciler) needs
+        grants on it, and without them EC2 takes the NAT from pending to terminated.
+      - A customer managed key must let the launching principal use it (C(kms:CreateGrant) for AWS
+        resources, C(kms:Decrypt), C(kms:DescribeKey), C(kms:GenerateDataKeyWithoutPlaintext),
+        C(kms:ReEncrypt*)) through its key policy or, if the key policy delegates to IAM, an IAM policy.
+      - Only with O(encrypt_root_volume=true).
     type: str
   instance_profile_arn:
     description:
@@ -185,7 +200,9 @@ from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     tags_to_dict,
 )
 
-ROOT_DEVICE = "/dev/xvda"
+# The AWS managed EBS key: named explicitly, so the account's default EBS key
+# (which may be a customer managed key the reconciler has no grant on) is not used.
+AWS_MANAGED_EBS_KEY = "alias/aws/ebs"
 MAX_USER_DATA = 16 * 1024
 # Tags that differ between AZs, or that carry the version itself.
 _UNVERSIONED_TAGS = ("Name", AZ_TAG, CONFIG_VERSION_TAG)
@@ -215,13 +232,13 @@ def template_data(params, name):
         "Encrypted": params["encrypt_root_volume"],
         "DeleteOnTermination": True,
     }
-    if params["kms_key_id"]:
-        ebs["KmsKeyId"] = params["kms_key_id"]
+    if params["encrypt_root_volume"]:
+        ebs["KmsKeyId"] = params["kms_key_id"] or AWS_MANAGED_EBS_KEY
     data = {
         "ImageId": params["image_id"],
         "InstanceType": params["instance_type"],
         "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
-        "BlockDeviceMappings": [{"DeviceName": ROOT_DEVICE, "Ebs": ebs}],
+        "BlockDeviceMappings": [{"DeviceName": params["root_device_name"], "Ebs": ebs}],
     }
     if params["market_type"] == "spot":
         data["InstanceMarketOptions"] = {
@@ -273,6 +290,10 @@ def validate(params):
         raise ValidationError("block_device_iops must be between 3000 and 16000 for gp3")
     if not 125 <= params["block_device_throughput"] <= 1000:
         raise ValidationError("block_device_throughput must be between 125 and 1000 MiB/s for gp3")
+    if params["kms_key_id"] and not params["encrypt_root_volume"]:
+        raise ValidationError("kms_key_id is set but encrypt_root_volume is false; a key only encrypts")
+    if not (params["root_device_name"] or "").startswith("/dev/"):
+        raise ValidationError("root_device_name %r is not a device name (/dev/...)" % (params["root_device_name"],))
     if params["user_data"] and len(params["user_data"].encode("utf-8")) > MAX_USER_DATA:
         raise ValidationError("user_data is larger than EC2's limit of 16 KiB")
 
@@ -408,6 +429,7 @@ def main():
         image_id=dict(type="str"),
         instance_type=dict(type="str", default="t4g.nano"),
         market_type=dict(type="str", choices=["on-demand", "spot"], default="on-demand"),
+        root_device_name=dict(type="str", default="/dev/xvda"),
         block_device_size=dict(type="int", default=10),
         block_device_iops=dict(type="int", default=3000),
         block_device_throughput=dict(type="int", default=125),

@@ -20,8 +20,9 @@ description:
     route that points elsewhere (a NAT gateway, another instance) is replaced and reported.
   - Resources are found by their tags (C(nat-zero:deployment), C(nat-zero:vpc), C(nat-zero:az)), never by
     remembered IDs, so the module converges whatever state a previous run left.
-  - Before changing anything, the module checks that both subnets are in O(vpc_id) and O(availability_zone)
-    and that the route table is in O(vpc_id).
+  - Before changing anything, the module checks that both subnets are in O(vpc_id) and O(availability_zone),
+    that the route table is in O(vpc_id), and that the public subnet is public (its route table, the one
+    associated with it or else the VPC's main route table, sends V(0.0.0.0/0) to an internet gateway).
   - With O(state=absent), removes the default route (only if it targets this deployment's ENI), the ENIs,
     then the security group. It refuses to delete an ENI that a live instance still holds; terminate the
     NAT instances first (M(natzero.aws.nat_cleanup)).
@@ -155,9 +156,13 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ValidationError,
     is_error,
     retry_on_codes,
-    wait_with,
 )
-from ansible_collections.natzero.aws.plugins.module_utils.ec2 import DEFAULT_ROUTE, default_route, route_target
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import (
+    DEFAULT_ROUTE,
+    default_route,
+    route_target,
+    wait_terminated,
+)
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     DEPLOYMENT_TAG,
@@ -301,6 +306,7 @@ class Network:
                 raise ValidationError(
                     "Subnet %s is in %s, not in availability_zone %s" % (subnet_id, subnet["AvailabilityZone"], self.az)
                 )
+        self.check_internet_route(p["public_subnet_id"])
         try:
             table = self.ec2.describe_route_tables(RouteTableIds=[p["route_table_id"]])["RouteTables"][0]
         except ClientError as exc:
@@ -312,6 +318,40 @@ class Network:
                 "Route table %s is in %s, not in vpc_id %s" % (p["route_table_id"], table["VpcId"], self.vpc_id)
             )
         return table
+
+    def public_route_table(self, subnet_id):
+        """(table, how it applies): the subnet's explicitly associated table, else the VPC's main table."""
+        for filters, how in (
+            ([{"Name": "association.subnet-id", "Values": [subnet_id]}], "its route table"),
+            (
+                [{"Name": "vpc-id", "Values": [self.vpc_id]}, {"Name": "association.main", "Values": ["true"]}],
+                "the VPC's main route table (it has no table of its own)",
+            ),
+        ):
+            tables = self.ec2.describe_route_tables(Filters=filters)["RouteTables"]
+            if tables:
+                return tables[0], how
+        return None, "no route table"
+
+    def check_internet_route(self, subnet_id):
+        """The NAT's public ENI reaches the internet only if the public subnet
+        sends 0.0.0.0/0 to an internet gateway (a blackhole route is a gateway gone)."""
+        table, how = self.public_route_table(subnet_id)
+        route = default_route(table) if table else None
+        target = route_target(route) if route else None
+        if target and target.startswith("igw-") and route.get("State") != "blackhole":
+            return
+        where = "%s %s" % (how, table["RouteTableId"]) if table else how
+        if route is None:
+            found = "has no %s route" % DEFAULT_ROUTE
+        elif route.get("State") == "blackhole":
+            found = "sends %s to %s, which is gone (blackhole)" % (DEFAULT_ROUTE, target)
+        else:
+            found = "sends %s to %s" % (DEFAULT_ROUTE, target)
+        raise ValidationError(
+            "Subnet %s is not a public subnet: %s %s; the NAT needs a %s route to an internet gateway (igw-...)"
+            % (subnet_id, where, found, DEFAULT_ROUTE)
+        )
 
     # -- converge ------------------------------------------------------------
 
@@ -494,14 +534,7 @@ class Network:
         if state == "shutting-down":
             if self.module.check_mode:
                 return
-            wait_with(
-                self.ec2,
-                "instance_terminated",
-                "instance %s to terminate" % instance_id,
-                timeout=self.module.params["wait_timeout"],
-                delay=5,
-                InstanceIds=[instance_id],
-            )
+            wait_terminated(self.ec2, [instance_id], "instance %s" % instance_id, self.module.params["wait_timeout"])
         elif state not in (None, "terminated"):
             raise ModuleFailure(
                 "ENI %s is attached to instance %s, which is %s. Terminate the NAT instances first "

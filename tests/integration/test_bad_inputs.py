@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import pytest
 
+from playbooks.sandbox import create_vpc
+from playbooks.sandbox.emulator import moto_server
 from playbooks.sandbox.inventory import deployment_resources, leftovers
+from tests.integration.conftest import REGION
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +111,24 @@ CASES = [
         {"nat_zero_ignore_tag_key": "nat-zero:managed"},
         ["nat_zero_ignore_tag_key", "'nat-zero:managed'", "differ from nat_zero_nat_tag_key"],
     ),
+    (
+        "kms_key_id_not_an_arn",
+        {"nat_zero_kms_key_id": "alias/nat-root"},
+        ["nat_zero_kms_key_id", "'alias/nat-root'", "not a KMS key ARN", "arn:aws:kms:us-east-1:<account>"],
+    ),
+    (
+        "kms_key_of_another_region",
+        {"nat_zero_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        ["nat_zero_kms_key_id", "is a key of eu-west-1", "the NATs run in us-east-1"],
+    ),
+    (
+        "kms_key_without_encryption",
+        {
+            "nat_zero_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "nat_zero_encrypt_root_volume": False,
+        },
+        ["nat_zero_kms_key_id is set but nat_zero_encrypt_root_volume is false"],
+    ),
     # These pass every format check; only AWS knows they are wrong.
     (
         "subnets_of_swapped_azs",
@@ -136,6 +158,11 @@ CASES = [
         ["nat_zero_instance_type", "'t4g.colossal'", "does not exist"],
     ),
     (
+        "public_subnet_without_internet_route",
+        lambda v: {"nat_zero_public_subnets": [v["isolated_subnet"], v["nat_zero_public_subnets"][1]]},
+        ["nat_zero_public_subnets[0]", "is not a public subnet", "has no 0.0.0.0/0 route", "internet gateway"],
+    ),
+    (
         "subnet_that_does_not_exist",
         lambda v: {"nat_zero_public_subnets": ["subnet-0123456789abcdef0", v["nat_zero_public_subnets"][1]]},
         ["nat_zero_public_subnets[0]", "'subnet-0123456789abcdef0'", "does not exist"],
@@ -144,14 +171,24 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def good_vars(make_vpc):
+def good_vars(make_vpc, aws):
     variables = make_vpc("badinputs", second_octet=20)
     other = make_vpc("badinputs-other", second_octet=21)
-    return {**variables, "other": other}
+    return {**variables, "other": other, "isolated_subnet": isolated_subnet(aws("ec2"), variables)}
+
+
+def isolated_subnet(ec2, variables) -> str:
+    """A subnet of the first AZ whose route table has no route to the internet gateway."""
+    vpc_id = variables["nat_zero_vpc_id"]
+    az = variables["nat_zero_availability_zones"][0]
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.50.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    return subnet
 
 
 def _case_vars(index: int, good: dict, change) -> dict:
-    variables = {k: v for k, v in good.items() if k != "other"}
+    variables = {k: v for k, v in good.items() if k not in ("other", "isolated_subnet")}
     variables["nat_zero_name"] = f"bad{index}"
     variables.update(change(good) if callable(change) else change)
     return {k: v for k, v in variables.items() if v is not None}
@@ -186,3 +223,32 @@ def test_no_aws_resource_exists_after_rejections(rejections, good_vars, aws):
     for index, (case, _, _) in enumerate(CASES):
         left = leftovers(deployment_resources(aws, f"bad{index}", good_vars["nat_zero_vpc_id"]))
         assert left == {}, f"{case} created {left}"
+
+
+@pytest.fixture(scope="module")
+def low_limit_account():
+    """An account whose Lambda concurrency limit is 10, as new accounts often have:
+    a server of its own (the limit is the emulator's MOTO_LAMBDA_CONCURRENCY_QUOTA)."""
+    with moto_server(environment={"MOTO_LAMBDA_CONCURRENCY_QUOTA": "10"}) as endpoint:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        yield endpoint, lambda service: session.client(service, endpoint_url=endpoint)
+
+
+def test_low_lambda_concurrency_limit_is_rejected_naming_the_quota_before_any_change(low_limit_account, run_playbook):
+    endpoint, client = low_limit_account
+    variables = create_vpc.create_vpc(client("ec2"), "lowlimit", ("us-east-1a", "us-east-1b"), 22)
+
+    run = run_playbook("site.yml", variables, env={"AWS_ENDPOINT_URL": endpoint}, label="lowlimit")
+
+    assert run.returncode != 0, run.tail()
+    for part in (
+        "The reconciler lowlimit-nat-zero reserves 1 concurrent execution",
+        "the account's Lambda limit is 10 with 10 unreserved",
+        "'Concurrent executions' of AWS Lambda (L-B99A9384) in us-east-1 to at least 101",
+    ):
+        assert part in run.output, run.tail(30)
+    assert run.recap.get("changed", 0) == 0
+    left = leftovers(deployment_resources(client, "lowlimit", variables["nat_zero_vpc_id"]))
+    assert left == {}, left

@@ -134,11 +134,17 @@ def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones
         assert data["InstanceType"] == "t4g.nano"
         assert data["MetadataOptions"]["HttpTokens"] == "required"
         assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
-        root = data["BlockDeviceMappings"][0]["Ebs"]
-        assert root["Encrypted"] is True
-        assert (root["VolumeType"], root["VolumeSize"], root["Iops"], root["Throughput"]) == ("gp3", 10, 3000, 125)
-        assert data["IamInstanceProfile"]["Arn"] == profile["Arn"]
         image = aws("ec2").describe_images(ImageIds=[data["ImageId"]])["Images"][0]
+        [mapping] = data["BlockDeviceMappings"]
+        [snapshot] = [m["Ebs"] for m in image["BlockDeviceMappings"] if m["DeviceName"] == image["RootDeviceName"]]
+        # The image's own root device, never smaller than its snapshot; the AWS
+        # managed key, not the account's default one.
+        assert mapping["DeviceName"] == image["RootDeviceName"]
+        root = mapping["Ebs"]
+        assert (root["Encrypted"], root["KmsKeyId"]) == (True, "alias/aws/ebs")
+        assert (root["VolumeType"], root["Iops"], root["Throughput"]) == ("gp3", 3000, 125)
+        assert root["VolumeSize"] == max(10, snapshot["VolumeSize"])
+        assert data["IamInstanceProfile"]["Arn"] == profile["Arn"]
         assert image["Architecture"] == "arm64"
         user_data = base64.b64decode(data["UserData"]).decode()
         assert user_data.startswith("#!/usr/bin/env bash\n")

@@ -52,19 +52,6 @@ class Facts:
     overrides: dict = field(default_factory=dict)  # any role input, e.g. nat_zero_market_type
 
 
-def _trusted(value):
-    # Role files are trusted templates to Ansible; loaded by hand, they must be marked so.
-    from ansible.template import trust_as_template
-
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: _trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_trusted(item) for item in value]
-    return value
-
-
 def render_role_template(role: Path, template: str, variables: dict) -> dict:
     """A role's JSON template rendered as the role's template lookup does:
     its defaults and vars, then what the role knows at that point."""
@@ -73,10 +60,12 @@ def render_role_template(role: Path, template: str, variables: dict) -> dict:
     from ansible.parsing.dataloader import DataLoader
     from ansible.template import Templar, trust_as_template
 
+    from tests.support.role_vars import trusted
+
     loader = DataLoader()
     merged = {
-        **_trusted(loader.load_from_file(str(role / "defaults" / "main.yml"))),
-        **_trusted(loader.load_from_file(str(role / "vars" / "main.yml"))),
+        **trusted(loader.load_from_file(str(role / "defaults" / "main.yml"))),
+        **trusted(loader.load_from_file(str(role / "vars" / "main.yml"))),
         **variables,
     }
     text = (role / "templates" / template).read_text()

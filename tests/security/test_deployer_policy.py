@@ -178,6 +178,7 @@ def test_the_same_on_the_deployments_own_resources_is_allowed(action, resource, 
 NOT_IN_THE_LIFECYCLE = {
     "ReadLambdaAccountSettings": "only if a module calls GetAccountSettings",
     "CreateTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
+    "FindTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
 }
 
 

@@ -12,6 +12,10 @@ depend on it install an Ec2Fidelity on the reconciler's own client:
 - Stale reads: an instance's state can be served stale for the next N reads,
   and an instance can be missing from filtered reads for the next N calls.
 - Injected failures: the next N calls of an operation fail with a given code.
+- Spot needs its service-linked role: RunInstances of a Spot Instance (by its
+  own market options or its launch template's) in an account without
+  AWSServiceRoleForEC2Spot fails with AuthFailure.ServiceLinkedRoleCreationNotPermitted,
+  as for any caller without iam:CreateServiceLinkedRole (the reconciler).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from collections import defaultdict
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+
+# Where IAM keeps the EC2 Spot service-linked role (AWSServiceRoleForEC2Spot).
+SPOT_ROLE_PATH = "/aws-service-role/spot.amazonaws.com/"
 
 # EC2's numeric codes of the instance states.
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
@@ -51,6 +58,7 @@ class Ec2Fidelity:
         self._handlers = [
             ("before-parameter-build.ec2.*", self._remember_params),
             ("before-parameter-build.ec2.RunInstances", self._reject_enis_in_use),
+            ("before-parameter-build.ec2.RunInstances", self._require_spot_service_linked_role),
             ("before-call.ec2.*", self._inject_failure),
             ("after-call.ec2.DescribeInstances", self._age_reads),
             ("after-call.ec2.TerminateInstances", self._hold_shutdown),
@@ -106,6 +114,32 @@ class Ec2Fidelity:
                     "InvalidNetworkInterface.InUse",
                     f"Interface: [{eni['NetworkInterfaceId']}] in use.",
                 )
+
+    def _require_spot_service_linked_role(self, params, **_):
+        if not self._asks_for_spot(params):
+            return
+        if self._iam().list_roles(PathPrefix=SPOT_ROLE_PATH)["Roles"]:
+            return
+        raise client_error(
+            "RunInstances",
+            "AuthFailure.ServiceLinkedRoleCreationNotPermitted",
+            "The provided credentials do not have permission to create the service-linked role for EC2 Spot Instances.",
+        )
+
+    def _iam(self):
+        # An emulator's own endpoint serves IAM too; AWS's EC2 endpoint does not.
+        endpoint = self.raw.meta.endpoint_url
+        custom = None if endpoint.endswith(".amazonaws.com") else endpoint
+        return boto3.client("iam", region_name=self.raw.meta.region_name, endpoint_url=custom)
+
+    def _asks_for_spot(self, params) -> bool:
+        options = params.get("InstanceMarketOptions")
+        template = params.get("LaunchTemplate")
+        if options is None and template:
+            ref = {k: v for k, v in template.items() if k in ("LaunchTemplateId", "LaunchTemplateName")}
+            versions = self.raw.describe_launch_template_versions(**ref, Versions=[template.get("Version", "$Default")])
+            options = versions["LaunchTemplateVersions"][0]["LaunchTemplateData"].get("InstanceMarketOptions")
+        return (options or {}).get("MarketType") == "spot"
 
     def _holds_enis(self, instance_id: str) -> bool:
         if instance_id in self.shutting_down:

@@ -8,11 +8,13 @@ ansible-doc find it) without `make collection`.
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import os
 import shutil
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,59 @@ def run_module(aws, monkeypatch):
 
 
 @pytest.fixture
+def hook_module_clients(aws, monkeypatch):
+    """hook_module_clients(service, install): install(client) runs on each client
+    of service a module creates, to add the AWS behaviour moto lacks (botocore
+    event hooks, as tests/support/ec2_fidelity.py does)."""
+    installers = {}
+    original = aws_utils.AWSModule.client
+
+    def client(self, service):
+        created = service not in self._clients
+        result = original(self, service)
+        if created:
+            for install in installers.get(service, ()):
+                install(result)
+        return result
+
+    monkeypatch.setattr(aws_utils.AWSModule, "client", client)
+    return lambda service, install: installers.setdefault(service, []).append(install)
+
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture
+def lam(aws):
+    import boto3
+
+    return boto3.client("lambda", region_name=REGION)
+
+
+@pytest.fixture
+def function_arn(lam):
+    """A function prod-nat-zero that does nothing, for modules that act on one."""
+    import boto3
+
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    pass\n")
+    return lam.create_function(
+        FunctionName="prod-nat-zero",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
+
+
+@pytest.fixture
 def fails(run_module):
     """fails(module, args, **kw) -> the failure result; the run must fail."""
 
@@ -124,16 +179,25 @@ def ec2(aws):
 
 @pytest.fixture
 def vpc(ec2):
-    """A VPC with a public and a private subnet and a private route table in us-east-1a (and a subnet in 1b)."""
+    """A VPC with a public subnet (routed to an internet gateway), a private subnet and a private route
+    table in us-east-1a (and a subnet in 1b)."""
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
 
     def subnet(cidr, az):
         return ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
 
+    public_subnet_id = subnet("10.0.0.0/24", "us-east-1a")
+    igw_id = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    public_route_table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    ec2.associate_route_table(RouteTableId=public_route_table_id, SubnetId=public_subnet_id)
     return dict(
         vpc_id=vpc_id,
         az="us-east-1a",
-        public_subnet_id=subnet("10.0.0.0/24", "us-east-1a"),
+        public_subnet_id=public_subnet_id,
+        public_route_table_id=public_route_table_id,
+        internet_gateway_id=igw_id,
         private_subnet_id=subnet("10.0.1.0/24", "us-east-1a"),
         private_cidr="10.0.1.0/24",
         other_az_subnet_id=subnet("10.0.2.0/24", "us-east-1b"),

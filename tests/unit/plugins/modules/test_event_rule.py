@@ -1,46 +1,19 @@
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from ansible_collections.natzero.aws.plugins.modules import event_rule
 
 PATTERN = {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]}
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
 
 
 @pytest.fixture
 def events(aws):
     return boto3.client("events", region_name="us-east-1")
-
-
-@pytest.fixture
-def lam(aws):
-    return boto3.client("lambda", region_name="us-east-1")
-
-
-@pytest.fixture
-def function_arn(lam):
-    role = boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="fn", AssumeRolePolicyDocument=json.dumps(TRUST)
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    pass\n")
-    return lam.create_function(
-        FunctionName="prod-nat-zero",
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": code.getvalue()},
-    )["FunctionArn"]
 
 
 @pytest.fixture
@@ -135,3 +108,51 @@ def test_pattern_and_schedule_are_mutually_exclusive(fails, args):
 
 def test_invalid_pattern_fails(fails, args):
     assert "event_pattern is not a JSON object" in fails(event_rule, dict(args, event_pattern="{nope"))["msg"]
+
+
+def answer_with_failed_entry(hook_module_clients, operation, code, message):
+    """EventBridge answers PutTargets/RemoveTargets with HTTP 200 and the failed
+    entries in the body (nothing raises); moto never fails an entry."""
+
+    def install(client):
+        asked = {}
+
+        def remember(params, **_):
+            asked.update(params)
+
+        def failed(**_):
+            ids = [t["Id"] for t in asked.get("Targets", ())] or asked.get("Ids", [])
+            entries = [{"TargetId": i, "ErrorCode": code, "ErrorMessage": message} for i in ids]
+            return AWSResponse("https://events.invalid/", 200, {}, None), {
+                "FailedEntryCount": len(entries),
+                "FailedEntries": entries,
+            }
+
+        client.meta.events.register("before-parameter-build.eventbridge.%s" % operation, remember)
+        client.meta.events.register("before-call.eventbridge.%s" % operation, failed)
+
+    hook_module_clients("events", install)
+
+
+def test_put_targets_failed_entry_fails_with_its_error_code(fails, events, args, hook_module_clients):
+    answer_with_failed_entry(hook_module_clients, "PutTargets", "ConcurrentModificationException", "rule busy")
+
+    failure = fails(event_rule, args)
+
+    assert failure["msg"] == (
+        "PutTargets on rule prod-nat-zero-ec2-state failed for 1 target(s): "
+        "target target: ConcurrentModificationException: rule busy"
+    )
+    assert failure["failed_entries"][0]["ErrorCode"] == "ConcurrentModificationException"
+    assert events.list_targets_by_rule(Rule="prod-nat-zero-ec2-state")["Targets"] == []
+
+
+def test_remove_targets_failed_entry_fails_and_keeps_the_rule(run_module, fails, events, args, hook_module_clients):
+    run_module(event_rule, args)
+    answer_with_failed_entry(hook_module_clients, "RemoveTargets", "InternalFailure", "try again")
+
+    failure = fails(event_rule, dict(name="prod-nat-zero-ec2-state", state="absent"))
+
+    assert "RemoveTargets on rule prod-nat-zero-ec2-state failed for 1 target(s)" in failure["msg"]
+    assert "target target: InternalFailure: try again" in failure["msg"]
+    assert [r["Name"] for r in events.list_rules()["Rules"]] == ["prod-nat-zero-ec2-state"]

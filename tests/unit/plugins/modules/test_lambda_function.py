@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from ansible_collections.natzero.aws.plugins.module_utils.package import build_zip, code_sha256
 from ansible_collections.natzero.aws.plugins.modules import lambda_function
+from tests.support.lambda_fidelity import LambdaFidelity
 
 TRUST = {
     "Version": "2012-10-17",
@@ -29,11 +30,6 @@ def source(tmp_path):
     (package / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"litter")
     (package / "stale.pyc").write_bytes(b"litter")
     return tmp_path / "src"
-
-
-@pytest.fixture
-def lam(aws):
-    return boto3.client("lambda", region_name="us-east-1")
 
 
 @pytest.fixture
@@ -231,3 +227,35 @@ def test_source_include_packages_only_the_named_top_level_entries(run_module, la
 def test_a_bad_source_include_fails_before_any_change(fails, lam, args, two_functions_source, include, message):
     assert message in fails(lambda_function, dict(args, source_include=include))["msg"]
     assert lam.list_functions()["Functions"] == []
+
+
+@pytest.fixture
+def lambda_fidelity(hook_module_clients):
+    """Lambda's asynchronous-configuration semantics on every lambda client the module makes."""
+    fidelity = LambdaFidelity()
+    hook_module_clients("lambda", fidelity.install)
+    return fidelity
+
+
+def test_changing_retry_attempts_keeps_event_age_and_destinations(run_module, args, lambda_fidelity):
+    run_module(lambda_function, args)
+    configs = lambda_fidelity.event_invoke_configs
+    destination = {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:dead-letters"}}
+    configs["prod-nat-zero"]["DestinationConfig"] = destination
+
+    result = run_module(lambda_function, dict(args, maximum_retry_attempts=0, maximum_event_age_seconds=None))
+
+    assert result["changed"] is True
+    assert configs["prod-nat-zero"] == {
+        "MaximumRetryAttempts": 0,
+        "MaximumEventAgeInSeconds": 3600,
+        "DestinationConfig": destination,
+    }
+    assert lambda_fidelity.calls[-1] == "UpdateFunctionEventInvokeConfig"
+
+
+def test_async_settings_are_put_once_then_unchanged(run_module, args, lambda_fidelity):
+    run_module(lambda_function, args)
+
+    assert run_module(lambda_function, args)["changed"] is False
+    assert [c for c in lambda_fidelity.calls if c != "GetFunctionEventInvokeConfig"] == ["PutFunctionEventInvokeConfig"]

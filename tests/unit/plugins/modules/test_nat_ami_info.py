@@ -74,3 +74,30 @@ def test_missing_ssm_parameter_fails_clearly(fails):
     failure = fails(nat_ami_info, dict(instance_type="t4g.nano", ssm_parameter="/no/such/{arch}"))
 
     assert "SSM parameter /no/such/arm64 does not exist" in failure["msg"]
+
+
+def test_returns_the_images_root_device_name_and_snapshot_size(run_module, ec2):
+    image = ec2.describe_images(ImageIds=["ami-12c6146b"])["Images"][0]
+    [root] = [m for m in image["BlockDeviceMappings"] if m["DeviceName"] == image["RootDeviceName"]]
+
+    result = run_module(nat_ami_info, dict(instance_type="t3.nano", image_id="ami-12c6146b"))
+
+    assert result["root_device_name"] == "/dev/sda1"
+    assert result["root_snapshot_size"] == root["Ebs"]["VolumeSize"]
+
+
+def test_instance_store_image_fails_clearly(fails, hook_module_clients):
+    """EC2 still lists instance-store AMIs (moto has none): such a NAT could never be stopped."""
+
+    def instance_store(parsed, **_):
+        for image in parsed.get("Images", ()):
+            image.update(RootDeviceType="instance-store", BlockDeviceMappings=[])
+
+    hook_module_clients(
+        "ec2", lambda client: client.meta.events.register("after-call.ec2.DescribeImages", instance_store)
+    )
+
+    failure = fails(nat_ami_info, dict(instance_type="t3.nano", image_id="ami-12c6146b"))
+
+    assert failure["msg"].startswith("AMI ami-12c6146b (")
+    assert "has an instance-store root device; a NAT stops and starts, which needs an EBS-backed AMI" in failure["msg"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.natzero.aws.plugins.modules import nat_cleanup
+from tests.support.ec2_fidelity import Ec2Fidelity
 
 AMI = "ami-12c6146b"
 
@@ -83,3 +84,43 @@ def test_custom_nat_tag(run_module, ec2, vpc):
 
 def test_invalid_name_fails(fails, vpc):
     assert "not a valid deployment name" in fails(nat_cleanup, dict(name="no spaces", vpc_id=vpc["vpc_id"]))["msg"]
+
+
+def show_stopping_after_terminate(hook_module_clients, reads):
+    """EC2 answers 'stopping' for a while when a NAT that was being stopped is
+    terminated: botocore's instance_terminated waiter fails at once on it."""
+    fidelities = []
+
+    def install(client):
+        fidelity = Ec2Fidelity(client)
+
+        def stopping(parsed, **_):
+            for change in parsed.get("TerminatingInstances", ()):
+                fidelity.serve_stale_state(change["InstanceId"], "stopping", reads)
+
+        client.meta.events.register("after-call.ec2.TerminateInstances", stopping)
+        fidelities.append(fidelity)
+
+    hook_module_clients("ec2", install)
+    return fidelities
+
+
+def test_waits_through_stopping_after_terminate(run_module, ec2, deployment, hook_module_clients):
+    show_stopping_after_terminate(hook_module_clients, reads=3)
+
+    result = run_module(nat_cleanup, dict(name="prod", vpc_id=deployment["vpc_id"]))
+
+    assert sorted(result["waited_instance_ids"]) == sorted(deployment["nats"])
+    assert {state(ec2, i) for i in deployment["nats"]} == {"terminated"}
+    assert ec2.describe_addresses(Filters=[{"Name": "tag:nat-zero:deployment", "Values": ["prod"]}])["Addresses"] == []
+
+
+def test_wait_timeout_names_the_instances_still_alive_and_releases_nothing(fails, ec2, deployment, hook_module_clients):
+    show_stopping_after_terminate(hook_module_clients, reads=10**6)
+
+    failure = fails(nat_cleanup, dict(name="prod", vpc_id=deployment["vpc_id"], wait_timeout=0))
+
+    assert "Timed out after 0s waiting for NAT instances to terminate" in failure["msg"]
+    assert all("%s (stopping)" % nat in failure["msg"] for nat in deployment["nats"])
+    assert failure["alive_instances"] == dict.fromkeys(deployment["nats"], "stopping")
+    assert len(ec2.describe_addresses()["Addresses"]) == 3

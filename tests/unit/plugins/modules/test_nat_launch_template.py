@@ -143,3 +143,39 @@ def test_absent_deletes_the_template(run_module, ec2, args):
     assert run_module(nat_launch_template, absent)["changed"] is True
     assert ec2.describe_launch_templates()["LaunchTemplates"] == []
     assert run_module(nat_launch_template, absent)["changed"] is False
+
+
+def root_mapping(ec2, result):
+    [mapping] = latest(ec2, result["launch_template_id"])["LaunchTemplateData"]["BlockDeviceMappings"]
+    return mapping
+
+
+def test_root_volume_settings_go_to_the_images_root_device(run_module, ec2, args):
+    result = run_module(nat_launch_template, dict(args, root_device_name="/dev/sda1", block_device_size=15))
+
+    mapping = root_mapping(ec2, result)
+    assert (mapping["DeviceName"], mapping["Ebs"]["VolumeSize"]) == ("/dev/sda1", 15)
+
+
+def test_root_volume_uses_the_aws_managed_key_not_the_accounts_default(run_module, ec2, args):
+    """Encrypted without a key, EC2 takes the account's default EBS key, which
+    may be a customer managed key the reconciler has no grant on."""
+    result = run_module(nat_launch_template, args)
+
+    assert root_mapping(ec2, result)["Ebs"]["KmsKeyId"] == "alias/aws/ebs"
+
+
+def test_named_key_encrypts_the_root_volume(run_module, ec2, args):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    result = run_module(nat_launch_template, dict(args, kms_key_id=key))
+
+    assert root_mapping(ec2, result)["Ebs"]["KmsKeyId"] == key
+
+
+def test_unencrypted_root_volume_names_no_key(run_module, fails, ec2, args):
+    result = run_module(nat_launch_template, dict(args, encrypt_root_volume=False))
+
+    assert "KmsKeyId" not in root_mapping(ec2, result)["Ebs"]
+    failure = fails(nat_launch_template, dict(args, encrypt_root_volume=False, kms_key_id="alias/nat"))
+    assert failure["msg"] == "kms_key_id is set but encrypt_root_volume is false; a key only encrypts"

@@ -96,9 +96,8 @@ def test_converges_drift_revoking_other_ingress_and_restoring_source_dest_check(
     assert "tcp 22-22 from 0.0.0.0/0" in result["diff"]["before"]["security_group"]["ingress"]
 
 
-def test_default_route_pointing_elsewhere_is_replaced_and_reported(run_module, ec2, args):
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=args["vpc_id"])
+def test_default_route_pointing_elsewhere_is_replaced_and_reported(run_module, ec2, args, vpc):
+    igw = vpc["internet_gateway_id"]  # a VPC has at most one internet gateway
     ec2.create_route(RouteTableId=args["route_table_id"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
 
     result = run_module(nat_network, args)
@@ -126,6 +125,75 @@ def test_route_table_of_another_vpc_fails(fails, ec2, args):
     failure = fails(nat_network, dict(args, route_table_id=other_table))
 
     assert "not in vpc_id" in failure["msg"]
+
+
+def security_groups(ec2):
+    return ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["prod-nat-us-east-1a"]}])[
+        "SecurityGroups"
+    ]
+
+
+def test_public_subnet_without_internet_route_fails_before_changing_anything(fails, ec2, args, vpc):
+    ec2.delete_route(RouteTableId=vpc["public_route_table_id"], DestinationCidrBlock="0.0.0.0/0")
+
+    failure = fails(nat_network, args)
+
+    assert failure["msg"] == (
+        "Subnet %s is not a public subnet: its route table %s has no 0.0.0.0/0 route; "
+        "the NAT needs a 0.0.0.0/0 route to an internet gateway (igw-...)"
+        % (vpc["public_subnet_id"], vpc["public_route_table_id"])
+    )
+    assert security_groups(ec2) == []
+
+
+def test_public_subnet_routed_to_something_else_fails_naming_the_target(fails, ec2, args, vpc):
+    ec2.replace_route(
+        RouteTableId=vpc["public_route_table_id"],
+        DestinationCidrBlock="0.0.0.0/0",
+        NetworkInterfaceId=ec2.create_network_interface(SubnetId=vpc["public_subnet_id"])["NetworkInterface"][
+            "NetworkInterfaceId"
+        ],
+    )
+
+    failure = fails(nat_network, args)
+
+    assert "its route table %s sends 0.0.0.0/0 to eni-" % vpc["public_route_table_id"] in failure["msg"]
+
+
+def test_route_to_a_detached_internet_gateway_fails_as_a_blackhole(fails, args, vpc, hook_module_clients):
+    """EC2 keeps the route of a detached (or deleted) gateway, in state blackhole; moto drops the state."""
+
+    def blackhole(parsed, **_):
+        for table in parsed.get("RouteTables", ()):
+            for route in table.get("Routes", ()):
+                if route.get("GatewayId", "").startswith("igw-"):
+                    route["State"] = "blackhole"
+
+    hook_module_clients(
+        "ec2", lambda client: client.meta.events.register("after-call.ec2.DescribeRouteTables", blackhole)
+    )
+
+    failure = fails(nat_network, args)
+
+    assert "sends 0.0.0.0/0 to %s, which is gone (blackhole)" % vpc["internet_gateway_id"] in failure["msg"]
+
+
+def test_public_subnet_without_a_table_of_its_own_is_judged_by_the_main_table(run_module, fails, ec2, args, vpc):
+    [association] = ec2.describe_route_tables(RouteTableIds=[vpc["public_route_table_id"]])["RouteTables"][0][
+        "Associations"
+    ]
+    ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+    main = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["vpc_id"]]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]["RouteTableId"]
+
+    assert (
+        "the VPC's main route table (it has no table of its own) %s has no 0.0.0.0/0 route" % main
+        in (fails(nat_network, args)["msg"])
+    )
+
+    ec2.create_route(RouteTableId=main, DestinationCidrBlock="0.0.0.0/0", GatewayId=vpc["internet_gateway_id"])
+    assert run_module(nat_network, args)["changed"] is True
 
 
 def test_invalid_cidr_fails(fails, args):
