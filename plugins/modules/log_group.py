@@ -28,6 +28,7 @@ options:
         (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653).
       - V(0) keeps them forever. Not set leaves the retention period as it is (forever for a new log group).
     type: int
+    aliases: [retention]
   kms_key_id:
     description:
       - The ARN of a KMS key to encrypt the log group with, set when the log group is created.
@@ -76,6 +77,11 @@ retention_days:
   returned: when O(state=present)
   type: int
   sample: 14
+tags:
+  description: The log group's tags after the run.
+  returned: when O(state=present)
+  type: dict
+  sample: {team: platform}
 """
 
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
@@ -84,7 +90,12 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ValidationError,
     is_error,
 )
-from ansible_collections.natzero.aws.plugins.module_utils.tags import compare_tags, normalize_tags
+from ansible_collections.natzero.aws.plugins.module_utils.tags import (
+    compare_tags,
+    requested_tags,
+    tags_after,
+    tags_argument_spec,
+)
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
@@ -104,7 +115,7 @@ def group_arn(group):
 def present(module, logs):
     p = module.params
     name = p["name"]
-    tags = normalize_tags(p["tags"])
+    tags = requested_tags(p)
     group = find(logs, name)
     changed = False
     before = None
@@ -112,7 +123,7 @@ def present(module, logs):
         changed = True
         if module.check_mode:
             retention = p["retention_days"] or None
-            return dict(changed=True, log_group_name=name, arn=None, retention_days=retention), None
+            return dict(changed=True, log_group_name=name, arn=None, retention_days=retention, tags=tags or {}), None
         kwargs = dict(logGroupName=name)
         if tags:
             kwargs["tags"] = tags
@@ -120,7 +131,7 @@ def present(module, logs):
             kwargs["kmsKeyId"] = p["kms_key_id"]
         logs.create_log_group(**kwargs)
         group = find(logs, name) or {"logGroupName": name, "arn": "", "logGroupArn": ""}
-        current_tags = tags
+        current_tags = tags or {}
     else:
         current_tags = logs.list_tags_for_resource(resourceArn=group_arn(group)).get("tags") or {}
         before = {"retention_days": group.get("retentionInDays"), "tags": current_tags}
@@ -143,7 +154,8 @@ def present(module, logs):
                 logs.untag_resource(resourceArn=arn, tagKeys=to_remove)
             if to_set:
                 logs.tag_resource(resourceArn=arn, tags=to_set)
-    return dict(changed=changed, log_group_name=name, arn=arn, retention_days=retention), before
+    after_tags = tags_after(current_tags, tags, p["purge_tags"])
+    return dict(changed=changed, log_group_name=name, arn=arn, retention_days=retention, tags=after_tags), before
 
 
 def absent(module, logs):
@@ -172,7 +184,7 @@ def ensure(module):
         after = None
     else:
         result, before = present(module, logs)
-        after = {"retention_days": result["retention_days"], "tags": normalize_tags(p["tags"])}
+        after = {"retention_days": result["retention_days"], "tags": result["tags"]}
     if module.diff_mode:
         result["diff"] = {"before": before or {}, "after": after or {}}
     return result
@@ -181,10 +193,9 @@ def ensure(module):
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True, aliases=["log_group_name"]),
-        retention_days=dict(type="int"),
+        retention_days=dict(type="int", aliases=["retention"]),
         kms_key_id=dict(type="str"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -114,7 +114,8 @@ extends_documentation_fragment:
 notes:
   - Supports check mode and diff mode.
   - O(tags) are set on the template and on the instances and volumes launched from it. Changing them changes
-    the config version.
+    the config version. The instance and volume tags are part of the template's data, so O(tags) left out
+    launches instances with the module's own tags only; the template's own tags are then left as they are.
 """
 
 EXAMPLES = r"""
@@ -181,7 +182,9 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     ensure_ec2_tags,
     normalize_tags,
+    purge_requested,
     tag_specifications,
+    tags_argument_spec,
     tags_to_dict,
 )
 
@@ -369,7 +372,7 @@ class LaunchTemplate:
             template_id,
             tags_to_dict(template["Tags"]),
             self.template_tags,
-            self.module.params["purge_tags"],
+            purge_requested(self.module.params),
         ):
             result["changed"] = True
         return self.with_diff(result, diff)
@@ -418,8 +421,7 @@ def main():
         user_data=dict(type="str"),
         nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
         nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AWSModule(

@@ -170,8 +170,10 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     ensure_ec2_tags,
     normalize_tags,
+    purge_requested,
     tag_filters,
     tag_specifications,
+    tags_argument_spec,
     tags_to_dict,
 )
 
@@ -361,7 +363,7 @@ class Network:
             group_id,
             tags_to_dict(group.get("Tags")),
             desired_tags,
-            self.module.params["purge_tags"],
+            purge_requested(self.module.params),
         )
         current = ingress_rules(group.get("IpPermissions"))
         unwanted = sorted(current - {wanted}, key=str)
@@ -435,7 +437,7 @@ class Network:
             eni_id,
             tags_to_dict(eni.get("TagSet")),
             desired_tags,
-            self.module.params["purge_tags"],
+            purge_requested(self.module.params),
         )
         return eni_id
 
@@ -609,8 +611,7 @@ def main():
         private_subnet_id=dict(type="str"),
         private_cidr=dict(type="str"),
         route_table_id=dict(type="str"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait_timeout=dict(type="int", default=300),
     )

@@ -115,7 +115,8 @@ def test_clients_retry_throttling_in_standard_mode(aws, module):
     assert config.retries["total_max_attempts"] == aws_utils.MAX_ATTEMPTS
 
 
-def test_access_key_requires_secret_key(aws, module):
+def test_access_key_requires_secret_key(aws, module, monkeypatch):
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(Exception, match="secret_key"):
         module(access_key="AKIA")
 

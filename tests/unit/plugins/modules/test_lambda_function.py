@@ -143,10 +143,10 @@ def test_create_retries_while_the_new_role_cannot_be_assumed(run_module, lam, ar
     assert lam.get_function(FunctionName="prod-nat-zero")["Configuration"]["State"] == "Active"
 
 
-def test_unset_reserved_concurrency_removes_the_reservation(run_module, lam, args):
+def test_reserved_concurrency_minus_one_removes_the_reservation(run_module, lam, args):
     run_module(lambda_function, args)
 
-    result = run_module(lambda_function, dict(args, reserved_concurrency=None))
+    result = run_module(lambda_function, dict(args, reserved_concurrency=-1))
 
     assert result["changed"] is True and result["reserved_concurrency"] is None
     assert "Concurrency" not in lam.get_function(FunctionName="prod-nat-zero")
