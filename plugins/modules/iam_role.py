@@ -355,6 +355,9 @@ class Role:
         if p["max_session_duration"] and role.get("MaxSessionDuration") != p["max_session_duration"]:
             updates["MaxSessionDuration"] = p["max_session_duration"]
         if updates:
+            # AWS's UpdateRole keeps what it is not given, but some emulators (moto) reset
+            # MaxSessionDuration to 3600: send the current value so both keep it.
+            updates.setdefault("MaxSessionDuration", role.get("MaxSessionDuration") or 3600)
             self.change(self.iam.update_role, RoleName=self.name, **updates)
         to_set, to_remove = compare_tags(current_tags, tags, p["purge_tags"])
         if to_remove:
