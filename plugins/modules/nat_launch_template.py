@@ -58,17 +58,19 @@ options:
     default: on-demand
   block_device_size:
     description:
-      - Size of the gp3 root volume in GiB.
+      - Size of the gp3 root volume in GiB (1 to 65536).
     type: int
     default: 10
   block_device_iops:
     description:
-      - Provisioned IOPS of the root volume (3000 to 16000).
+      - Provisioned IOPS of the root volume. V(3000), or more up to 80000 and 500 per GiB of
+        O(block_device_size).
     type: int
     default: 3000
   block_device_throughput:
     description:
-      - Throughput of the root volume in MiB/s (125 to 1000).
+      - Throughput of the root volume in MiB/s. V(125), or more up to 2000 and 0.25 MiB/s per IOPS of
+        O(block_device_iops).
     type: int
     default: 125
   encrypt_root_volume:
@@ -169,6 +171,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ValidationError,
     is_error,
 )
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import gp3_error
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     CONFIG_VERSION_TAG,
@@ -270,12 +273,11 @@ def validate(params):
         return
     if not (params["image_id"] or "").startswith("ami-"):
         raise ValidationError("image_id %r is not an AMI ID (ami-...)" % (params["image_id"],))
-    if not 1 <= params["block_device_size"] <= 16384:
-        raise ValidationError("block_device_size must be between 1 and 16384 GiB")
-    if not 3000 <= params["block_device_iops"] <= 16000:
-        raise ValidationError("block_device_iops must be between 3000 and 16000 for gp3")
-    if not 125 <= params["block_device_throughput"] <= 1000:
-        raise ValidationError("block_device_throughput must be between 125 and 1000 MiB/s for gp3")
+    volume_error = gp3_error(
+        params["block_device_size"], params["block_device_iops"], params["block_device_throughput"], "block_device_"
+    )
+    if volume_error:
+        raise ValidationError(volume_error)
     if params["user_data"] and len(params["user_data"].encode("utf-8")) > MAX_USER_DATA:
         raise ValidationError("user_data is larger than EC2's limit of 16 KiB")
 

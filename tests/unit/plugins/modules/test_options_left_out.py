@@ -354,3 +354,59 @@ def test_nat_network_without_tags_keeps_the_user_tags_and_its_own(run_module, ec
     group = ec2.describe_security_groups(GroupIds=[created["security_group_id"]])["SecurityGroups"][0]
     tags = tags_to_dict(group["Tags"])
     assert tags["team"] == "platform" and tags["nat-zero:deployment"] == "prod"
+
+
+# -- the role still states everything it owns ---------------------------------
+
+# What each module removes only when the task names it: the role owns these
+# resources outright, so its tasks must name every one (and purge).
+OWNED_OPTIONS = {
+    "natzero.aws.iam_role": {
+        "assume_role_service",
+        "managed_policy_arns",
+        "inline_policies",
+        "instance_profile",
+        "tags",
+    },
+    "natzero.aws.lambda_function": {
+        "handler",
+        "runtime",
+        "architecture",
+        "role_arn",
+        "environment",
+        "memory_size",
+        "timeout",
+        "description",
+        "reserved_concurrency",
+        "tags",
+    },
+    "natzero.aws.log_group": {"retention_days", "tags"},
+    "natzero.aws.event_rule": {"description", "enabled", "tags"},
+    "natzero.aws.nat_network": {"tags"},
+    "natzero.aws.nat_launch_template": {"tags"},
+}
+# The role's own inline-policy and tag sets are exact: the purge options keep their default (true).
+PURGE_OPTIONS = {"purge_tags", "purge_managed_policies", "purge_inline_policies"}
+
+
+def role_tasks():
+    from pathlib import Path
+
+    import yaml
+
+    tasks_dir = Path(__file__).resolve().parents[4] / "roles" / "nat_zero" / "tasks"
+    for path in sorted(tasks_dir.glob("*.yml")):
+        for task in yaml.safe_load(path.read_text()) or ():
+            for module, args in task.items():
+                if module in OWNED_OPTIONS and args.get("state", "present") not in ("absent", "disabled"):
+                    yield path.name, task["name"], module, args
+
+
+def test_the_role_names_every_option_it_owns_and_never_turns_purging_off():
+    tasks = list(role_tasks())
+
+    assert {module for _, _, module, _ in tasks} == set(OWNED_OPTIONS)
+    for file_name, name, module, args in tasks:
+        missing = OWNED_OPTIONS[module] - set(args)
+        assert not missing, "%s: %r leaves out %s" % (file_name, name, sorted(missing))
+        assert not PURGE_OPTIONS & set(args), "%s: %r sets a purge option" % (file_name, name)
