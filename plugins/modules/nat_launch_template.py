@@ -129,7 +129,8 @@ EXAMPLES = r"""
     image_id: "{{ nat_ami.image_id }}"
     instance_type: t4g.nano
     instance_profile_name: prod-nat-zero-nat
-    user_data: "{{ lookup('template', 'nat-bootstrap.sh.j2') }}"
+    # Your own boot script; the nat_zero role renders roles/nat_zero/templates/nat_user_data.sh.j2.
+    user_data: "{{ lookup('ansible.builtin.file', 'nat-user-data.sh') }}"
   register: nat_template
 
 - name: The reconciler's NAT_ZERO_CONFIG_VERSION
