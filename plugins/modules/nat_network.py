@@ -134,7 +134,7 @@ route_target:
   type: str
   sample: eni-0fedcba9876543210
 replaced_route_target:
-  description: The target of the default route that the module replaced, or null.
+  description: The target of the default route that the module replaced (in check mode, would replace), or null.
   returned: when O(state=present)
   type: str
   sample: nat-0123456789abcdef0
@@ -453,8 +453,8 @@ class Network:
         replaced = current if route else None
         if replaced:
             self.module.warn(
-                "Replaced the default route of %s, which pointed at %s, with the NAT's private ENI"
-                % (route_table_id, replaced)
+                "%s the default route of %s, which pointed at %s, with the NAT's private ENI"
+                % ("Would replace" if self.module.check_mode else "Replaced", route_table_id, replaced)
             )
         if self.module.check_mode:
             return private_eni_id, replaced
