@@ -21,6 +21,7 @@ import random
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 try:
     import boto3
@@ -140,6 +141,20 @@ def connection_errors(params):
         except (TypeError, ValueError) as exc:
             return "aws_config is not a botocore Config: %s" % exc
     return ""
+
+
+def snake_resource(resource, tags=None, ignore=()):
+    """What AWS says of a resource as amazon.aws returns it: snake_case keys, tags as a dict.
+
+    Keys in ignore keep their value as is (policy documents, environment variables: user data).
+    """
+    if resource is None:
+        return None
+    fields = {k: v for k, v in resource.items() if k not in ("Tags", "tags", "ResponseMetadata")}
+    snake = camel_dict_to_snake_dict(fields, ignore_list=list(ignore))
+    if tags is not None:
+        snake["tags"] = dict(tags)
+    return snake
 
 
 def error_code(exc):
@@ -319,7 +334,7 @@ class AWSModule(AnsibleModule):
             extra = dict(
                 error=dict(code=code, message=error_message(exc)),
                 operation=operation,
-                response_metadata=exc.response.get("ResponseMetadata", {}),
+                response_metadata=camel_dict_to_snake_dict(exc.response.get("ResponseMetadata", {})),
             )
         else:
             operation = getattr(self, "_last_operation", None)
@@ -333,14 +348,18 @@ class AWSModule(AnsibleModule):
             **extra,
         )
 
-    def run(self, ensure):
-        """Exit with ensure(self)'s result dict; any AWS error is one readable failure."""
+    def run(self, ensure, resource=None):
+        """Exit with ensure(self)'s result dict; any AWS error is one readable failure.
+
+        resource (for example "IAM role prod-nat-zero") starts the message of an
+        AWS error, so a failure in a loop or a long play says what it concerns.
+        """
         try:
             result = ensure(self)
         except ClientError as exc:
-            self.fail_json_aws(exc)
+            self.fail_json_aws(exc, msg=resource)
         except ModuleFailure as exc:
             self.fail_json(msg=str(exc), **exc.extra)
         except BotoCoreError as exc:
-            self.fail_json_aws(exc)
+            self.fail_json_aws(exc, msg=resource)
         self.exit_json(**result)

@@ -133,6 +133,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rule:
+  description:
+    - The rule as EventBridge describes it after the run, as amazon.aws.cloudwatchevent_rule returns it
+      (snake_case keys, tags as a dictionary). In check mode, the rule before the run; null when it would be created.
+  returned: when O(state=present) or O(state=disabled)
+  type: dict
+  sample:
+    name: prod-nat-zero-ec2-state
+    arn: arn:aws:events:us-east-1:123456789012:rule/prod-nat-zero-ec2-state
+    event_pattern: '{"detail-type":["EC2 Instance State-change Notification"],"source":["aws.ec2"]}'
+    state: ENABLED
+    event_bus_name: default
+    tags: {team: platform}
+targets:
+  description: The rule's targets as EventBridge lists them (snake_case keys).
+  returned: when O(state=present) or O(state=disabled)
+  type: list
+  elements: dict
+  sample: [{id: nat-zero-reconciler, arn: "arn:aws:lambda:us-east-1:123456789012:function:prod-nat-zero"}]
 rule_arn:
   description: The rule ARN. Null in check mode when it would be created, or when absent.
   returned: success
@@ -168,11 +187,14 @@ state:
 import json
 import re
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
     ValidationError,
     is_error,
+    snake_resource,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.policy import canonical_policy, parse_policy
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
@@ -292,10 +314,27 @@ class Rule:
             target_id=p["target_id"],
             permission_statement_id=self.sid if function else None,
             state=wanted["State"],
+            **self.described(rule),
         )
         if self.module.diff_mode:
-            result["diff"] = {"before": before or {}, "after": wanted}
+            result["diff"] = {
+                "before": camel_dict_to_snake_dict(before or {}),
+                "after": camel_dict_to_snake_dict(wanted),
+            }
         return result
+
+    def described(self, rule):
+        """rule and targets as amazon.aws.cloudwatchevent_rule returns them: what EventBridge says after
+        the run (before it, in check mode; null for a rule check mode would create)."""
+        if not self.module.check_mode:
+            rule = self.describe()
+        if rule is None:
+            return dict(rule=None, targets=[])
+        tags = tags_to_dict(self.events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags"))
+        return dict(
+            rule=snake_resource(rule, tags=tags),
+            targets=[snake_resource(t) for t in self.targets()],
+        )
 
     def put_rule(self, wanted, tags=None):
         kwargs = {k: v for k, v in wanted.items() if v is not None}
@@ -451,7 +490,7 @@ def main():
             ("state", "disabled", ("event_pattern", "schedule_expression"), True),
         ],
     )
-    module.run(ensure)
+    module.run(ensure, resource="EventBridge rule %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -172,6 +172,25 @@ managed_policy_arns:
   type: list
   elements: str
   sample: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]
+iam_role:
+  description:
+    - The role as IAM describes it after the run, as amazon.aws.iam_role returns it (snake_case keys, tags as a
+      dictionary, the trust policy document as IAM holds it), with its attached managed policies.
+    - Null in check mode when the role would be created.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    arn: arn:aws:iam::123456789012:role/prod-nat-zero
+    role_name: prod-nat-zero
+    role_id: AROAEXAMPLEEXAMPLE1234
+    path: /
+    create_date: "2026-01-01T00:00:00+00:00"
+    max_session_duration: 3600
+    assume_role_policy_document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sts:AssumeRole,
+                                  Principal: {Service: lambda.amazonaws.com}}]}
+    tags: {team: platform}
+    attached_policies: [{policy_arn: "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                         policy_name: AWSLambdaBasicExecutionRole}]
 inline_policy_names:
   description: The inline policies after the run.
   returned: when O(state=present)
@@ -190,6 +209,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ClientError,
     ValidationError,
     is_error,
+    snake_resource,
     wait_with,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.policy import (
@@ -288,6 +308,7 @@ class Role:
         profile = self.ensure_instance_profile(tags)
         has_profile = self.after["instance_profile"]
         return self.result(
+            iam_role=self.described(role),
             arn=role["Arn"] if role else None,
             role_id=role["RoleId"] if role else None,
             instance_profile_arn=profile["Arn"] if profile else None,
@@ -493,6 +514,18 @@ class Role:
         self.change(self.iam.delete_role, RoleName=self.name)
         return self.result(arn=None, instance_profile_arn=None, instance_profile_name=None)
 
+    def described(self, role):
+        """The role as amazon.aws.iam_role returns it (what IAM says after the run; the plan in check mode)."""
+        if role is None:
+            return None
+        if not self.module.check_mode:
+            role = self.get_role()
+        facts = snake_resource(role, tags=self.after["tags"], ignore=("AssumeRolePolicyDocument",))
+        facts["attached_policies"] = [
+            {"policy_arn": arn, "policy_name": arn.rsplit("/", 1)[-1]} for arn in self.after["managed_policy_arns"]
+        ]
+        return facts
+
     def result(self, **facts):
         result = dict(changed=self.changed, role_name=self.name, **facts)
         if self.module.diff_mode:
@@ -546,7 +579,7 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[("assume_role_service", "assume_role_policy")],
     )
-    module.run(ensure)
+    module.run(ensure, resource="IAM role %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -190,6 +190,31 @@ reserved_concurrency:
   returned: when O(state=present) or O(state=disabled)
   type: int
   sample: 1
+configuration:
+  description:
+    - The function's configuration as Lambda describes it after the run, as amazon.aws.lambda returns it
+      (snake_case keys; environment variable names and tags as they are).
+    - In check mode, the configuration before the run; null when the function would be created.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    function_name: prod-nat-zero
+    function_arn: arn:aws:lambda:us-east-1:123456789012:function:prod-nat-zero
+    runtime: python3.12
+    handler: nat_zero.handler.handler
+    architectures: [arm64]
+    memory_size: 128
+    timeout: 30
+    environment: {variables: {NAT_ZERO_NAME: prod}}
+    state: Active
+    last_update_status: Successful
+    tags: {team: platform}
+code:
+  description: Where Lambda keeps the function's code, as amazon.aws.lambda returns it. Null when
+    the function would be created in check mode.
+  returned: when O(state=present)
+  type: dict
+  sample: {repository_type: S3, location: "https://awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com/snapshots/..."}
 code_updated:
   description: Whether the code was (or, in check mode, would be) uploaded.
   returned: when O(state=present)
@@ -200,6 +225,8 @@ code_updated:
 import json
 import os
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
@@ -208,6 +235,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     error_message,
     is_error,
     retry_while,
+    snake_resource,
     wait_with,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.package import build_zip, code_sha256
@@ -234,6 +262,14 @@ def environment_value(value):
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return "" if value is None else str(value)
+
+
+def snake_config(config):
+    """A function configuration as the diff shows it: snake_case keys, environment variables as they are."""
+    snake = camel_dict_to_snake_dict({k: v for k, v in config.items() if k != "Environment"})
+    if "Environment" in config:
+        snake["environment"] = config["Environment"]["Variables"]
+    return snake
 
 
 def role_not_assumable_yet(exc):
@@ -377,12 +413,24 @@ class Function:
             reserved_concurrency=reserved,
             code_updated=code_updated,
             tags=tags,
+            **self.described(existing, tags),
         )
         if self.module.diff_mode:
             architectures = [p["architecture"]] if p["architecture"] else (before or {}).get("Architectures")
             after = dict(desired, CodeSha256=sha, Architectures=architectures or [DEFAULT_ARCHITECTURE])
-            result["diff"] = {"before": before or {}, "after": after}
+            result["diff"] = {"before": snake_config(before or {}), "after": snake_config(after)}
         return result
+
+    def described(self, existing, tags):
+        """configuration and code as amazon.aws.lambda returns them: what Lambda says after the run
+        (before it, in check mode; null for a function check mode would create)."""
+        function = existing if self.module.check_mode else self.get()
+        if function is None:
+            return dict(configuration=None, code=None)
+        configuration = snake_resource(function["Configuration"], tags=tags, ignore=("Environment",))
+        variables = (function["Configuration"].get("Environment") or {}).get("Variables") or {}
+        configuration["environment"] = {"variables": variables}
+        return dict(configuration=configuration, code=snake_resource(function.get("Code")))
 
     def wait_ready(self):
         wait_with(
@@ -568,7 +616,7 @@ def main():
         supports_check_mode=True,
         required_if=[("state", "present", ("source_path",))],
     )
-    module.run(ensure)
+    module.run(ensure, resource="Lambda function %s" % module.params["name"])
 
 
 if __name__ == "__main__":

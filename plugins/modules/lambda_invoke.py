@@ -122,7 +122,7 @@ def main():
         fail_on_function_error=dict(type="bool", default=True),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(invoke)
+    module.run(invoke, resource="Lambda function %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -77,6 +77,31 @@ retention_days:
   returned: when O(state=present)
   type: int
   sample: 14
+creation_time:
+  description: When the log group was created, in milliseconds since the epoch (as amazon.aws returns it).
+  returned: when O(state=present) and the log group exists
+  type: int
+  sample: 1767225600000
+retention_in_days:
+  description: The retention period as CloudWatch Logs reports it (after the run; before it in check mode).
+  returned: when O(state=present) and the log group has one
+  type: int
+  sample: 14
+stored_bytes:
+  description: The bytes the log group stores.
+  returned: when O(state=present) and the log group exists
+  type: int
+  sample: 0
+metric_filter_count:
+  description: The number of metric filters.
+  returned: when O(state=present) and the log group exists
+  type: int
+  sample: 0
+kms_key_id:
+  description: The KMS key that encrypts the log group.
+  returned: when O(state=present) and the log group has one
+  type: str
+  sample: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
 tags:
   description: The log group's tags after the run.
   returned: when O(state=present)
@@ -89,6 +114,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ClientError,
     ValidationError,
     is_error,
+    snake_resource,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     compare_tags,
@@ -155,7 +181,16 @@ def present(module, logs):
             if to_set:
                 logs.tag_resource(resourceArn=arn, tags=to_set)
     after_tags = tags_after(current_tags, tags, p["purge_tags"])
-    return dict(changed=changed, log_group_name=name, arn=arn, retention_days=retention, tags=after_tags), before
+    result = dict(described(logs, name, group, module.check_mode), tags=after_tags)
+    result.update(changed=changed, log_group_name=name, arn=arn, retention_days=retention)
+    return result, before
+
+
+def described(logs, name, group, check_mode):
+    """The fields amazon.aws.cloudwatchlogs_log_group returns (creation_time, retention_in_days,
+    stored_bytes, ...): what CloudWatch Logs says after the run, before it in check mode."""
+    current = group if check_mode else find(logs, name) or group
+    return snake_resource({k: v for k, v in current.items() if k != "arn"})
 
 
 def absent(module, logs):
@@ -199,7 +234,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(ensure)
+    module.run(ensure, resource="log group %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -433,7 +433,9 @@ def main():
         required_if=[("state", "present", ("image_id",))],
         mutually_exclusive=[("instance_profile_arn", "instance_profile_name")],
     )
-    module.run(ensure)
+    module.run(
+        ensure, resource="launch template %s-nat-%s" % (module.params["name"], module.params["availability_zone"])
+    )
 
 
 if __name__ == "__main__":

@@ -620,7 +620,9 @@ def main():
         supports_check_mode=True,
         required_if=[("state", "present", ("public_subnet_id", "private_subnet_id", "private_cidr", "route_table_id"))],
     )
-    module.run(ensure)
+    module.run(
+        ensure, resource="network of deployment %s in %s" % (module.params["name"], module.params["availability_zone"])
+    )
 
 
 if __name__ == "__main__":

@@ -286,7 +286,7 @@ def main():
         ignore_tag_value=dict(type="str", default=DEFAULT_IGNORE_TAG[1]),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(ensure)
+    module.run(ensure, resource="deployment %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -127,7 +127,20 @@ def test_connection_failures_name_the_operation(run_module, monkeypatch):
     monkeypatch.setattr(aws_utils, "MAX_ATTEMPTS", 1)
     with pytest.raises(Exception) as info:
         run_module(log_group, dict(name="x", endpoint_url="http://127.0.0.1:1"))
-    assert info.value.result["msg"].startswith("DescribeLogGroups failed: EndpointConnectionError")
+    assert info.value.result["msg"].startswith("log group x: DescribeLogGroups failed: EndpointConnectionError")
+
+
+def test_aws_errors_name_the_resource_and_snake_case_the_response_metadata(run_module):
+    from ansible_collections.natzero.aws.plugins.modules import iam_role
+
+    run_module(iam_role, dict(name="other", assume_role_service=["ec2.amazonaws.com"]))
+    with pytest.raises(Exception) as info:
+        run_module(iam_role, dict(name="other", managed_policy_arns=["arn:aws:iam::123456789012:policy/missing"]))
+
+    result = info.value.result
+    assert result["msg"].startswith("IAM role other: AttachRolePolicy failed: NoSuchEntity")
+    assert result["response_metadata"]["http_status_code"] == 404
+    assert "RequestId" not in result["response_metadata"]
 
 
 # -- connection options as amazon.aws 10+ spells them ----------------------------

@@ -109,7 +109,9 @@ def test_changed_source_and_environment_are_updated(run_module, lam, args, sourc
     configuration = lam.get_function(FunctionName="prod-nat-zero")["Configuration"]
     assert configuration["CodeSha256"] == result["code_sha256"]
     assert configuration["Environment"]["Variables"] == {"NAT_ZERO_NAME": "other"}
-    assert result["diff"]["before"]["CodeSha256"] == first["code_sha256"]
+    assert result["diff"]["before"]["code_sha256"] == first["code_sha256"]
+    assert result["diff"]["after"]["environment"] == {"NAT_ZERO_NAME": "other"}  # variable names kept as they are
+    assert result["diff"]["after"]["architectures"] == ["arm64"]
 
 
 def test_check_mode_creates_and_updates_nothing(run_module, lam, args, source):
