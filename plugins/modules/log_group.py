@@ -44,6 +44,10 @@ extends_documentation_fragment:
   - natzero.aws.aws.tags
 notes:
   - Supports check mode and diff mode.
+  - An option left out leaves that part of an existing log group as it is, as in amazon.aws.
+seealso:
+  - module: amazon.aws.cloudwatchlogs_log_group
+    description: The amazon.aws module for log groups (O(retention) and O(resource_tags) are shared aliases).
 """
 
 EXAMPLES = r"""
