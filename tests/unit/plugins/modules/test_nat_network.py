@@ -107,9 +107,11 @@ def test_default_route_pointing_elsewhere_is_replaced_and_reported(run_module, e
     assert default_route(ec2, args["route_table_id"])["NetworkInterfaceId"] == result["private_eni_id"]
 
 
-def test_check_mode_says_it_would_replace_the_route_and_leaves_it(run_module, ec2, args):
-    from ansible.module_utils.common.warnings import get_warning_messages
+def test_check_mode_says_it_would_replace_the_route_and_leaves_it(run_module, ec2, args, monkeypatch):
+    from ansible.module_utils import basic
 
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: warnings.append(warning))
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=args["vpc_id"])
     ec2.create_route(RouteTableId=args["route_table_id"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
@@ -117,8 +119,7 @@ def test_check_mode_says_it_would_replace_the_route_and_leaves_it(run_module, ec
     result = run_module(nat_network, args, check_mode=True)
 
     assert result["changed"] is True and result["replaced_route_target"] == igw
-    about_this_table = [w for w in get_warning_messages() if "default route of %s," % args["route_table_id"] in w]
-    assert [w.split(" the default route")[0] for w in about_this_table] == ["Would replace"]
+    assert [w.split(" the default route")[0] for w in warnings] == ["Would replace"]
     assert default_route(ec2, args["route_table_id"])["GatewayId"] == igw
 
 

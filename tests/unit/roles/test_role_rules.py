@@ -27,7 +27,7 @@ except ImportError:  # older ansible-core trusts every string
         return text
 
 
-ROLE = Path(__file__).resolve().parents[4] / "roles" / "nat_zero"
+ROLE = Path(__file__).resolve().parents[3] / "roles" / "nat_zero"
 
 SIZES = (0, 1, 6, 10, 160, 65536, 65537)
 IOPS = (2999, 3000, 3001, 5000, 16000, 16001, 80000, 80001)
