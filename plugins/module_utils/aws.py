@@ -22,6 +22,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.compat.version import LooseVersion
 
 try:
     import boto3
@@ -50,6 +51,10 @@ else:
 # equal): a module runs on the target without the collection's metadata.
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "natzero.aws/%s" % COLLECTION_VERSION
+
+# The oldest SDK the unit tests run against (tests/unit/constraints.txt), as the
+# doc fragment's requirements say. Older ones get a warning, not a failure.
+MINIMUM_SDK = {"boto3": "1.28.0", "botocore": "1.31.0"}
 
 # botocore's standard mode retries throttling (Throttling, RequestLimitExceeded,
 # TooManyRequestsException, ...) and transient errors with full-jitter backoff.
@@ -106,6 +111,16 @@ def aws_argument_spec():
             type="bool", default=False, fallback=(env_fallback, ["ANSIBLE_DEBUG_BOTOCORE_LOGS"])
         ),
     )
+
+
+def sdk_below_minimum(versions):
+    """'boto3 1.20.0, ...' for each of versions ({name: version}) older than MINIMUM_SDK ('' if none)."""
+    old = [
+        "%s %s" % (name, versions[name])
+        for name, minimum in sorted(MINIMUM_SDK.items())
+        if LooseVersion(versions[name]) < LooseVersion(minimum)
+    ]
+    return ", ".join(old)
 
 
 def tls_verify(params):
@@ -265,6 +280,13 @@ class AWSModule(AnsibleModule):
         problem = connection_errors(self.params)
         if problem:
             self.fail_json(msg=problem)
+        old = sdk_below_minimum({"boto3": boto3.__version__, "botocore": botocore.__version__})
+        if old:
+            self.warn(
+                "natzero.aws is tested with boto3 >= %(boto3)s and botocore >= %(botocore)s; this host has %%s"
+                % MINIMUM_SDK
+                % old
+            )
         self._session = None
         self._clients = {}
         self._resource_actions = set()

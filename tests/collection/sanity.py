@@ -2,8 +2,8 @@
 
 ansible-test wants the collection at .../ansible_collections/natzero/aws, so
 this builds the artifact (galaxy.yml's build_ignore applies), installs it into
-a temporary directory and adds the sanity ignore file, the one part of tests/
-that concerns the shipped content. Then it runs every sanity test on this
+a temporary directory (the artifact ships tests/sanity's ignore files and
+tests/config.yml, what an installed collection needs). Then it runs every sanity test on this
 Python. (Not under build/: inside this git checkout, ansible-test would list
 files with git, and git ignores build/.)
 
@@ -71,9 +71,7 @@ def install_artifact(work: Path) -> Path:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    collection = work / "collections" / "ansible_collections" / "natzero" / "aws"
-    shutil.copytree(REPO / "tests" / "sanity", collection / "tests" / "sanity")
-    return collection
+    return work / "collections" / "ansible_collections" / "natzero" / "aws"
 
 
 def main(arguments) -> int:

@@ -241,3 +241,22 @@ def test_the_user_agent_carries_the_version_galaxy_yml_declares():
     galaxy = yaml.safe_load((Path(__file__).resolve().parents[4] / "galaxy.yml").read_text())
     assert galaxy["version"] == aws_utils.COLLECTION_VERSION
     assert "natzero.aws/%s" % galaxy["version"] == aws_utils.USER_AGENT
+
+
+def test_an_sdk_below_the_tested_minimum_is_named():
+    assert aws_utils.sdk_below_minimum({"boto3": "1.28.0", "botocore": "1.31.0"}) == ""
+    assert aws_utils.sdk_below_minimum({"boto3": "1.44.5", "botocore": "1.44.5"}) == ""
+    assert aws_utils.sdk_below_minimum({"boto3": "1.27.9", "botocore": "1.31.0"}) == "boto3 1.27.9"
+    assert aws_utils.sdk_below_minimum({"boto3": "1.9.0", "botocore": "1.9.0"}) == "boto3 1.9.0, botocore 1.9.0"
+
+
+def test_modules_warn_when_the_sdk_is_older_than_tested(aws, module, monkeypatch):
+    import boto3
+
+    warnings = []
+    monkeypatch.setattr(AWSModule, "warn", lambda self, warning: warnings.append(warning))
+    monkeypatch.setattr(boto3, "__version__", "1.20.0")
+
+    module()
+
+    assert warnings == ["natzero.aws is tested with boto3 >= 1.28.0 and botocore >= 1.31.0; this host has boto3 1.20.0"]
