@@ -78,11 +78,15 @@ def main(arguments) -> int:
     started = time.monotonic()
     seed_pip_bootstrap()
     with tempfile.TemporaryDirectory(prefix="natzero-sanity-") as work:
-        collection = install_artifact(Path(work))
-        env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
-        command = [str(BIN / "ansible-test"), "sanity", "--python", PYTHON_VERSION, "--color", "no", *arguments]
-        returncode = subprocess.run(command, cwd=collection, env=env, check=False).returncode
-    print("ansible-test sanity: exit %d in %.0f s" % (returncode, time.monotonic() - started))
+        return run_ansible_test("sanity", install_artifact(Path(work)), arguments, started)
+
+
+def run_ansible_test(command: str, collection: Path, arguments, started: float) -> int:
+    """ansible-test <command> on this Python in collection; says how it ended and how long it took."""
+    env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
+    argv = [str(BIN / "ansible-test"), command, "--python", PYTHON_VERSION, "--color", "no", *arguments]
+    returncode = subprocess.run(argv, cwd=collection, env=env, check=False).returncode
+    print("ansible-test %s: exit %d in %.0f s" % (command, returncode, time.monotonic() - started))
     return returncode
 
 

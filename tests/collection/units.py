@@ -16,7 +16,6 @@ boto3/botocore the collection supports) are for `ansible-test units --venv
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -24,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-PYTHON_VERSION = "%d.%d" % sys.version_info[:2]
+from sanity import REPO, run_ansible_test
 
 
 def copy_checkout(collection: Path) -> None:
@@ -49,11 +46,7 @@ def main(arguments) -> int:
     with tempfile.TemporaryDirectory(prefix="natzero-units-") as work:
         collection = Path(work) / "ansible_collections" / "natzero" / "aws"
         copy_checkout(collection)
-        env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
-        command = [str(BIN / "ansible-test"), "units", "--python", PYTHON_VERSION, "--color", "no", *arguments]
-        returncode = subprocess.run(command, cwd=collection, env=env, check=False).returncode
-    print("ansible-test units: exit %d in %.0f s" % (returncode, time.monotonic() - started))
-    return returncode
+        return run_ansible_test("units", collection, arguments, started)
 
 
 if __name__ == "__main__":
