@@ -3,6 +3,8 @@ the AWS connection options once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from tests.collection.conftest import BIN, REPO, ansible_env, module_names, run, write_yaml
@@ -124,3 +126,14 @@ def test_a_module_defaults_dict_written_for_amazon_aws_works_unchanged(
     result.assert_ok()
     groups = aws("logs").describe_log_groups(logGroupNamePrefix=SHARED_LOG_GROUP)["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(SHARED_LOG_GROUP, 3)]
+
+
+def test_core_group_aws_does_not_include_this_collection():
+    """What the docs say: ansible-core's group/aws extends amazon.aws's and community.aws's groups only,
+    so module_defaults for our modules go under group/natzero.aws.aws."""
+    import ansible
+
+    builtin = Path(ansible.__file__).parent / "config" / "ansible_builtin_runtime.yml"
+    core_aws = yaml.safe_load(builtin.read_text())["action_groups"]["aws"]
+    extended = [name for entry in core_aws if isinstance(entry, dict) for name in entry["metadata"]["extend_group"]]
+    assert extended == ["amazon.aws.aws", "community.aws.aws"]
