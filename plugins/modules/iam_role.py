@@ -68,7 +68,7 @@ options:
     description:
       - V(true) keeps an instance profile of the same name holding the role (for EC2), V(false) removes it.
       - Not set leaves an existing instance profile as it is (a new role gets none).
-      - Unlike amazon.aws.iam_role's O(create_instance_profile), V(false) deletes the instance profile.
+      - Unlike the C(create_instance_profile) option of M(amazon.aws.iam_role), V(false) deletes the instance profile.
     type: bool
   path:
     description:
