@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 NAME = "galaxy"
 # tests/sanity/ and tests/config.yml ship: ansible-test sanity on the installed collection reads them.
-SHIPPED_TESTS = ("tests/sanity/", "tests/config.yml")
+SHIPPED_TESTS = ("tests/sanity", "tests/config.yml")
 LEFT_OUT = ("tests/", "benchmarks/", "tools/", "build/", "extensions/", "playbooks/sandbox/", "changelogs/fragments/")
 CACHES = ("__pycache__", ".pyc", ".pytest_cache", ".ruff_cache", ".venv", ".git/", ".tar.gz")
 
