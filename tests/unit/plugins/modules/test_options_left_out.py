@@ -52,7 +52,8 @@ def existing_log_group(aws):
 
 def log_group_state(logs):
     group = logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"][0]
-    tags = logs.list_tags_for_resource(resourceArn=group["logGroupArn"])["tags"]
+    # log_group.group_arn: older botocore models (1.31) have no logGroupArn, only arn ending in ':*'.
+    tags = logs.list_tags_for_resource(resourceArn=log_group.group_arn(group))["tags"]
     return group.get("retentionInDays"), tags
 
 
