@@ -445,7 +445,9 @@ class Function:
 
     def create(self, package, desired):
         p = self.module.params
-        missing = [option for option in ("handler", "role_arn") if not p[option]]
+        # In check mode a role created earlier in the same run has no ARN yet: only a real run needs one.
+        needed = ("handler",) if self.module.check_mode else ("handler", "role_arn")
+        missing = [option for option in needed if not p[option]]
         if missing:
             raise ValidationError(
                 "Function %s does not exist: %s needed to create it" % (self.name, " and ".join(missing))

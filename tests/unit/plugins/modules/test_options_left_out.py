@@ -264,6 +264,13 @@ def test_lambda_function_cannot_be_created_without_handler_and_role(fails, aws, 
     assert client("lambda").list_functions()["Functions"] == []
 
 
+def test_lambda_function_check_mode_creation_needs_no_role_arn_yet(run_module, fails, aws, source):
+    args = dict(name="new", source_path=str(source), handler="app.handler.handler")
+
+    assert run_module(lambda_function, args, check_mode=True)["changed"] is True
+    assert "handler needed" in fails(lambda_function, dict(args, handler=None), check_mode=True)["msg"]
+
+
 # -- event_rule ---------------------------------------------------------------
 
 
