@@ -10,7 +10,7 @@ STYLE_PATHS ?= .
 # Files ansible-test sanity leaves out (none: every file passes).
 SANITY_EXCLUDE ?=
 
-.PHONY: venv collection test test-unit test-lambda-botocore lint style ansible-lint sanity molecule changelog demo demo-ecs clean
+.PHONY: venv collection test test-unit test-lambda-botocore units lint style ansible-lint sanity molecule changelog demo demo-ecs clean
 
 venv: $(VENV)/.installed
 
@@ -29,7 +29,7 @@ $(COLLECTION_LINK):
 
 # Static checks first (seconds), then the suite; the molecule scenario runs in
 # it (tests/collection/test_molecule.py).
-test: venv collection lint sanity
+test: venv collection lint sanity units
 	$(BIN)/python -m pytest
 	$(MAKE) test-lambda-botocore
 
@@ -68,6 +68,10 @@ ansible-lint: venv collection
 # ansible-test sanity on the built artifact, installed under ansible_collections/.
 sanity: venv
 	$(BIN)/python tests/collection/sanity.py $(addprefix --exclude ,$(SANITY_EXCLUDE))
+
+# ansible-test units on a copy of the checkout laid out as ansible_collections/natzero/aws.
+units: venv
+	$(BIN)/python tests/collection/units.py
 
 molecule: venv collection
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test

@@ -21,6 +21,8 @@ import random
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.compat.version import LooseVersion
 
 try:
     import boto3
@@ -45,7 +47,14 @@ else:
     HAS_BOTO3 = True
     BOTO3_IMPORT_ERROR = None
 
-USER_AGENT = "natzero.aws/0.1.0"
+# The collection's version, as galaxy.yml says (a unit test keeps the two
+# equal): a module runs on the target without the collection's metadata.
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "natzero.aws/%s" % COLLECTION_VERSION
+
+# The oldest SDK the unit tests run against (tests/unit/constraints.txt), as the
+# doc fragment's requirements say. Older ones get a warning, not a failure.
+MINIMUM_SDK = {"boto3": "1.28.0", "botocore": "1.31.0"}
 
 # botocore's standard mode retries throttling (Throttling, RequestLimitExceeded,
 # TooManyRequestsException, ...) and transient errors with full-jitter backoff.
@@ -69,22 +78,98 @@ sleep = time.sleep
 
 
 def aws_argument_spec():
-    """The connection options every module accepts (documented in natzero.aws.aws)."""
+    """The connection options every module accepts (documented in natzero.aws.aws).
+
+    The same names, aliases and environment fallbacks as amazon.aws 10+, so a
+    module_defaults dict written for group/amazon.aws.aws works unchanged here.
+    """
     return dict(
-        region=dict(
-            type="str",
-            aliases=["aws_region", "ec2_region"],
-            fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"]),
+        region=dict(type="str", aliases=["aws_region"], fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
+        profile=dict(
+            type="str", aliases=["aws_profile"], fallback=(env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
         ),
-        profile=dict(type="str", aliases=["aws_profile"]),
-        endpoint_url=dict(type="str", aliases=["aws_endpoint_url", "ec2_url"]),
-        access_key=dict(type="str", aliases=["aws_access_key_id", "aws_access_key", "ec2_access_key"], no_log=False),
-        secret_key=dict(type="str", aliases=["aws_secret_access_key", "aws_secret_key", "ec2_secret_key"], no_log=True),
+        endpoint_url=dict(type="str", aliases=["aws_endpoint_url"], fallback=(env_fallback, ["AWS_URL"])),
+        access_key=dict(
+            type="str",
+            aliases=["aws_access_key_id", "aws_access_key"],
+            fallback=(env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"]),
+            no_log=False,
+        ),
+        secret_key=dict(
+            type="str",
+            aliases=["aws_secret_access_key", "aws_secret_key"],
+            fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"]),
+            no_log=True,
+        ),
         session_token=dict(
-            type="str", aliases=["aws_session_token", "security_token", "aws_security_token"], no_log=True
+            type="str", aliases=["aws_session_token"], fallback=(env_fallback, ["AWS_SESSION_TOKEN"]), no_log=True
         ),
         validate_certs=dict(type="bool", default=True),
+        aws_ca_bundle=dict(type="path", fallback=(env_fallback, ["AWS_CA_BUNDLE"])),
+        aws_config=dict(type="dict"),
+        debug_botocore_endpoint_logs=dict(
+            type="bool", default=False, fallback=(env_fallback, ["ANSIBLE_DEBUG_BOTOCORE_LOGS"])
+        ),
     )
+
+
+def sdk_below_minimum(versions):
+    """'boto3 1.20.0, ...' for each of versions ({name: version}) older than MINIMUM_SDK ('' if none)."""
+    old = [
+        "%s %s" % (name, versions[name])
+        for name, minimum in sorted(MINIMUM_SDK.items())
+        if LooseVersion(versions[name]) < LooseVersion(minimum)
+    ]
+    return ", ".join(old)
+
+
+def tls_verify(params):
+    """botocore's verify argument: None lets botocore apply AWS_CA_BUNDLE and the profile's ca_bundle."""
+    if not params["validate_certs"]:
+        return False
+    return params["aws_ca_bundle"] or None
+
+
+def botocore_config(params):
+    """Our retry mode and user agent, overridden by whatever aws_config sets."""
+    config = BotocoreConfig(
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        user_agent_extra=USER_AGENT,
+    )
+    if params["aws_config"]:
+        config = config.merge(BotocoreConfig(**params["aws_config"]))
+    return config
+
+
+def connection_errors(params):
+    """What is wrong with the connection options, checked before any AWS call ('' if nothing)."""
+    keys = [name for name in ("access_key", "secret_key", "session_token") if params[name]]
+    if params["profile"] and keys:
+        return (
+            "profile=%s cannot be used together with %s: a named profile brings its own credentials "
+            "(unset AWS_PROFILE/AWS_DEFAULT_PROFILE or the key options and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/"
+            "AWS_SESSION_TOKEN)" % (params["profile"], ", ".join(keys))
+        )
+    if params["aws_config"]:
+        try:
+            BotocoreConfig(**params["aws_config"])
+        except (TypeError, ValueError) as exc:
+            return "aws_config is not a botocore Config: %s" % exc
+    return ""
+
+
+def snake_resource(resource, tags=None, ignore=()):
+    """What AWS says of a resource as amazon.aws returns it: snake_case keys, tags as a dict.
+
+    Keys in ignore keep their value as is (policy documents, environment variables: user data).
+    """
+    if resource is None:
+        return None
+    fields = {k: v for k, v in resource.items() if k not in ("Tags", "tags", "ResponseMetadata")}
+    snake = camel_dict_to_snake_dict(fields, ignore_list=list(ignore))
+    if tags is not None:
+        snake["tags"] = dict(tags)
+    return snake
 
 
 def error_code(exc):
@@ -192,8 +277,19 @@ class AWSModule(AnsibleModule):
         super().__init__(argument_spec=spec, required_together=required_together, **kwargs)
         if not HAS_BOTO3:
             self.fail_json(msg=missing_required_lib("boto3 and botocore"), exception=BOTO3_IMPORT_ERROR)
+        problem = connection_errors(self.params)
+        if problem:
+            self.fail_json(msg=problem)
+        old = sdk_below_minimum({"boto3": boto3.__version__, "botocore": botocore.__version__})
+        if old:
+            self.warn(
+                "natzero.aws is tested with boto3 >= %(boto3)s and botocore >= %(botocore)s; this host has %%s"
+                % MINIMUM_SDK
+                % old
+            )
         self._session = None
         self._clients = {}
+        self._resource_actions = set()
 
     @property
     def diff_mode(self):
@@ -222,15 +318,11 @@ class AWSModule(AnsibleModule):
     def client(self, service):
         """A client for service; endpoint_url or AWS_ENDPOINT_URL[_<SERVICE>] as boto3 resolves it."""
         if service not in self._clients:
-            config = BotocoreConfig(
-                retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-                user_agent_extra=USER_AGENT,
-            )
             client = self.session().client(
                 service,
                 endpoint_url=self.params["endpoint_url"] or None,
-                verify=self.params["validate_certs"],
-                config=config,
+                verify=tls_verify(self.params),
+                config=botocore_config(self.params),
             )
             client.meta.events.register("before-call.*.*", self._remember_operation)
             self._clients[service] = client
@@ -240,6 +332,20 @@ class AWSModule(AnsibleModule):
         # Errors that are not ClientErrors (connection, credentials) do not
         # say which call failed; this lets the failure name it anyway.
         self._last_operation = model.name
+        self._resource_actions.add("%s:%s" % (model.service_model.endpoint_prefix, model.name))
+
+    def exit_json(self, **kwargs):
+        self._add_resource_actions(kwargs)
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        self._add_resource_actions(kwargs)
+        super().fail_json(msg=msg, **kwargs)
+
+    def _add_resource_actions(self, result):
+        # debug_botocore_endpoint_logs, as amazon.aws reports it: every API call made, once.
+        if hasattr(self, "_resource_actions") and self.params.get("debug_botocore_endpoint_logs"):
+            result["resource_actions"] = sorted(self._resource_actions)
 
     def fail_json_aws(self, exc, msg=None):
         """One readable failure for a botocore error: operation, error code, message."""
@@ -250,7 +356,7 @@ class AWSModule(AnsibleModule):
             extra = dict(
                 error=dict(code=code, message=error_message(exc)),
                 operation=operation,
-                response_metadata=exc.response.get("ResponseMetadata", {}),
+                response_metadata=camel_dict_to_snake_dict(exc.response.get("ResponseMetadata", {})),
             )
         else:
             operation = getattr(self, "_last_operation", None)
@@ -264,14 +370,18 @@ class AWSModule(AnsibleModule):
             **extra,
         )
 
-    def run(self, ensure):
-        """Exit with ensure(self)'s result dict; any AWS error is one readable failure."""
+    def run(self, ensure, resource=None):
+        """Exit with ensure(self)'s result dict; any AWS error is one readable failure.
+
+        resource (for example "IAM role prod-nat-zero") starts the message of an
+        AWS error, so a failure in a loop or a long play says what it concerns.
+        """
         try:
             result = ensure(self)
         except ClientError as exc:
-            self.fail_json_aws(exc)
+            self.fail_json_aws(exc, msg=resource)
         except ModuleFailure as exc:
             self.fail_json(msg=str(exc), **exc.extra)
         except BotoCoreError as exc:
-            self.fail_json_aws(exc)
+            self.fail_json_aws(exc, msg=resource)
         self.exit_json(**result)

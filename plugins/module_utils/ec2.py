@@ -75,3 +75,44 @@ def wait_terminated(ec2, instance_ids, what, timeout):
             "Run again once they are gone (or raise wait_timeout)." % (timeout, what, still),
             alive_instances=dict(alive),
         ) from None
+
+
+# gp3 limits as EC2 states them (botocore's CreateVolume and launch template
+# EBS documentation): size, IOPS and throughput ranges, and the ratios that
+# tie IOPS to size and throughput to IOPS. The baseline (3000 IOPS, 125 MiB/s)
+# needs no ratio. The role's validate.yml states the same rule in Jinja; a
+# unit test checks the two agree.
+GP3_SIZE_GIB = (1, 65536)
+GP3_IOPS = (3000, 80000)
+GP3_THROUGHPUT_MIBS = (125, 2000)
+GP3_IOPS_PER_GIB = 500
+GP3_IOPS_PER_MIBS = 4  # 0.25 MiB/s of throughput per provisioned IOPS
+
+
+def gp3_error(size, iops, throughput, prefix=""):
+    """What is wrong with a gp3 volume of size GiB, iops and throughput MiB/s ('' if nothing).
+
+    prefix names the options (for example 'block_device_' or 'nat_zero_block_device_').
+    """
+    if not GP3_SIZE_GIB[0] <= size <= GP3_SIZE_GIB[1]:
+        return "%ssize %s is out of range; a gp3 volume has %d to %d GiB" % ((prefix, size) + GP3_SIZE_GIB)
+    baseline_iops = GP3_IOPS[0]
+    if iops != baseline_iops and not (baseline_iops <= iops <= GP3_IOPS[1] and iops <= GP3_IOPS_PER_GIB * size):
+        return "%siops %s is out of range; gp3 takes %d IOPS, or more up to %d and %d per GiB of %ssize (%s GiB)" % (
+            prefix,
+            iops,
+            baseline_iops,
+            GP3_IOPS[1],
+            GP3_IOPS_PER_GIB,
+            prefix,
+            size,
+        )
+    baseline_throughput = GP3_THROUGHPUT_MIBS[0]
+    if throughput != baseline_throughput and not (
+        baseline_throughput <= throughput <= GP3_THROUGHPUT_MIBS[1] and throughput * GP3_IOPS_PER_MIBS <= iops
+    ):
+        return (
+            "%sthroughput %s is out of range; gp3 takes %d MiB/s, or more up to %d and 0.25 MiB/s per IOPS "
+            "of %siops (%s)" % (prefix, throughput, baseline_throughput, GP3_THROUGHPUT_MIBS[1], prefix, iops)
+        )
+    return ""

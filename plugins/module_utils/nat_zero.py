@@ -25,7 +25,12 @@ DEFAULT_IGNORE_TAG = ("nat-zero:ignore", "true")
 # Instance states in which an instance still exists (holds its ENIs, costs money).
 LIVE_INSTANCE_STATES = ("pending", "running", "shutting-down", "stopping", "stopped")
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+# Deployment names: every resource name derives from one (the longest,
+# <name>-nat-zero-ec2-state and <name>-nat-zero-instance, must fit EventBridge's
+# and IAM's 64 characters) and Lambda function names take no '.'. The role's
+# nat_zero__name_pattern is this same pattern (a unit test checks).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def resource_name(name, az):
@@ -40,6 +45,6 @@ def valid_name(name):
 
 def name_error(name):
     return (
-        "name %r is not a valid deployment name: 1-48 characters, letters, digits, '.', '_' or '-', "
+        "name %r is not a valid deployment name: 1 to 40 letters, digits, '-' or '_', "
         "starting with a letter or digit" % (name,)
     )

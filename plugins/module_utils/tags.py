@@ -17,6 +17,24 @@ def dict_to_tags(tags, key_name="Key", value_name="Value"):
     return [{key_name: k, value_name: str(v)} for k, v in sorted((tags or {}).items())]
 
 
+def tags_argument_spec():
+    """tags and purge_tags as amazon.aws spells them (documented in natzero.aws.aws.tags)."""
+    return dict(
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+
+
+def requested_tags(params):
+    """The user's tags as AWS stores them, or None when the task leaves tags as they are."""
+    return None if params["tags"] is None else normalize_tags(params["tags"])
+
+
+def purge_requested(params):
+    """purge_tags applies only when the task names the tags it wants."""
+    return params["purge_tags"] and params["tags"] is not None
+
+
 def normalize_tags(tags):
     """User tags as AWS stores them: string keys and values (None becomes '')."""
     return {str(k): "" if v is None else str(v) for k, v in (tags or {}).items()}
@@ -26,15 +44,24 @@ def compare_tags(current, desired, purge=True):
     """What to set and what to remove to turn current into desired.
 
     Returns (to_set: dict, to_remove: sorted list). Keys starting with 'aws:'
-    belong to AWS and are never removed.
+    belong to AWS and are never removed. desired None (tags left out) changes nothing.
     """
+    if desired is None:
+        return {}, []
     current = current or {}
-    desired = desired or {}
     to_set = {k: v for k, v in desired.items() if current.get(k) != v}
     to_remove = []
     if purge:
         to_remove = sorted(k for k in current if k not in desired and not k.startswith("aws:"))
     return to_set, to_remove
+
+
+def tags_after(current, desired, purge=True):
+    """The tags a resource holds once compare_tags' changes are made."""
+    to_set, to_remove = compare_tags(current, desired, purge)
+    after = {k: v for k, v in (current or {}).items() if k not in to_remove}
+    after.update(to_set)
+    return after
 
 
 def tag_filters(tags):

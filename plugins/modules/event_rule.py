@@ -16,7 +16,7 @@ description:
   - The permission's statement ID derives from the rule name, so several rules can invoke one function
     without touching each other's statements.
   - With O(state=absent), removes the targets, the permission, then the rule. A rule can be kept but
-    disabled with O(enabled=false).
+    disabled with O(state=disabled) (or O(enabled=false)).
   - C(PutTargets) and C(RemoveTargets) answer success even when an entry failed (the failure is only in
     C(FailedEntryCount)); the module then fails, naming each target's error code and message.
 author:
@@ -39,14 +39,13 @@ options:
     type: str
   description:
     description:
-      - The rule's description.
+      - The rule's description. Not set leaves it as it is (none for a new rule).
     type: str
-    default: ""
   enabled:
     description:
-      - Whether the rule is enabled.
+      - Whether the rule is enabled. Not set means enabled for a new rule (disabled with O(state=disabled))
+        and leaves an existing rule's state as it is.
     type: bool
-    default: true
   event_bus_name:
     description:
       - The event bus of the rule.
@@ -85,14 +84,20 @@ options:
   state:
     description:
       - V(present) creates or updates the rule, V(absent) removes it.
+      - V(disabled) is V(present) with O(enabled=false), as in amazon.aws.cloudwatchevent_rule.
     type: str
-    choices: [present, absent]
+    choices: [present, disabled, absent]
     default: present
 extends_documentation_fragment:
   - natzero.aws.aws
   - natzero.aws.aws.tags
 notes:
   - Supports check mode and diff mode.
+  - An option left out leaves that part of an existing rule as it is. EventBridge's PutRule would clear it, so
+    the module sends the current value.
+seealso:
+  - module: amazon.aws.cloudwatchevent_rule
+    description: The amazon.aws module for EventBridge rules with a list of targets (no Lambda permission).
 """
 
 EXAMPLES = r"""
@@ -114,13 +119,41 @@ EXAMPLES = r"""
     target_input:
       action: reconcile
 
-- name: Disable the event wiring before teardown
+- name: Disable the event wiring (the rule, its target and permission stay)
+  natzero.aws.event_rule:
+    name: prod-nat-zero-ec2-state
+    event_pattern:
+      source: [aws.ec2]
+      detail-type: [EC2 Instance State-change Notification]
+    target_arn: "{{ reconciler.function_arn }}"
+    state: disabled
+
+- name: Remove the rule, its target and its permission
   natzero.aws.event_rule:
     name: prod-nat-zero-ec2-state
     state: absent
 """
 
 RETURN = r"""
+rule:
+  description:
+    - The rule as EventBridge describes it after the run, as amazon.aws.cloudwatchevent_rule returns it
+      (snake_case keys, tags as a dictionary). In check mode, the rule before the run; null when it would be created.
+  returned: when O(state=present) or O(state=disabled)
+  type: dict
+  sample:
+    name: prod-nat-zero-ec2-state
+    arn: arn:aws:events:us-east-1:123456789012:rule/prod-nat-zero-ec2-state
+    event_pattern: '{"detail-type":["EC2 Instance State-change Notification"],"source":["aws.ec2"]}'
+    state: ENABLED
+    event_bus_name: default
+    tags: {team: platform}
+targets:
+  description: The rule's targets as EventBridge lists them (snake_case keys).
+  returned: when O(state=present) or O(state=disabled)
+  type: list
+  elements: dict
+  sample: [{id: nat-zero-reconciler, arn: "arn:aws:lambda:us-east-1:123456789012:function:prod-nat-zero"}]
 rule_arn:
   description: The rule ARN. Null in check mode when it would be created, or when absent.
   returned: success
@@ -156,18 +189,22 @@ state:
 import json
 import re
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
     ModuleFailure,
     ValidationError,
     is_error,
+    snake_resource,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.policy import canonical_policy, parse_policy
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     compare_tags,
     dict_to_tags,
-    normalize_tags,
+    requested_tags,
+    tags_argument_spec,
     tags_to_dict,
 )
 
@@ -259,12 +296,13 @@ class Rule:
             "EventPattern": json_text(p["event_pattern"], "event_pattern") if p["event_pattern"] is not None else None,
             "ScheduleExpression": p["schedule_expression"],
             "Description": p["description"],
-            "State": "ENABLED" if p["enabled"] else "DISABLED",
+            "State": rule_state(p),
         }
         rule = self.describe()
         before = None
         if rule is None:
-            arn = self.put_rule(wanted, tags=normalize_tags(p["tags"]))
+            wanted["State"] = wanted["State"] or "ENABLED"
+            arn = self.put_rule(wanted, tags=requested_tags(p))
         else:
             arn = rule["Arn"]
             current = {
@@ -274,11 +312,15 @@ class Rule:
                 "State": rule.get("State"),
             }
             before = dict(current)
+            # PutRule replaces the whole rule: what the task leaves out keeps its current value.
+            for key in ("Description", "State"):
+                if wanted[key] is None:
+                    wanted[key] = current[key]
             differs = not same_json(current["EventPattern"], wanted["EventPattern"]) or any(
                 current[k] != wanted[k] for k in ("ScheduleExpression", "Description", "State")
             )
             if differs:
-                self.put_rule(wanted)
+                self.put_rule(dict(wanted, RoleArn=rule.get("RoleArn")))
             self.ensure_tags(arn)
         self.ensure_target(rule is not None)
         function = lambda_function_of(p["target_arn"]) if p["manage_permission"] else None
@@ -292,10 +334,27 @@ class Rule:
             target_id=p["target_id"],
             permission_statement_id=self.sid if function else None,
             state=wanted["State"],
+            **self.described(rule),
         )
         if self.module.diff_mode:
-            result["diff"] = {"before": before or {}, "after": wanted}
+            result["diff"] = {
+                "before": camel_dict_to_snake_dict(before or {}),
+                "after": camel_dict_to_snake_dict(wanted),
+            }
         return result
+
+    def described(self, rule):
+        """rule and targets as amazon.aws.cloudwatchevent_rule returns them: what EventBridge says after
+        the run (before it, in check mode; null for a rule check mode would create)."""
+        if not self.module.check_mode:
+            rule = self.describe()
+        if rule is None:
+            return dict(rule=None, targets=[])
+        tags = tags_to_dict(self.events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags"))
+        return dict(
+            rule=snake_resource(rule, tags=tags),
+            targets=[snake_resource(t) for t in self.targets()],
+        )
 
     def put_rule(self, wanted, tags=None):
         kwargs = {k: v for k, v in wanted.items() if v is not None}
@@ -308,7 +367,7 @@ class Rule:
     def ensure_tags(self, arn):
         p = self.module.params
         current = tags_to_dict(self.events.list_tags_for_resource(ResourceARN=arn).get("Tags"))
-        to_set, to_remove = compare_tags(current, normalize_tags(p["tags"]), p["purge_tags"])
+        to_set, to_remove = compare_tags(current, requested_tags(p), p["purge_tags"])
         if to_remove:
             self.change(self.events.untag_resource, ResourceARN=arn, TagKeys=to_remove)
         if to_set:
@@ -405,6 +464,17 @@ class Rule:
         return result
 
 
+def rule_state(params):
+    """ENABLED/DISABLED as the task asks, or None when it leaves the rule's state as it is."""
+    if params["state"] == "disabled":
+        if params["enabled"]:
+            raise ValidationError("state=disabled contradicts enabled=true: set one of them")
+        return "DISABLED"
+    if params["enabled"] is None:
+        return None
+    return "ENABLED" if params["enabled"] else "DISABLED"
+
+
 def ensure(module):
     rule = Rule(module)
     if module.params["state"] == "absent":
@@ -417,8 +487,8 @@ def main():
         name=dict(type="str", required=True, aliases=["rule_name"]),
         event_pattern=dict(type="raw"),
         schedule_expression=dict(type="str"),
-        description=dict(type="str", default=""),
-        enabled=dict(type="bool", default=True),
+        description=dict(type="str"),
+        enabled=dict(type="bool"),
         event_bus_name=dict(type="str", default="default"),
         target_arn=dict(type="str"),
         target_id=dict(type="str", default="target"),
@@ -426,9 +496,8 @@ def main():
         purge_targets=dict(type="bool", default=True),
         manage_permission=dict(type="bool", default=True),
         permission_statement_id=dict(type="str"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=dict(type="str", choices=["present", "disabled", "absent"], default="present"),
+        **tags_argument_spec(),
     )
     module = AWSModule(
         argument_spec=argument_spec,
@@ -437,9 +506,11 @@ def main():
         required_if=[
             ("state", "present", ("target_arn",)),
             ("state", "present", ("event_pattern", "schedule_expression"), True),
+            ("state", "disabled", ("target_arn",)),
+            ("state", "disabled", ("event_pattern", "schedule_expression"), True),
         ],
     )
-    module.run(ensure)
+    module.run(ensure, resource="EventBridge rule %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -31,51 +31,58 @@ options:
     description:
       - The service principals that may assume the role, for example V(lambda.amazonaws.com) or
         V(ec2.amazonaws.com). The module writes the trust policy from them.
-      - One of O(assume_role_service) and O(assume_role_policy) is required with O(state=present).
+      - One of O(assume_role_service) and O(assume_role_policy) is required to create the role. Neither set
+        leaves the trust policy of an existing role as it is.
     type: list
     elements: str
   assume_role_policy:
     description:
       - A complete trust policy document (dict or JSON), instead of O(assume_role_service).
     type: raw
+    aliases: [assume_role_policy_document]
   managed_policy_arns:
     description:
       - The managed policies to attach.
+      - Not set leaves the attached managed policies as they are.
     type: list
     elements: str
-    default: []
+    aliases: [managed_policies, managed_policy]
   purge_managed_policies:
     description:
-      - Detach managed policies that O(managed_policy_arns) does not list.
+      - Detach managed policies that O(managed_policy_arns) does not list. Applies only when
+        O(managed_policy_arns) is set.
     type: bool
     default: true
+    aliases: [purge_policies, purge_policy]
   inline_policies:
     description:
       - Inline policies, as a dictionary of policy name to policy document (dict or JSON).
+      - Not set leaves the inline policies as they are.
     type: dict
-    default: {}
   purge_inline_policies:
     description:
-      - Delete inline policies that O(inline_policies) does not name.
+      - Delete inline policies that O(inline_policies) does not name. Applies only when O(inline_policies) is set.
     type: bool
     default: true
   instance_profile:
     description:
-      - Keep an instance profile of the same name holding the role (for EC2). V(false) removes it.
+      - V(true) keeps an instance profile of the same name holding the role (for EC2), V(false) removes it.
+      - Not set leaves an existing instance profile as it is (a new role gets none).
+      - Unlike the C(create_instance_profile) option of M(amazon.aws.iam_role), V(false) deletes the instance profile.
     type: bool
-    default: false
   path:
     description:
       - The path of the role (and instance profile). It cannot change once the role exists.
+      - Not set means V(/) for a new role and leaves an existing role's path as it is.
     type: str
-    default: /
+    aliases: [path_prefix, prefix]
   description:
     description:
-      - The role's description.
+      - The role's description. Not set leaves it as it is.
     type: str
   max_session_duration:
     description:
-      - Maximum session duration in seconds (3600 to 43200).
+      - Maximum session duration in seconds (3600 to 43200). Not set leaves it as it is (3600 for a new role).
     type: int
   state:
     description:
@@ -93,6 +100,10 @@ extends_documentation_fragment:
   - natzero.aws.aws.tags
 notes:
   - Supports check mode and diff mode.
+  - An option left out leaves that part of an existing role as it is, as in amazon.aws.
+seealso:
+  - module: amazon.aws.iam_role
+    description: The amazon.aws module for IAM roles (option names shared through aliases).
 """
 
 EXAMPLES = r"""
@@ -161,12 +172,36 @@ managed_policy_arns:
   type: list
   elements: str
   sample: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]
+iam_role:
+  description:
+    - The role as IAM describes it after the run, as amazon.aws.iam_role returns it (snake_case keys, tags as a
+      dictionary, the trust policy document as IAM holds it), with its attached managed policies.
+    - Null in check mode when the role would be created.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    arn: arn:aws:iam::123456789012:role/prod-nat-zero
+    role_name: prod-nat-zero
+    role_id: AROAEXAMPLEEXAMPLE1234
+    path: /
+    create_date: "2026-01-01T00:00:00+00:00"
+    max_session_duration: 3600
+    assume_role_policy_document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: sts:AssumeRole,
+                                  Principal: {Service: lambda.amazonaws.com}}]}
+    tags: {team: platform}
+    attached_policies: [{policy_arn: "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                         policy_name: AWSLambdaBasicExecutionRole}]
 inline_policy_names:
   description: The inline policies after the run.
   returned: when O(state=present)
   type: list
   elements: str
   sample: [nat-zero]
+tags:
+  description: The role's tags after the run.
+  returned: when O(state=present)
+  type: dict
+  sample: {team: platform}
 """
 
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
@@ -174,6 +209,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ClientError,
     ValidationError,
     is_error,
+    snake_resource,
     wait_with,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.policy import (
@@ -185,14 +221,19 @@ from ansible_collections.natzero.aws.plugins.module_utils.policy import (
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     compare_tags,
     dict_to_tags,
-    normalize_tags,
+    requested_tags,
+    tags_after,
+    tags_argument_spec,
     tags_to_dict,
 )
 
 
 def trust_policy(params):
+    """The trust policy the task asks for, or None when it leaves the role's as it is."""
     if params["assume_role_policy"] is not None:
         return parse_policy(params["assume_role_policy"])
+    if not params["assume_role_service"]:
+        return None
     services = sorted(params["assume_role_service"])
     return {
         "Version": "2012-10-17",
@@ -250,18 +291,14 @@ class Role:
     def present(self):
         p = self.module.params
         trust = trust_policy(p)
-        tags = normalize_tags(p["tags"])
+        tags = requested_tags(p)
         role = self.get_role()
-        self.after = {
-            "path": p["path"],
-            "assume_role_policy": canonical_policy(trust),
-            "description": p["description"],
-            "managed_policy_arns": sorted(set(p["managed_policy_arns"])),
-            "inline_policies": {k: canonical_policy(parse_policy(v)) for k, v in p["inline_policies"].items()},
-            "instance_profile": p["instance_profile"],
-            "tags": tags,
-        }
         if role is None:
+            if trust is None:
+                raise ValidationError(
+                    "Role %s does not exist: assume_role_service or assume_role_policy is needed to create it"
+                    % self.name
+                )
             self.before = None
             role = self.create(trust, tags)
         else:
@@ -269,19 +306,29 @@ class Role:
         self.ensure_managed_policies()
         self.ensure_inline_policies()
         profile = self.ensure_instance_profile(tags)
+        has_profile = self.after["instance_profile"]
         return self.result(
+            iam_role=self.described(role),
             arn=role["Arn"] if role else None,
             role_id=role["RoleId"] if role else None,
             instance_profile_arn=profile["Arn"] if profile else None,
-            instance_profile_name=self.name if p["instance_profile"] else None,
+            instance_profile_name=self.name if has_profile else None,
             managed_policy_arns=self.after["managed_policy_arns"],
             inline_policy_names=sorted(self.after["inline_policies"]),
+            tags=self.after["tags"],
         )
 
     def create(self, trust, tags):
         p = self.module.params
+        path = p["path"] or "/"
+        self.after = {
+            "path": path,
+            "assume_role_policy": canonical_policy(trust),
+            "description": p["description"],
+            "tags": tags or {},
+        }
         kwargs = dict(
-            RoleName=self.name, Path=p["path"], AssumeRolePolicyDocument=policy_json(trust), Tags=dict_to_tags(tags)
+            RoleName=self.name, Path=path, AssumeRolePolicyDocument=policy_json(trust), Tags=dict_to_tags(tags)
         )
         if p["description"]:
             kwargs["Description"] = p["description"]
@@ -303,18 +350,25 @@ class Role:
     def update(self, role, trust, tags):
         p = self.module.params
         current_tags = tags_to_dict(paginate(self.iam, "list_role_tags", "Tags", RoleName=self.name))
+        current_trust = canonical_policy(parse_policy(role["AssumeRolePolicyDocument"]))
         self.before = {
             "path": role["Path"],
-            "assume_role_policy": canonical_policy(parse_policy(role["AssumeRolePolicyDocument"])),
+            "assume_role_policy": current_trust,
             "description": role.get("Description"),
             "tags": current_tags,
         }
-        if role["Path"] != p["path"]:
+        self.after = {
+            "path": role["Path"],
+            "assume_role_policy": current_trust if trust is None else canonical_policy(trust),
+            "description": role.get("Description") if p["description"] is None else p["description"],
+            "tags": tags_after(current_tags, tags, p["purge_tags"]),
+        }
+        if p["path"] is not None and role["Path"] != p["path"]:
             raise ValidationError(
                 "Role %s has path %s; IAM cannot change the path of a role (requested %s). "
                 "Delete the role first (state=absent)." % (self.name, role["Path"], p["path"])
             )
-        if not policies_equal(role["AssumeRolePolicyDocument"], trust):
+        if trust is not None and not policies_equal(role["AssumeRolePolicyDocument"], trust):
             self.change(self.iam.update_assume_role_policy, RoleName=self.name, PolicyDocument=policy_json(trust))
         updates = {}
         if p["description"] is not None and (role.get("Description") or "") != p["description"]:
@@ -322,6 +376,9 @@ class Role:
         if p["max_session_duration"] and role.get("MaxSessionDuration") != p["max_session_duration"]:
             updates["MaxSessionDuration"] = p["max_session_duration"]
         if updates:
+            # AWS's UpdateRole keeps what it is not given, but some emulators (moto) reset
+            # MaxSessionDuration to 3600: send the current value so both keep it.
+            updates.setdefault("MaxSessionDuration", role.get("MaxSessionDuration") or 3600)
             self.change(self.iam.update_role, RoleName=self.name, **updates)
         to_set, to_remove = compare_tags(current_tags, tags, p["purge_tags"])
         if to_remove:
@@ -338,15 +395,20 @@ class Role:
     def ensure_managed_policies(self):
         p = self.module.params
         current = self.attached_policy_arns()
+        wanted = p["managed_policy_arns"]
         if self.before is not None:
             self.before["managed_policy_arns"] = current
-        for arn in sorted(set(p["managed_policy_arns"]) - set(current)):
+        if wanted is None:
+            self.after["managed_policy_arns"] = current
+            return
+        for arn in sorted(set(wanted) - set(current)):
             self.change(self.iam.attach_role_policy, RoleName=self.name, PolicyArn=arn)
         if p["purge_managed_policies"]:
-            for arn in sorted(set(current) - set(p["managed_policy_arns"])):
+            for arn in sorted(set(current) - set(wanted)):
                 self.change(self.iam.detach_role_policy, RoleName=self.name, PolicyArn=arn)
+            self.after["managed_policy_arns"] = sorted(set(wanted))
         else:
-            self.after["managed_policy_arns"] = sorted(set(current) | set(p["managed_policy_arns"]))
+            self.after["managed_policy_arns"] = sorted(set(current) | set(wanted))
 
     def inline_policies(self):
         if self.module.check_mode and self.before is None:
@@ -356,34 +418,46 @@ class Role:
 
     def ensure_inline_policies(self):
         p = self.module.params
-        current = self.inline_policies()
+        current = {k: canonical_policy(parse_policy(v)) for k, v in self.inline_policies().items()}
+        wanted = p["inline_policies"]
         if self.before is not None:
-            self.before["inline_policies"] = {k: canonical_policy(parse_policy(v)) for k, v in current.items()}
-        for name, document in sorted(p["inline_policies"].items()):
+            self.before["inline_policies"] = current
+        if wanted is None:
+            self.after["inline_policies"] = current
+            return
+        for name, document in sorted(wanted.items()):
             desired = parse_policy(document)
             if not policies_equal(current.get(name), desired):
                 self.change(
                     self.iam.put_role_policy, RoleName=self.name, PolicyName=name, PolicyDocument=policy_json(desired)
                 )
+        after = {k: canonical_policy(parse_policy(v)) for k, v in wanted.items()}
         if p["purge_inline_policies"]:
-            for name in sorted(set(current) - set(p["inline_policies"])):
+            for name in sorted(set(current) - set(wanted)):
                 self.change(self.iam.delete_role_policy, RoleName=self.name, PolicyName=name)
         else:
-            for name in set(current) - set(p["inline_policies"]):
-                self.after["inline_policies"][name] = self.before["inline_policies"][name]
+            after = dict(current, **after)
+        self.after["inline_policies"] = after
 
     def ensure_instance_profile(self, tags):
         p = self.module.params
+        wanted = p["instance_profile"]
         profile = self.get_instance_profile()
         if self.before is not None:
             self.before["instance_profile"] = profile is not None
-        if not p["instance_profile"]:
+        self.after["instance_profile"] = profile is not None if wanted is None else wanted
+        if wanted is None:
+            return profile
+        if not wanted:
             if profile is not None:
                 self.delete_instance_profile(profile)
             return None
         if profile is None:
             created = self.change(
-                self.iam.create_instance_profile, InstanceProfileName=self.name, Path=p["path"], Tags=dict_to_tags(tags)
+                self.iam.create_instance_profile,
+                InstanceProfileName=self.name,
+                Path=p["path"] or self.after["path"],
+                Tags=dict_to_tags(tags),
             )
             if created is None:
                 return None
@@ -440,6 +514,18 @@ class Role:
         self.change(self.iam.delete_role, RoleName=self.name)
         return self.result(arn=None, instance_profile_arn=None, instance_profile_name=None)
 
+    def described(self, role):
+        """The role as amazon.aws.iam_role returns it (what IAM says after the run; the plan in check mode)."""
+        if role is None:
+            return None
+        if not self.module.check_mode:
+            role = self.get_role()
+        facts = snake_resource(role, tags=self.after["tags"], ignore=("AssumeRolePolicyDocument",))
+        facts["attached_policies"] = [
+            {"policy_arn": arn, "policy_name": arn.rsplit("/", 1)[-1]} for arn in self.after["managed_policy_arns"]
+        ]
+        return facts
+
     def result(self, **facts):
         result = dict(changed=self.changed, role_name=self.name, **facts)
         if self.module.diff_mode:
@@ -449,14 +535,14 @@ class Role:
 
 def validate(params):
     path = params["path"]
-    if not (path.startswith("/") and path.endswith("/")):
+    if path is not None and not (path.startswith("/") and path.endswith("/")):
         raise ValidationError("path %r must begin and end with '/'" % path)
     if params["assume_role_policy"] is not None:
         try:
             parse_policy(params["assume_role_policy"])
         except (ValueError, TypeError) as exc:
             raise ValidationError("assume_role_policy is not a policy document: %s" % exc) from exc
-    for name, document in params["inline_policies"].items():
+    for name, document in (params["inline_policies"] or {}).items():
         try:
             parse_policy(document)
         except (ValueError, TypeError) as exc:
@@ -475,27 +561,25 @@ def main():
     argument_spec = dict(
         name=dict(type="str", required=True, aliases=["role_name"]),
         assume_role_service=dict(type="list", elements="str"),
-        assume_role_policy=dict(type="raw"),
-        managed_policy_arns=dict(type="list", elements="str", default=[]),
-        purge_managed_policies=dict(type="bool", default=True),
-        inline_policies=dict(type="dict", default={}),
+        assume_role_policy=dict(type="raw", aliases=["assume_role_policy_document"]),
+        managed_policy_arns=dict(type="list", elements="str", aliases=["managed_policies", "managed_policy"]),
+        purge_managed_policies=dict(type="bool", default=True, aliases=["purge_policies", "purge_policy"]),
+        inline_policies=dict(type="dict"),
         purge_inline_policies=dict(type="bool", default=True),
-        instance_profile=dict(type="bool", default=False),
-        path=dict(type="str", default="/"),
+        instance_profile=dict(type="bool"),
+        path=dict(type="str", aliases=["path_prefix", "prefix"]),
         description=dict(type="str"),
         max_session_duration=dict(type="int"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait_timeout=dict(type="int", default=120),
     )
     module = AWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("state", "present", ("assume_role_service", "assume_role_policy"), True)],
         mutually_exclusive=[("assume_role_service", "assume_role_policy")],
     )
-    module.run(ensure)
+    module.run(ensure, resource="IAM role %s" % module.params["name"])
 
 
 if __name__ == "__main__":

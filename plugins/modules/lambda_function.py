@@ -16,7 +16,7 @@ description:
     C(CodeSha256), so the code is uploaded only when it changed.
   - Manages the configuration (handler, runtime, architecture, role, environment, memory, timeout,
     description), tags, reserved concurrency and the asynchronous invocation settings (retry attempts, event
-    age), changing only what differs.
+    age), changing only what differs. An option left out leaves that setting of an existing function as it is.
   - Waits until the function is C(Active) and its last update C(Successful) before the next change and before
     returning.
   - A role created a moment ago may not be assumable by Lambda yet; creating (or reconfiguring) the function
@@ -47,49 +47,51 @@ options:
     description:
       - The handler, for example V(nat_zero.handler.handler). For Python runtimes the module checks that its
         module file is in O(source_path).
-      - Required with O(state=present).
+      - Required to create the function; not set leaves an existing function's handler as it is.
     type: str
   runtime:
     description:
-      - The runtime.
+      - The runtime. Not set means V(python3.12) for a new function and leaves an existing function's as it is.
     type: str
-    default: python3.12
   architecture:
     description:
-      - The instruction set architecture.
+      - The instruction set architecture. Not set means V(arm64) for a new function and leaves an existing
+        function's as it is.
     type: str
     choices: [arm64, x86_64]
-    default: arm64
+    aliases: [architectures]
   role_arn:
     description:
-      - The execution role, for example from M(natzero.aws.iam_role).
-      - Required with O(state=present).
+      - The ARN of the execution role, for example from M(natzero.aws.iam_role).
+      - Required to create the function; not set leaves an existing function's role as it is.
     type: str
+    aliases: [role]
   environment:
     description:
       - Environment variables. Values that are not strings are converted (lists and dictionaries to compact
         JSON, booleans to V(true)/V(false)).
+      - Not set leaves an existing function's variables as they are; V({}) removes them all.
     type: dict
-    default: {}
+    aliases: [environment_variables]
   memory_size:
     description:
-      - Memory in MB (128 to 10240).
+      - Memory in MB (128 to 10240). Not set means V(128) for a new function and leaves an existing function's
+        as it is.
     type: int
-    default: 128
   timeout:
     description:
-      - Timeout in seconds (1 to 900).
+      - Timeout in seconds (1 to 900). Not set means V(30) for a new function and leaves an existing
+        function's as it is.
     type: int
-    default: 30
   description:
     description:
-      - The function's description.
+      - The function's description. Not set leaves it as it is (empty for a new function).
     type: str
-    default: ""
   reserved_concurrency:
     description:
       - Reserved concurrent executions. V(1) makes the function a single writer.
-      - Not set removes any reservation (the function uses the account's unreserved concurrency).
+      - V(-1) removes any reservation (the function then uses the account's unreserved concurrency).
+      - Not set leaves the reservation as it is (none for a new function).
     type: int
   maximum_retry_attempts:
     description:
@@ -126,6 +128,10 @@ extends_documentation_fragment:
 notes:
   - Supports check mode and diff mode.
   - The log group C(/aws/lambda/<name>) is not managed here; see M(natzero.aws.log_group).
+seealso:
+  - module: amazon.aws.lambda
+    description: The amazon.aws module for Lambda functions from a zip file, S3 object or image.
+  - module: natzero.aws.log_group
 """
 
 EXAMPLES = r"""
@@ -186,11 +192,41 @@ environment:
   returned: when O(state=present)
   type: dict
   sample: {NAT_ZERO_NAME: prod}
+tags:
+  description: The function's tags after the run.
+  returned: when O(state=present)
+  type: dict
+  sample: {team: platform}
 reserved_concurrency:
   description: The reserved concurrency after the run, null for none.
   returned: when O(state=present) or O(state=disabled)
   type: int
   sample: 1
+configuration:
+  description:
+    - The function's configuration as Lambda describes it after the run, as amazon.aws.lambda returns it
+      (snake_case keys; environment variable names and tags as they are).
+    - In check mode, the configuration before the run; null when the function would be created.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    function_name: prod-nat-zero
+    function_arn: arn:aws:lambda:us-east-1:123456789012:function:prod-nat-zero
+    runtime: python3.12
+    handler: nat_zero.handler.handler
+    architectures: [arm64]
+    memory_size: 128
+    timeout: 30
+    environment: {variables: {NAT_ZERO_NAME: prod}}
+    state: Active
+    last_update_status: Successful
+    tags: {team: platform}
+code:
+  description: Where Lambda keeps the function's code, as amazon.aws.lambda returns it. Null when
+    the function would be created in check mode.
+  returned: when O(state=present)
+  type: dict
+  sample: {repository_type: S3, location: "https://awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com/snapshots/..."}
 code_updated:
   description: Whether the code was (or, in check mode, would be) uploaded.
   returned: when O(state=present)
@@ -201,6 +237,8 @@ code_updated:
 import json
 import os
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
@@ -209,12 +247,23 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     error_message,
     is_error,
     retry_while,
+    snake_resource,
     wait_with,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.package import build_zip, code_sha256
-from ansible_collections.natzero.aws.plugins.module_utils.tags import compare_tags, normalize_tags
+from ansible_collections.natzero.aws.plugins.module_utils.tags import (
+    compare_tags,
+    requested_tags,
+    tags_after,
+    tags_argument_spec,
+)
 
 MAX_DIRECT_UPLOAD = 50 * 1024 * 1024
+# What a new function gets for the options a task leaves out.
+CREATE_DEFAULTS = {"Runtime": "python3.12", "MemorySize": 128, "Timeout": 30, "Description": ""}
+DEFAULT_ARCHITECTURE = "arm64"
+# reserved_concurrency value that removes the reservation.
+NO_RESERVATION = -1
 # At most this long for IAM to let Lambda assume a new role.
 ROLE_PROPAGATION_TIMEOUT = 120
 
@@ -225,6 +274,14 @@ def environment_value(value):
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return "" if value is None else str(value)
+
+
+def snake_config(config):
+    """A function configuration as the diff shows it: snake_case keys, environment variables as they are."""
+    snake = camel_dict_to_snake_dict({k: v for k, v in config.items() if k != "Environment"})
+    if "Environment" in config:
+        snake["environment"] = config["Environment"]["Variables"]
+    return snake
 
 
 def role_not_assumable_yet(exc):
@@ -262,7 +319,7 @@ def validate(params):
     source = params["source_path"]
     if not os.path.isdir(source):
         raise ValidationError("source_path %s is not a directory" % source)
-    if params["runtime"].startswith("python"):
+    if params["handler"] and (params["runtime"] or CREATE_DEFAULTS["Runtime"]).startswith("python"):
         module_path, dot, function = params["handler"].rpartition(".")
         handler_file = os.path.join(source, *module_path.split(".")) + ".py"
         if not (module_path and dot and function):
@@ -272,17 +329,17 @@ def validate(params):
                 "handler %s: %s does not exist in source_path %s" % (params["handler"], handler_file, source)
             )
     validate_source_include(params)
-    if not 128 <= params["memory_size"] <= 10240:
+    if params["memory_size"] is not None and not 128 <= params["memory_size"] <= 10240:
         raise ValidationError("memory_size must be between 128 and 10240 MB")
-    if not 1 <= params["timeout"] <= 900:
+    if params["timeout"] is not None and not 1 <= params["timeout"] <= 900:
         raise ValidationError("timeout must be between 1 and 900 seconds")
     if not 0 <= params["maximum_retry_attempts"] <= 2:
         raise ValidationError("maximum_retry_attempts must be between 0 and 2")
     age = params["maximum_event_age_seconds"]
     if age is not None and not 60 <= age <= 21600:
         raise ValidationError("maximum_event_age_seconds must be between 60 and 21600")
-    if params["reserved_concurrency"] is not None and params["reserved_concurrency"] < 0:
-        raise ValidationError("reserved_concurrency must not be negative")
+    if params["reserved_concurrency"] is not None and params["reserved_concurrency"] < NO_RESERVATION:
+        raise ValidationError("reserved_concurrency must be 0 or more, or -1 to remove the reservation")
 
 
 class Function:
@@ -318,16 +375,20 @@ class Function:
         )
 
     def desired_config(self):
+        """The configuration the task asks for: only the options it sets."""
         p = self.module.params
-        return {
+        desired = {
             "Role": p["role_arn"],
             "Handler": p["handler"],
             "Runtime": p["runtime"],
             "MemorySize": p["memory_size"],
             "Timeout": p["timeout"],
             "Description": p["description"],
-            "Environment": {"Variables": {str(k): environment_value(v) for k, v in p["environment"].items()}},
         }
+        if p["environment"] is not None:
+            variables = {str(k): environment_value(v) for k, v in p["environment"].items()}
+            desired["Environment"] = {"Variables": variables}
+        return {k: v for k, v in desired.items() if v is not None}
 
     @staticmethod
     def current_config(configuration):
@@ -354,8 +415,10 @@ class Function:
         desired = self.desired_config()
         existing = self.get()
         if existing is None:
+            desired = {**CREATE_DEFAULTS, "Environment": {"Variables": {}}, **desired}
             before, arn = None, self.create(package, desired)
             code_updated = True
+            tags = requested_tags(p) or {}
         else:
             configuration = existing["Configuration"]
             arn = configuration["FunctionArn"]
@@ -368,7 +431,8 @@ class Function:
                 self.wait_ready()
             code_updated = self.update_code(configuration, package, sha)
             self.update_config(before, desired)
-            self.update_tags(arn, existing.get("Tags") or {})
+            tags = self.update_tags(arn, existing.get("Tags") or {})
+            desired = {**before, **desired}
         reserved = self.ensure_concurrency(existing)
         self.ensure_async_config(existing is None)
         result = dict(
@@ -381,11 +445,25 @@ class Function:
             environment=desired["Environment"]["Variables"],
             reserved_concurrency=reserved,
             code_updated=code_updated,
+            tags=tags,
+            **self.described(existing, tags),
         )
         if self.module.diff_mode:
-            after = dict(desired, CodeSha256=sha, Architectures=[p["architecture"]])
-            result["diff"] = {"before": before or {}, "after": after}
+            architectures = [p["architecture"]] if p["architecture"] else (before or {}).get("Architectures")
+            after = dict(desired, CodeSha256=sha, Architectures=architectures or [DEFAULT_ARCHITECTURE])
+            result["diff"] = {"before": snake_config(before or {}), "after": snake_config(after)}
         return result
+
+    def described(self, existing, tags):
+        """configuration and code as amazon.aws.lambda returns them: what Lambda says after the run
+        (before it, in check mode; null for a function check mode would create)."""
+        function = existing if self.module.check_mode else self.get()
+        if function is None:
+            return dict(configuration=None, code=None)
+        configuration = snake_resource(function["Configuration"], tags=tags, ignore=("Environment",))
+        variables = (function["Configuration"].get("Environment") or {}).get("Variables") or {}
+        configuration["environment"] = {"variables": variables}
+        return dict(configuration=configuration, code=snake_resource(function.get("Code")))
 
     def wait_ready(self):
         wait_with(
@@ -400,16 +478,23 @@ class Function:
 
     def create(self, package, desired):
         p = self.module.params
+        # In check mode a role created earlier in the same run has no ARN yet: only a real run needs one.
+        needed = ("handler",) if self.module.check_mode else ("handler", "role_arn")
+        missing = [option for option in needed if not p[option]]
+        if missing:
+            raise ValidationError(
+                "Function %s does not exist: %s needed to create it" % (self.name, " and ".join(missing))
+            )
         self.changed = True
         if self.module.check_mode:
             return None
         kwargs = dict(
             FunctionName=self.name,
             Code={"ZipFile": package},
-            Architectures=[p["architecture"]],
+            Architectures=[p["architecture"] or DEFAULT_ARCHITECTURE],
             PackageType="Zip",
             Publish=False,
-            Tags=normalize_tags(p["tags"]),
+            Tags=requested_tags(p) or {},
             **desired,
         )
         created = retry_while(
@@ -421,8 +506,8 @@ class Function:
         return created["FunctionArn"]
 
     def update_code(self, configuration, package, sha):
-        architecture = self.module.params["architecture"]
         deployed_architectures = configuration.get("Architectures") or ["x86_64"]
+        architecture = self.module.params["architecture"] or deployed_architectures[0]
         if configuration.get("CodeSha256") == sha and deployed_architectures == [architecture]:
             return False
         self.changed = True
@@ -443,21 +528,26 @@ class Function:
             self.wait_updated()
 
     def update_tags(self, arn, current):
+        """Bring the tags to what the task asks for; the tags after the run."""
         p = self.module.params
-        to_set, to_remove = compare_tags(current, normalize_tags(p["tags"]), p["purge_tags"])
-        if not (to_set or to_remove):
-            return
-        self.changed = True
-        if self.module.check_mode:
-            return
-        if to_remove:
-            self.lam.untag_resource(Resource=arn, TagKeys=to_remove)
-        if to_set:
-            self.lam.tag_resource(Resource=arn, Tags=to_set)
+        wanted = requested_tags(p)
+        to_set, to_remove = compare_tags(current, wanted, p["purge_tags"])
+        if to_set or to_remove:
+            self.changed = True
+            if not self.module.check_mode:
+                if to_remove:
+                    self.lam.untag_resource(Resource=arn, TagKeys=to_remove)
+                if to_set:
+                    self.lam.tag_resource(Resource=arn, Tags=to_set)
+        return tags_after(current, wanted, p["purge_tags"])
 
     def ensure_concurrency(self, existing):
         wanted = self.module.params["reserved_concurrency"]
         current = ((existing or {}).get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        if wanted == NO_RESERVATION:
+            wanted = None
+        elif wanted is None:
+            return current
         if current == wanted:
             return current
         self.changed = True
@@ -550,27 +640,26 @@ def main():
         source_path=dict(type="path"),
         source_include=dict(type="list", elements="str"),
         handler=dict(type="str"),
-        runtime=dict(type="str", default="python3.12"),
-        architecture=dict(type="str", choices=["arm64", "x86_64"], default="arm64"),
-        role_arn=dict(type="str"),
-        environment=dict(type="dict", default={}),
-        memory_size=dict(type="int", default=128),
-        timeout=dict(type="int", default=30),
-        description=dict(type="str", default=""),
+        runtime=dict(type="str"),
+        architecture=dict(type="str", choices=["arm64", "x86_64"], aliases=["architectures"]),
+        role_arn=dict(type="str", aliases=["role"]),
+        environment=dict(type="dict", aliases=["environment_variables"]),
+        memory_size=dict(type="int"),
+        timeout=dict(type="int"),
+        description=dict(type="str"),
         reserved_concurrency=dict(type="int"),
         maximum_retry_attempts=dict(type="int", default=2),
         maximum_event_age_seconds=dict(type="int"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "disabled", "absent"], default="present"),
         wait_timeout=dict(type="int", default=300),
+        **tags_argument_spec(),
     )
     module = AWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("state", "present", ("source_path", "handler", "role_arn"))],
+        required_if=[("state", "present", ("source_path",))],
     )
-    module.run(ensure)
+    module.run(ensure, resource="Lambda function %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ description:
     without waiting for EventBridge to propagate a new rule or for the first scheduled sweep.
   - An invocation changes no configuration, but it runs code, so the module reports RV(ignore:changed=true)
     whenever it invokes. Use C(changed_when) where the invocation must not count as a change.
-  - In check mode nothing is invoked.
+  - In check mode nothing is invoked; the task reports the change an invocation would be (none for V(DryRun)).
 author:
   - natzero.aws maintainers (@natzero)
 options:
@@ -92,8 +92,9 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import AWSModule, 
 
 def invoke(module):
     p = module.params
+    # An invocation is a change (DryRun only checks permissions); check mode says so without invoking.
     if module.check_mode:
-        return dict(changed=False)
+        return dict(changed=p["invocation_type"] != "DryRun")
     response = module.client("lambda").invoke(
         FunctionName=p["name"], InvocationType=p["invocation_type"], Payload=json.dumps(p["payload"]).encode()
     )
@@ -121,7 +122,7 @@ def main():
         fail_on_function_error=dict(type="bool", default=True),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(invoke)
+    module.run(invoke, resource="Lambda function %s" % module.params["name"])
 
 
 if __name__ == "__main__":

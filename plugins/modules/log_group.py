@@ -28,6 +28,7 @@ options:
         (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653).
       - V(0) keeps them forever. Not set leaves the retention period as it is (forever for a new log group).
     type: int
+    aliases: [retention]
   kms_key_id:
     description:
       - The ARN of a KMS key to encrypt the log group with, set when the log group is created.
@@ -43,6 +44,10 @@ extends_documentation_fragment:
   - natzero.aws.aws.tags
 notes:
   - Supports check mode and diff mode.
+  - An option left out leaves that part of an existing log group as it is, as in amazon.aws.
+seealso:
+  - module: amazon.aws.cloudwatchlogs_log_group
+    description: The amazon.aws module for log groups (O(retention) and O(resource_tags) are shared aliases).
 """
 
 EXAMPLES = r"""
@@ -76,6 +81,36 @@ retention_days:
   returned: when O(state=present)
   type: int
   sample: 14
+creation_time:
+  description: When the log group was created, in milliseconds since the epoch (as amazon.aws returns it).
+  returned: when O(state=present) and the log group exists
+  type: int
+  sample: 1767225600000
+retention_in_days:
+  description: The retention period as CloudWatch Logs reports it (after the run; before it in check mode).
+  returned: when O(state=present) and the log group has one
+  type: int
+  sample: 14
+stored_bytes:
+  description: The bytes the log group stores.
+  returned: when O(state=present) and the log group exists
+  type: int
+  sample: 0
+metric_filter_count:
+  description: The number of metric filters.
+  returned: when O(state=present) and the log group exists
+  type: int
+  sample: 0
+kms_key_id:
+  description: The KMS key that encrypts the log group.
+  returned: when O(state=present) and the log group has one
+  type: str
+  sample: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+tags:
+  description: The log group's tags after the run.
+  returned: when O(state=present)
+  type: dict
+  sample: {team: platform}
 """
 
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
@@ -83,8 +118,14 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ClientError,
     ValidationError,
     is_error,
+    snake_resource,
 )
-from ansible_collections.natzero.aws.plugins.module_utils.tags import compare_tags, normalize_tags
+from ansible_collections.natzero.aws.plugins.module_utils.tags import (
+    compare_tags,
+    requested_tags,
+    tags_after,
+    tags_argument_spec,
+)
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
@@ -104,7 +145,7 @@ def group_arn(group):
 def present(module, logs):
     p = module.params
     name = p["name"]
-    tags = normalize_tags(p["tags"])
+    tags = requested_tags(p)
     group = find(logs, name)
     changed = False
     before = None
@@ -112,7 +153,7 @@ def present(module, logs):
         changed = True
         if module.check_mode:
             retention = p["retention_days"] or None
-            return dict(changed=True, log_group_name=name, arn=None, retention_days=retention), None
+            return dict(changed=True, log_group_name=name, arn=None, retention_days=retention, tags=tags or {}), None
         kwargs = dict(logGroupName=name)
         if tags:
             kwargs["tags"] = tags
@@ -120,7 +161,7 @@ def present(module, logs):
             kwargs["kmsKeyId"] = p["kms_key_id"]
         logs.create_log_group(**kwargs)
         group = find(logs, name) or {"logGroupName": name, "arn": "", "logGroupArn": ""}
-        current_tags = tags
+        current_tags = tags or {}
     else:
         current_tags = logs.list_tags_for_resource(resourceArn=group_arn(group)).get("tags") or {}
         before = {"retention_days": group.get("retentionInDays"), "tags": current_tags}
@@ -143,7 +184,17 @@ def present(module, logs):
                 logs.untag_resource(resourceArn=arn, tagKeys=to_remove)
             if to_set:
                 logs.tag_resource(resourceArn=arn, tags=to_set)
-    return dict(changed=changed, log_group_name=name, arn=arn, retention_days=retention), before
+    after_tags = tags_after(current_tags, tags, p["purge_tags"])
+    result = dict(described(logs, name, group, module.check_mode), tags=after_tags)
+    result.update(changed=changed, log_group_name=name, arn=arn, retention_days=retention)
+    return result, before
+
+
+def described(logs, name, group, check_mode):
+    """The fields amazon.aws.cloudwatchlogs_log_group returns (creation_time, retention_in_days,
+    stored_bytes, ...): what CloudWatch Logs says after the run, before it in check mode."""
+    current = group if check_mode else find(logs, name) or group
+    return snake_resource({k: v for k, v in current.items() if k != "arn"})
 
 
 def absent(module, logs):
@@ -172,7 +223,7 @@ def ensure(module):
         after = None
     else:
         result, before = present(module, logs)
-        after = {"retention_days": result["retention_days"], "tags": normalize_tags(p["tags"])}
+        after = {"retention_days": result["retention_days"], "tags": result["tags"]}
     if module.diff_mode:
         result["diff"] = {"before": before or {}, "after": after or {}}
     return result
@@ -181,14 +232,13 @@ def ensure(module):
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True, aliases=["log_group_name"]),
-        retention_days=dict(type="int"),
+        retention_days=dict(type="int", aliases=["retention"]),
         kms_key_id=dict(type="str"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(ensure)
+    module.run(ensure, resource="log group %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def main():
         wait_timeout=dict(type="int", default=600),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(ensure)
+    module.run(ensure, resource="NAT instances of deployment %s" % module.params["name"])
 
 
 if __name__ == "__main__":

@@ -65,18 +65,20 @@ options:
     default: /dev/xvda
   block_device_size:
     description:
-      - Size of the gp3 root volume in GiB. EC2 refuses a size smaller than the image's root snapshot
+      - Size of the gp3 root volume in GiB (1 to 65536). EC2 refuses a size smaller than the image's root snapshot
         (RV(natzero.aws.nat_ami_info#module:root_snapshot_size)).
     type: int
     default: 10
   block_device_iops:
     description:
-      - Provisioned IOPS of the root volume (3000 to 16000).
+      - Provisioned IOPS of the root volume. V(3000), or more up to 80000 and 500 per GiB of
+        O(block_device_size).
     type: int
     default: 3000
   block_device_throughput:
     description:
-      - Throughput of the root volume in MiB/s (125 to 1000).
+      - Throughput of the root volume in MiB/s. V(125), or more up to 2000 and 0.25 MiB/s per IOPS of
+        O(block_device_iops).
     type: int
     default: 125
   encrypt_root_volume:
@@ -129,7 +131,8 @@ extends_documentation_fragment:
 notes:
   - Supports check mode and diff mode.
   - O(tags) are set on the template and on the instances and volumes launched from it. Changing them changes
-    the config version.
+    the config version. The instance and volume tags are part of the template's data, so O(tags) left out
+    launches instances with the module's own tags only; the template's own tags are then left as they are.
 """
 
 EXAMPLES = r"""
@@ -141,7 +144,8 @@ EXAMPLES = r"""
     image_id: "{{ nat_ami.image_id }}"
     instance_type: t4g.nano
     instance_profile_name: prod-nat-zero-nat
-    user_data: "{{ lookup('template', 'nat-bootstrap.sh.j2') }}"
+    # Your own boot script; the nat_zero role renders roles/nat_zero/templates/nat_user_data.sh.j2.
+    user_data: "{{ lookup('ansible.builtin.file', 'nat-user-data.sh') }}"
   register: nat_template
 
 - name: The reconciler's NAT_ZERO_CONFIG_VERSION
@@ -183,6 +187,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ValidationError,
     is_error,
 )
+from ansible_collections.natzero.aws.plugins.module_utils.ec2 import gp3_error
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     CONFIG_VERSION_TAG,
@@ -196,7 +201,9 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     ensure_ec2_tags,
     normalize_tags,
+    purge_requested,
     tag_specifications,
+    tags_argument_spec,
     tags_to_dict,
 )
 
@@ -284,12 +291,11 @@ def validate(params):
         return
     if not (params["image_id"] or "").startswith("ami-"):
         raise ValidationError("image_id %r is not an AMI ID (ami-...)" % (params["image_id"],))
-    if not 1 <= params["block_device_size"] <= 16384:
-        raise ValidationError("block_device_size must be between 1 and 16384 GiB")
-    if not 3000 <= params["block_device_iops"] <= 16000:
-        raise ValidationError("block_device_iops must be between 3000 and 16000 for gp3")
-    if not 125 <= params["block_device_throughput"] <= 1000:
-        raise ValidationError("block_device_throughput must be between 125 and 1000 MiB/s for gp3")
+    volume_error = gp3_error(
+        params["block_device_size"], params["block_device_iops"], params["block_device_throughput"], "block_device_"
+    )
+    if volume_error:
+        raise ValidationError(volume_error)
     if params["kms_key_id"] and not params["encrypt_root_volume"]:
         raise ValidationError("kms_key_id is set but encrypt_root_volume is false; a key only encrypts")
     if not (params["root_device_name"] or "").startswith("/dev/"):
@@ -390,7 +396,7 @@ class LaunchTemplate:
             template_id,
             tags_to_dict(template["Tags"]),
             self.template_tags,
-            self.module.params["purge_tags"],
+            purge_requested(self.module.params),
         ):
             result["changed"] = True
         return self.with_diff(result, diff)
@@ -440,8 +446,7 @@ def main():
         user_data=dict(type="str"),
         nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
         nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AWSModule(
@@ -450,7 +455,9 @@ def main():
         required_if=[("state", "present", ("image_id",))],
         mutually_exclusive=[("instance_profile_arn", "instance_profile_name")],
     )
-    module.run(ensure)
+    module.run(
+        ensure, resource="launch template %s-nat-%s" % (module.params["name"], module.params["availability_zone"])
+    )
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ route_target:
   type: str
   sample: eni-0fedcba9876543210
 replaced_route_target:
-  description: The target of the default route that the module replaced, or null.
+  description: The target of the default route that the module replaced (in check mode, would replace), or null.
   returned: when O(state=present)
   type: str
   sample: nat-0123456789abcdef0
@@ -175,8 +175,10 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
     ensure_ec2_tags,
     normalize_tags,
+    purge_requested,
     tag_filters,
     tag_specifications,
+    tags_argument_spec,
     tags_to_dict,
 )
 
@@ -401,7 +403,7 @@ class Network:
             group_id,
             tags_to_dict(group.get("Tags")),
             desired_tags,
-            self.module.params["purge_tags"],
+            purge_requested(self.module.params),
         )
         current = ingress_rules(group.get("IpPermissions"))
         unwanted = sorted(current - {wanted}, key=str)
@@ -475,7 +477,7 @@ class Network:
             eni_id,
             tags_to_dict(eni.get("TagSet")),
             desired_tags,
-            self.module.params["purge_tags"],
+            purge_requested(self.module.params),
         )
         return eni_id
 
@@ -491,8 +493,8 @@ class Network:
         replaced = current if route else None
         if replaced:
             self.module.warn(
-                "Replaced the default route of %s, which pointed at %s, with the NAT's private ENI"
-                % (route_table_id, replaced)
+                "%s the default route of %s, which pointed at %s, with the NAT's private ENI"
+                % ("Would replace" if self.module.check_mode else "Replaced", route_table_id, replaced)
             )
         if self.module.check_mode:
             return private_eni_id, replaced
@@ -642,8 +644,7 @@ def main():
         private_subnet_id=dict(type="str"),
         private_cidr=dict(type="str"),
         route_table_id=dict(type="str"),
-        tags=dict(type="dict", default={}),
-        purge_tags=dict(type="bool", default=True),
+        **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait_timeout=dict(type="int", default=300),
     )
@@ -652,7 +653,9 @@ def main():
         supports_check_mode=True,
         required_if=[("state", "present", ("public_subnet_id", "private_subnet_id", "private_cidr", "route_table_id"))],
     )
-    module.run(ensure)
+    module.run(
+        ensure, resource="network of deployment %s in %s" % (module.params["name"], module.params["availability_zone"])
+    )
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ zones:
     nat:
       description: The NAT instance (the most alive one, if there are several), or null.
       type: dict
+      sample: {id: i-0fedcba9876543210, state: running, config_version: 5f0c6a1e9b2d4c7a, config_drift: false}
       contains:
         id:
           description: Instance ID.
@@ -126,9 +127,12 @@ zones:
       description: Every NAT instance of the AZ that is not terminated, in the same form as RV(zones.nat).
       type: list
       elements: dict
+      sample: [{id: i-0fedcba9876543210, state: running, config_version: 5f0c6a1e9b2d4c7a, config_drift: false}]
     eip:
       description: The Elastic IP of the AZ (the associated one, if there are several), or null.
       type: dict
+      sample: {allocation_id: eipalloc-0123456789abcdef0, public_ip: 198.51.100.7,
+               association_id: eipassoc-0123456789abcdef0, network_interface_id: eni-0123456789abcdef0}
       contains:
         allocation_id:
           description: Allocation ID.
@@ -150,6 +154,8 @@ zones:
       description: Every Elastic IP of the deployment in the AZ, in the same form as RV(zones.eip).
       type: list
       elements: dict
+      sample: [{allocation_id: eipalloc-0123456789abcdef0, public_ip: 198.51.100.7,
+                association_id: eipassoc-0123456789abcdef0, network_interface_id: eni-0123456789abcdef0}]
     route_table_id:
       description: The AZ's private route table, or null.
       type: str
@@ -280,7 +286,7 @@ def main():
         ignore_tag_value=dict(type="str", default=DEFAULT_IGNORE_TAG[1]),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.run(ensure)
+    module.run(ensure, resource="deployment %s" % module.params["name"])
 
 
 if __name__ == "__main__":

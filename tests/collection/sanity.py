@@ -2,8 +2,8 @@
 
 ansible-test wants the collection at .../ansible_collections/natzero/aws, so
 this builds the artifact (galaxy.yml's build_ignore applies), installs it into
-a temporary directory and adds the sanity ignore file, the one part of tests/
-that concerns the shipped content. Then it runs every sanity test on this
+a temporary directory (the artifact ships tests/sanity's ignore files and
+tests/config.yml, what an installed collection needs). Then it runs every sanity test on this
 Python. (Not under build/: inside this git checkout, ansible-test would list
 files with git, and git ignores build/.)
 
@@ -71,20 +71,22 @@ def install_artifact(work: Path) -> Path:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    collection = work / "collections" / "ansible_collections" / "natzero" / "aws"
-    shutil.copytree(REPO / "tests" / "sanity", collection / "tests" / "sanity")
-    return collection
+    return work / "collections" / "ansible_collections" / "natzero" / "aws"
 
 
 def main(arguments) -> int:
     started = time.monotonic()
     seed_pip_bootstrap()
     with tempfile.TemporaryDirectory(prefix="natzero-sanity-") as work:
-        collection = install_artifact(Path(work))
-        env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
-        command = [str(BIN / "ansible-test"), "sanity", "--python", PYTHON_VERSION, "--color", "no", *arguments]
-        returncode = subprocess.run(command, cwd=collection, env=env, check=False).returncode
-    print("ansible-test sanity: exit %d in %.0f s" % (returncode, time.monotonic() - started))
+        return run_ansible_test("sanity", install_artifact(Path(work)), arguments, started)
+
+
+def run_ansible_test(command: str, collection: Path, arguments, started: float) -> int:
+    """ansible-test <command> on this Python in collection; says how it ended and how long it took."""
+    env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
+    argv = [str(BIN / "ansible-test"), command, "--python", PYTHON_VERSION, "--color", "no", *arguments]
+    returncode = subprocess.run(argv, cwd=collection, env=env, check=False).returncode
+    print("ansible-test %s: exit %d in %.0f s" % (command, returncode, time.monotonic() - started))
     return returncode
 
 

@@ -18,6 +18,8 @@ from tests.collection.conftest import BIN, REPO, ansible_env, deployment_resourc
 pytestmark = pytest.mark.integration
 
 NAME = "galaxy"
+# tests/sanity/ and tests/config.yml ship: ansible-test sanity on the installed collection reads them.
+SHIPPED_TESTS = ("tests/sanity", "tests/config.yml")
 LEFT_OUT = ("tests/", "benchmarks/", "tools/", "build/", "extensions/", "playbooks/sandbox/", "changelogs/fragments/")
 CACHES = ("__pycache__", ".pyc", ".pytest_cache", ".ruff_cache", ".venv", ".git/", ".tar.gz")
 
@@ -57,7 +59,8 @@ def members(artifact):
 
 def test_the_artifact_holds_no_tests_benchmarks_or_caches(artifact):
     names = members(artifact)
-    assert [n for n in names if n.startswith(LEFT_OUT) or any(c in n for c in CACHES)] == []
+    left_out = [n for n in names if n.startswith(LEFT_OUT) and not n.startswith(SHIPPED_TESTS)]
+    assert left_out + [n for n in names if any(c in n for c in CACHES)] == []
 
 
 def test_the_artifact_holds_what_runs_on_a_controller(artifact):
@@ -85,7 +88,9 @@ def test_the_artifact_holds_what_runs_on_a_controller(artifact):
         "roles/ecs_spot_handler/tasks/main.yml",
         "playbooks/ecs_spot_handler.yml",
         "lambda_src/ecs_spot_handler/handler.py",
+        "tests/config.yml",
     }
+    expected |= {"tests/sanity/ignore-%s.txt" % version for version in supported_core_versions()}
     assert expected - names == set()
 
 
@@ -119,6 +124,16 @@ def test_galaxy_importer_accepts_the_artifact_without_an_error_or_warning(artifa
     assert result.returncode == 0, result.output
     assert "ansible-lint run complete" in result.output, result.output
     assert "Importer processing completed successfully" in result.output, result.output
+
+
+def supported_core_versions():
+    """The ansible-core minor versions tests/sanity has ignore files for, which must cover meta/runtime.yml's."""
+    import yaml
+
+    minimum = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())["requires_ansible"].lstrip(">=")
+    versions = sorted(p.stem[len("ignore-") :] for p in (REPO / "tests" / "sanity").glob("ignore-*.txt"))
+    assert versions[0] == ".".join(minimum.split(".")[:2]), "no ignore file for the oldest supported ansible-core"
+    return versions
 
 
 def test_the_installed_collection_is_the_one_ansible_finds(installed):

@@ -20,8 +20,8 @@ def user_data(tmp_path_factory) -> str:
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     template = environment.from_string(USER_DATA_TEMPLATE.read_text())
     return template.render(
-        nat_zero_bootstrap_script=BOOTSTRAP.read_text(),
-        nat_zero_user_data_private_cidrs=PRIVATE_CIDRS,
+        nat_zero__bootstrap_script=BOOTSTRAP.read_text(),
+        nat_zero__user_data_private_cidrs=PRIVATE_CIDRS,
     )
 
 

@@ -1,37 +1,22 @@
 """Run natzero.aws modules in-process against moto's mock_aws.
 
-The checkout is the collection: a temporary ansible_collections/natzero/aws
-link to it makes `ansible_collections.natzero.aws...` importable (and lets
-ansible-doc find it) without `make collection`.
+tests/unit/conftest.py makes `ansible_collections.natzero.aws...` importable.
 """
 
 from __future__ import annotations
 
-import atexit
 import io
 import json
 import os
-import shutil
-import sys
-import tempfile
 import zipfile
-from pathlib import Path
 
+import botocore.session
 import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from moto import mock_aws
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-COLLECTIONS_ROOT = Path(tempfile.mkdtemp(prefix="natzero-collections-"))
-(COLLECTIONS_ROOT / "ansible_collections" / "natzero").mkdir(parents=True)
-(COLLECTIONS_ROOT / "ansible_collections" / "natzero" / "aws").symlink_to(REPO_ROOT)
-sys.path.insert(0, str(COLLECTIONS_ROOT))
-atexit.register(shutil.rmtree, COLLECTIONS_ROOT, True)  # removes the link, never follows it
-
-import botocore.session  # noqa: E402
-from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
-from ansible_collections.natzero.aws.plugins.module_utils import aws as aws_utils  # noqa: E402
+from ansible_collections.natzero.aws.plugins.module_utils import aws as aws_utils
 
 REGION = "us-east-1"
 
@@ -57,11 +42,6 @@ def shared_botocore_loader():
     botocore.session.create_loader = lambda *args, **kwargs: loader
     yield
     botocore.session.create_loader = original
-
-
-@pytest.fixture(scope="session")
-def collections_root():
-    return COLLECTIONS_ROOT
 
 
 @pytest.fixture

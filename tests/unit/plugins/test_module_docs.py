@@ -84,3 +84,20 @@ def test_examples_and_return_are_valid_yaml(module_name):
     module = importlib.import_module("ansible_collections.natzero.aws.plugins.modules.%s" % module_name)
     assert isinstance(yaml.safe_load(module.EXAMPLES), list)
     assert isinstance(yaml.safe_load(module.RETURN), dict)
+
+
+def returns_without_sample(returns, prefix=""):
+    """Every return value, nested ones included, that shows no sample."""
+    missing = []
+    for key, value in (returns or {}).items():
+        if "sample" not in value:
+            missing.append(prefix + key)
+        missing.extend(returns_without_sample(value.get("contains"), "%s%s." % (prefix, key)))
+    return missing
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_every_return_value_has_a_sample(module_name):
+    module = importlib.import_module("ansible_collections.natzero.aws.plugins.modules.%s" % module_name)
+
+    assert returns_without_sample(yaml.safe_load(module.RETURN)) == []

@@ -115,7 +115,8 @@ def test_clients_retry_throttling_in_standard_mode(aws, module):
     assert config.retries["total_max_attempts"] == aws_utils.MAX_ATTEMPTS
 
 
-def test_access_key_requires_secret_key(aws, module):
+def test_access_key_requires_secret_key(aws, module, monkeypatch):
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(Exception, match="secret_key"):
         module(access_key="AKIA")
 
@@ -126,4 +127,136 @@ def test_connection_failures_name_the_operation(run_module, monkeypatch):
     monkeypatch.setattr(aws_utils, "MAX_ATTEMPTS", 1)
     with pytest.raises(Exception) as info:
         run_module(log_group, dict(name="x", endpoint_url="http://127.0.0.1:1"))
-    assert info.value.result["msg"].startswith("DescribeLogGroups failed: EndpointConnectionError")
+    assert info.value.result["msg"].startswith("log group x: DescribeLogGroups failed: EndpointConnectionError")
+
+
+def test_aws_errors_name_the_resource_and_snake_case_the_response_metadata(run_module):
+    from ansible_collections.natzero.aws.plugins.modules import iam_role
+
+    run_module(iam_role, dict(name="other", assume_role_service=["ec2.amazonaws.com"]))
+    with pytest.raises(Exception) as info:
+        run_module(iam_role, dict(name="other", managed_policy_arns=["arn:aws:iam::123456789012:policy/missing"]))
+
+    result = info.value.result
+    assert result["msg"].startswith("IAM role other: AttachRolePolicy failed: NoSuchEntity")
+    assert result["response_metadata"]["http_status_code"] == 404
+    assert "RequestId" not in result["response_metadata"]
+
+
+# -- connection options as amazon.aws 10+ spells them ----------------------------
+
+
+def tls_verify_of(client):
+    # What botocore's HTTP session will verify the endpoint's certificate with.
+    return client._endpoint.http_session._verify
+
+
+def test_aws_ca_bundle_from_the_environment_is_honoured(aws, module, monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+
+    assert tls_verify_of(module().client("ec2")) == str(bundle)
+
+
+def test_aws_ca_bundle_option_and_validate_certs(aws, module, tmp_path):
+    bundle = tmp_path / "corporate.pem"
+    bundle.write_text("")
+
+    assert tls_verify_of(module(aws_ca_bundle=str(bundle)).client("ec2")) == str(bundle)
+    assert tls_verify_of(module(aws_ca_bundle=str(bundle), validate_certs=False).client("ec2")) is False
+    assert tls_verify_of(module().client("ec2")) not in (False, str(bundle))  # botocore's own CA store
+
+
+def test_profile_together_with_keys_fails_before_any_aws_call(aws, module):
+    with pytest.raises(Exception) as info:
+        module(profile="team", access_key="AKIA", secret_key="x")
+
+    assert info.value.result["msg"].startswith("profile=team cannot be used together with access_key, secret_key")
+
+
+def test_keys_from_the_environment_conflict_with_a_profile_as_in_amazon_aws(aws, module, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "team")
+
+    with pytest.raises(Exception, match="profile=team cannot be used together with access_key, secret_key"):
+        module()
+
+
+def test_amazon_aws_environment_fallbacks(aws, module, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_ACCESS_KEY", "AKIAOLD")
+    monkeypatch.setenv("AWS_SECRET_KEY", "old-secret")
+    monkeypatch.setenv("AWS_URL", "http://127.0.0.1:3")
+
+    built = module()
+
+    assert (built.params["access_key"], built.params["secret_key"]) == ("AKIAOLD", "old-secret")
+    assert built.client("ec2").meta.endpoint_url == "http://127.0.0.1:3"
+    monkeypatch.delenv("AWS_ACCESS_KEY")
+    monkeypatch.delenv("AWS_SECRET_KEY")
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "team")
+    assert module().params["profile"] == "team"
+
+
+@pytest.mark.parametrize("removed", ["ec2_region", "ec2_url", "ec2_access_key", "security_token", "aws_security_token"])
+def test_aliases_amazon_aws_removed_are_rejected(aws, module, removed):
+    with pytest.raises(Exception, match="Unsupported parameters"):
+        module(**{removed: "x"})
+
+
+def test_ec2_region_in_the_environment_is_ignored(aws, module, monkeypatch):
+    monkeypatch.setenv("EC2_REGION", "eu-west-3")
+
+    assert module().region == "us-east-1"
+
+
+def test_aws_config_overrides_the_client_settings_and_keeps_the_retries(aws, module):
+    config = module(aws_config={"read_timeout": 7, "connect_timeout": 3}).client("ec2").meta.config
+
+    assert (config.read_timeout, config.connect_timeout) == (7, 3)
+    assert config.retries["mode"] == "standard"
+    assert aws_utils.USER_AGENT in config.user_agent_extra
+
+
+def test_aws_config_that_botocore_rejects_fails_naming_the_option(aws, module):
+    with pytest.raises(Exception, match="aws_config is not a botocore Config: .*read_timeuot"):
+        module(aws_config={"read_timeuot": 7})
+
+
+def test_debug_botocore_endpoint_logs_returns_the_calls_made(run_module):
+    from ansible_collections.natzero.aws.plugins.modules import log_group
+
+    result = run_module(log_group, dict(name="/debug", retention_days=7, debug_botocore_endpoint_logs=True))
+
+    assert result["resource_actions"] == ["logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:PutRetentionPolicy"]
+    assert "resource_actions" not in run_module(log_group, dict(name="/debug"))
+
+
+def test_the_user_agent_carries_the_version_galaxy_yml_declares():
+    from pathlib import Path
+
+    import yaml
+
+    galaxy = yaml.safe_load((Path(__file__).resolve().parents[4] / "galaxy.yml").read_text())
+    assert galaxy["version"] == aws_utils.COLLECTION_VERSION
+    assert "natzero.aws/%s" % galaxy["version"] == aws_utils.USER_AGENT
+
+
+def test_an_sdk_below_the_tested_minimum_is_named():
+    assert aws_utils.sdk_below_minimum({"boto3": "1.28.0", "botocore": "1.31.0"}) == ""
+    assert aws_utils.sdk_below_minimum({"boto3": "1.44.5", "botocore": "1.44.5"}) == ""
+    assert aws_utils.sdk_below_minimum({"boto3": "1.27.9", "botocore": "1.31.0"}) == "boto3 1.27.9"
+    assert aws_utils.sdk_below_minimum({"boto3": "1.9.0", "botocore": "1.9.0"}) == "boto3 1.9.0, botocore 1.9.0"
+
+
+def test_modules_warn_when_the_sdk_is_older_than_tested(aws, module, monkeypatch):
+    import boto3
+
+    warnings = []
+    monkeypatch.setattr(AWSModule, "warn", lambda self, warning: warnings.append(warning))
+    monkeypatch.setattr(boto3, "__version__", "1.20.0")
+
+    module()
+
+    assert warnings == ["natzero.aws is tested with boto3 >= 1.28.0 and botocore >= 1.31.0; this host has boto3 1.20.0"]

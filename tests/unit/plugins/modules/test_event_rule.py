@@ -74,7 +74,7 @@ def test_disable_and_changed_pattern_update_the_rule(run_module, events, args):
     result = run_module(event_rule, dict(args, enabled=False, event_pattern={"source": ["aws.ecs"]}), diff=True)
 
     assert result["changed"] is True and result["state"] == "DISABLED"
-    assert result["diff"]["before"]["State"] == "ENABLED"
+    assert result["diff"]["before"]["state"] == "ENABLED"
     rule = events.describe_rule(Name="prod-nat-zero-ec2-state")
     assert rule["State"] == "DISABLED" and json.loads(rule["EventPattern"]) == {"source": ["aws.ecs"]}
 

@@ -105,7 +105,9 @@ def test_changed_source_and_environment_are_updated(run_module, lam, args, sourc
     configuration = lam.get_function(FunctionName="prod-nat-zero")["Configuration"]
     assert configuration["CodeSha256"] == result["code_sha256"]
     assert configuration["Environment"]["Variables"] == {"NAT_ZERO_NAME": "other"}
-    assert result["diff"]["before"]["CodeSha256"] == first["code_sha256"]
+    assert result["diff"]["before"]["code_sha256"] == first["code_sha256"]
+    assert result["diff"]["after"]["environment"] == {"NAT_ZERO_NAME": "other"}  # variable names kept as they are
+    assert result["diff"]["after"]["architectures"] == ["arm64"]
 
 
 def test_check_mode_creates_and_updates_nothing(run_module, lam, args, source):
@@ -139,10 +141,10 @@ def test_create_retries_while_the_new_role_cannot_be_assumed(run_module, lam, ar
     assert lam.get_function(FunctionName="prod-nat-zero")["Configuration"]["State"] == "Active"
 
 
-def test_unset_reserved_concurrency_removes_the_reservation(run_module, lam, args):
+def test_reserved_concurrency_minus_one_removes_the_reservation(run_module, lam, args):
     run_module(lambda_function, args)
 
-    result = run_module(lambda_function, dict(args, reserved_concurrency=None))
+    result = run_module(lambda_function, dict(args, reserved_concurrency=-1))
 
     assert result["changed"] is True and result["reserved_concurrency"] is None
     assert "Concurrency" not in lam.get_function(FunctionName="prod-nat-zero")

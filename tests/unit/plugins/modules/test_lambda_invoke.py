@@ -44,11 +44,13 @@ def test_dry_run_changes_nothing(run_module, function):
     assert result["status_code"] == 204
 
 
-def test_check_mode_does_not_invoke(run_module, function):
+def test_check_mode_reports_the_change_an_invocation_is_without_invoking(run_module, function):
     result = run_module(lambda_invoke, dict(name=function), check_mode=True)
 
-    assert result["changed"] is False
+    assert result["changed"] is True
     assert "status_code" not in result
+    dry = run_module(lambda_invoke, dict(name=function, invocation_type="DryRun"), check_mode=True)
+    assert dry["changed"] is False
 
 
 def test_missing_function_fails_naming_the_call(run_module, aws):

@@ -106,6 +106,22 @@ def test_default_route_pointing_elsewhere_is_replaced_and_reported(run_module, e
     assert default_route(ec2, args["route_table_id"])["NetworkInterfaceId"] == result["private_eni_id"]
 
 
+def test_check_mode_says_it_would_replace_the_route_and_leaves_it(run_module, ec2, args, monkeypatch):
+    from ansible.module_utils import basic
+
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: warnings.append(warning))
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=args["vpc_id"])
+    ec2.create_route(RouteTableId=args["route_table_id"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+    result = run_module(nat_network, args, check_mode=True)
+
+    assert result["changed"] is True and result["replaced_route_target"] == igw
+    assert [w.split(" the default route")[0] for w in warnings] == ["Would replace"]
+    assert default_route(ec2, args["route_table_id"])["GatewayId"] == igw
+
+
 def test_subnet_in_another_az_fails_before_changing_anything(fails, ec2, args, vpc):
     failure = fails(nat_network, dict(args, private_subnet_id=vpc["other_az_subnet_id"]))
 
