@@ -308,8 +308,11 @@ def validate_source_include(params):
                 "source_include %r is not a top-level file or directory of source_path %s"
                 % (name, params["source_path"])
             )
+    # handler may be left out (the function's own is kept); runtime too (the create default).
+    if not params["handler"] or not (params["runtime"] or CREATE_DEFAULTS["Runtime"]).startswith("python"):
+        return
     top_level = params["handler"].split(".", 1)[0]
-    if params["runtime"].startswith("python") and top_level not in include and top_level + ".py" not in include:
+    if top_level not in include and top_level + ".py" not in include:
         raise ValidationError("handler %s: %s is not in source_include %s" % (params["handler"], top_level, include))
 
 
