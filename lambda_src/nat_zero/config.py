@@ -17,6 +17,8 @@ DEPLOYMENT_TAG = "nat-zero:deployment"
 VPC_TAG = "nat-zero:vpc"
 AZ_TAG = "nat-zero:az"
 CONFIG_VERSION_TAG = "nat-zero:config-version"
+# Written by the NAT itself (nat-bootstrap.sh): "<status> <UTC time>".
+DATAPLANE_TAG = "nat-zero:dataplane"
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")

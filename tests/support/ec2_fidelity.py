@@ -12,6 +12,8 @@ depend on it install an Ec2Fidelity on the reconciler's own client:
 - Stale reads: an instance's state can be served stale for the next N reads,
   and an instance can be missing from filtered reads for the next N calls.
 - Injected failures: the next N calls of an operation fail with a given code.
+- Launches that die: the next N launched instances go pending -> terminated
+  with a state reason such as Client.InvalidKMSKey.InvalidState.
 - Request tags replace template tags: RunInstances given tags for instances
   drops the launch template's instance tags (moto merges the two).
 - Address eventual consistency: a new allocation is unknown to the next N
@@ -53,6 +55,8 @@ class Ec2Fidelity:
         self.throttles: dict[str, int] = defaultdict(int)
         self.throttled = 0
         self.eni_conflicts = 0
+        self.doomed_launches: list[tuple[str, str]] = []
+        self.died_at_launch: dict[str, dict] = {}  # instance -> its StateReason
         self.settling_calls = 0
         # allocation ID -> [operation that does not see the change yet, calls left]
         self.unsettled: dict[str, list] = {}
@@ -68,6 +72,7 @@ class Ec2Fidelity:
             ("after-call.ec2.DescribeInstances", self._age_reads),
             ("after-call.ec2.TerminateInstances", self._hold_shutdown),
             ("after-call.ec2.RunInstances", self._drop_template_tags),
+            ("after-call.ec2.RunInstances", self._doom_launches),
         ]
         for event, handler in self._handlers:
             client.meta.events.register(event, handler)
@@ -88,6 +93,10 @@ class Ec2Fidelity:
     def throttle_next(self, operation: str, times: int = 1) -> None:
         """The next `times` HTTP requests of `operation` get RequestLimitExceeded."""
         self.throttles[operation] += times
+
+    def fail_next_launches(self, code: str, message: str, launches: int = 1) -> None:
+        """The next `launches` instances launched die at launch with this state reason."""
+        self.doomed_launches.extend([(code, message)] * launches)
 
     def settle_addresses_after(self, calls: int) -> None:
         """From now on, each new allocation fails the next `calls`
@@ -139,6 +148,14 @@ class Ec2Fidelity:
         if queued:
             code, message = queued.pop(0)
             raise client_error(model.name, code, message)
+
+    def _doom_launches(self, parsed, **_):
+        for instance in parsed.get("Instances", ()):
+            if not self.doomed_launches:
+                return
+            code, message = self.doomed_launches.pop(0)
+            self.died_at_launch[instance["InstanceId"]] = {"Code": code, "Message": message}
+            self.raw.terminate_instances(InstanceIds=[instance["InstanceId"]])
 
     def _drop_template_tags(self, parsed, **_):
         params = self._last_params.get("RunInstances", {})
@@ -224,6 +241,8 @@ class Ec2Fidelity:
             return None
         if iid in self.shutting_down:
             instance["State"] = {"Code": 32, "Name": "shutting-down"}
+        if iid in self.died_at_launch:
+            instance["StateReason"] = self.died_at_launch[iid]
         stale: list | None = self.stale_states.get(iid)
         if stale and stale[1] > 0:
             instance["State"] = {"Code": STATE_CODES.get(stale[0], 0), "Name": stale[0]}

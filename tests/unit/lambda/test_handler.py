@@ -2,6 +2,7 @@
 moto is more forgiving (tests.support.ec2_fidelity)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -297,7 +298,9 @@ def tag_template(world, az, tags):
         LaunchTemplateId=world.zones[az].launch_template_id,
         SourceVersion="1",
         LaunchTemplateData={
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            ]
         },
     )
 
@@ -310,7 +313,9 @@ def test_nat_keeps_the_users_tags_though_request_tags_replace_the_templates(worl
     tags = {t["Key"]: t["Value"] for t in only_nat(world, AZ_A)["Tags"]}
     assert tags["CostCenter"] == "42" and tags["team"] == "net"
     assert tags["nat-zero:deployment"] == world.name
-    volume_spec = [s for s in fidelity._last_params["RunInstances"]["TagSpecifications"] if s["ResourceType"] == "volume"]
+    volume_spec = [
+        s for s in fidelity._last_params["RunInstances"]["TagSpecifications"] if s["ResourceType"] == "volume"
+    ]
     assert {"Key": "CostCenter", "Value": "42"} in volume_spec[0]["Tags"]
 
 
@@ -319,6 +324,72 @@ def test_without_the_users_tags_in_the_request_the_nat_would_lose_them(world, re
     w1 = world.launch_workload(AZ_A)
     reconcile(state_change_event(w1, "pending"))
     assert "CostCenter" not in {t["Key"] for t in only_nat(world, AZ_A)["Tags"]}
+
+
+KMS_REASON = (
+    "Client.InvalidKMSKey.InvalidState",
+    "Client.InvalidKMSKey.InvalidState: The KMS key provided is in an incorrect state",
+)
+
+
+def test_nat_dying_at_launch_is_relaunched_once_per_sweep_not_on_every_event(world, reconcile, fidelity, capsys):
+    fidelity.fail_next_launches(*KMS_REASON, launches=2)
+    w1 = world.launch_workload(AZ_A)
+    assert verdicts(reconcile(state_change_event(w1, "pending"))) == ["create_nat"]
+    (first,) = fidelity.died_at_launch
+    capsys.readouterr()
+    for state in ("pending", "terminated"):
+        summary = reconcile(state_change_event(first, state))
+        assert verdicts(summary) == ["back_off_failed_launch"]
+        assert "RunInstances" not in summary["aws_calls"]["by_operation"]
+    logged = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert logged["level"] == "warning"
+    assert logged["observed"]["failed_launch"]["reason_code"] == KMS_REASON[0]
+    # The sweep (every five minutes) tries again; it dies again and backs off again.
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "create_nat"
+    second = [iid for iid in fidelity.died_at_launch if iid != first]
+    assert verdicts(reconcile(state_change_event(second[0], "terminated"))) == ["back_off_failed_launch"]
+    # Once the cause is gone, the next sweep's NAT lives.
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "create_nat"
+    assert only_nat(world, AZ_A)["State"]["Name"] == "running"
+
+
+def test_nat_terminated_by_the_reconciler_is_no_launch_failure(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    world.ec2.terminate_instances(InstanceIds=[nat])
+    assert verdicts(reconcile(state_change_event(nat, "terminated"))) == ["create_nat"]
+
+
+def report(world, nat, value):
+    world.ec2.create_tags(Resources=[nat], Tags=[{"Key": "nat-zero:dataplane", "Value": value}])
+
+
+def test_running_nat_without_a_forwarding_report_since_launch_is_reported_at_no_extra_read(world, reconcile):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)
+    nat_id, launched = nat["InstanceId"], nat["LaunchTime"]
+
+    summary = reconcile(state_change_event(nat_id, "running"))
+    zone = summary["zones"][0]
+    assert zone["not_forwarding"] == [nat_id]
+    assert zone["observed"]["nats"][0]["dataplane"] == "no report since launch"
+    assert summary["aws_calls"]["reads"] == 2
+
+    report(world, nat_id, f"failed:install nftables {launched + timedelta(seconds=40):%Y-%m-%dT%H:%M:%SZ}")
+    zone = reconcile(state_change_event(nat_id, "running"))["zones"][0]
+    assert zone["observed"]["nats"][0]["dataplane"] == "failed:install nftables"
+
+    # A report from before this launch (the NAT's previous run) is stale.
+    report(world, nat_id, f"forwarding {launched - timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}")
+    assert reconcile(state_change_event(nat_id, "running"))["zones"][0]["not_forwarding"] == [nat_id]
+
+    report(world, nat_id, f"forwarding {launched + timedelta(seconds=90):%Y-%m-%dT%H:%M:%SZ}")
+    zone = reconcile(state_change_event(nat_id, "running"))["zones"][0]
+    assert zone["observed"]["nats"][0]["dataplane"] == "forwarding"
+    assert "not_forwarding" not in zone and zone["verdict"] == "steady"
 
 
 def test_idle_nat_is_stopped_without_force(world, reconcile, fidelity):
