@@ -201,6 +201,8 @@ def bootstrap_env(state_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
         "NAT_STATE_DIR": str(state_dir),
         "NAT_IFACE_WAIT_SECONDS": "2",
         "NAT_IMDS_ENDPOINT": "http://127.0.0.1:9",
+        "NAT_REPORT": "0",
+        "NAT_SSM_AGENT": "0",
         **overrides,
     }
 
