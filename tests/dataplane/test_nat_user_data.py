@@ -8,7 +8,7 @@ import subprocess
 import jinja2
 import pytest
 
-from tests.dataplane.netns_topology import BOOTSTRAP, REPO_ROOT
+from tests.dataplane.netns_topology import BOOTSTRAP, REPO_ROOT, without_comment_lines
 
 USER_DATA_TEMPLATE = REPO_ROOT / "roles" / "nat_zero" / "templates" / "nat_user_data.sh.j2"
 USER_DATA_LIMIT_BYTES = 16 * 1024
@@ -69,15 +69,6 @@ def test_bootstrap_script_survives_being_templated_again():
     script = BOOTSTRAP.read_text()
     for delimiter in ("{{", "{%", "{#"):
         assert delimiter not in script
-
-
-def without_comment_lines(script: str) -> str:
-    kept = [
-        line
-        for line in script.strip().splitlines()
-        if line.strip() and (line.startswith("#!") or not line.lstrip().startswith("#"))
-    ]
-    return "\n".join(kept) + "\n"
 
 
 def test_user_data_writes_the_bootstrap_script_without_its_comment_lines(user_data_file, tmp_path):

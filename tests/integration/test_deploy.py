@@ -12,6 +12,7 @@ import json
 import pytest
 
 from playbooks.sandbox.inventory import DEPLOYMENT_TAG, deployment_resources, leftovers, resource_names, tags_of
+from tests.dataplane.netns_topology import BOOTSTRAP, without_comment_lines
 from tests.integration.conftest import TIMINGS
 from tests.integration.reconciler import deployed_handler, state_change
 
@@ -144,7 +145,8 @@ def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones
         assert user_data.startswith("#!/usr/bin/env bash\n")
         all_cidrs = ",".join(z["cidr"] for z in zones.values())
         assert f"NAT_PRIVATE_CIDRS={all_cidrs}\n" in user_data
-        assert "nat-zero data plane" in user_data
+        installed = user_data.split("<<'NAT_ZERO_BOOTSTRAP_EOF'\n", 1)[1].split("NAT_ZERO_BOOTSTRAP_EOF\n", 1)[0]
+        assert installed == without_comment_lines(BOOTSTRAP.read_text())
         instance_tags = {
             t["Key"]: t["Value"]
             for spec in data["TagSpecifications"]
