@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -64,7 +65,7 @@ def run_literally(command: str, aws_env: dict, label: str) -> subprocess.Complet
     environment.pop("AWS_PROFILE", None)
     started = time.monotonic()
     done = subprocess.run(
-        command.split(),
+        shlex.split(command),
         cwd=REPO,
         env={**environment, "PATH": f"{BIN}:{environment['PATH']}"},
         capture_output=True,
@@ -115,7 +116,7 @@ def test_bake_ami_builds_a_tagged_image_once_and_site_yml_accepts_it(aws, aws_en
 
     # The image passes the role's AMI check for the NAT's instance type (what site.yml runs first).
     check = run_literally(
-        f"ansible localhost -m natzero.aws.nat_ami_info -a instance_type=t4g.nano -a image_id={image['ImageId']}",
+        f"ansible localhost -m natzero.aws.nat_ami_info -a 'instance_type=t4g.nano image_id={image['ImageId']}'",
         aws_env,
         "nat_ami_info on the baked image",
     )
