@@ -250,7 +250,8 @@ def bake(ec2, params, tags):
             InstanceId=builder,
             Name=params["name"],
             Description="nat-zero NAT image: %s on %s" % (", ".join(params["packages"]), params["source_image_id"]),
-            TagSpecifications=tag_specifications("image", tags),
+            # EC2 refuses a tag specification without tags.
+            TagSpecifications=tag_specifications("image", tags) if tags else [],
         )["ImageId"]
         wait_with(ec2, "image_available", "image %s" % image_id, timeout=params["timeout"], ImageIds=[image_id])
         tag_snapshots(ec2, image_id, tags)
