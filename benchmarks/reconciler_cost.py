@@ -118,7 +118,7 @@ class Bench:
         if kind == "stop":
             self._set_workload(False)
             return state_change_event(self.workload, "stopped")
-        self.world.ec2.stop_instances(InstanceIds=[nat], Force=True)
+        self.world.ec2.stop_instances(InstanceIds=[nat])
         if kind == "start":
             self._release_all()
             return state_change_event(self.workload, "running")

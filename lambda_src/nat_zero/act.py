@@ -8,6 +8,8 @@ so the next look starts from whatever state this one left.
 
 from __future__ import annotations
 
+import time
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import Config, Zone
@@ -25,12 +27,21 @@ from .decision import (
 from .observe import Observer
 
 # EC2 refuses these while an instance or ENI is still between states: a wait.
-_WAIT_CODES = {"IncorrectInstanceState", "InvalidNetworkInterface.InUse", "IncorrectState"}
+_WAIT_CODES = {"IncorrectInstanceState", "InvalidNetworkInterface.InUse", "IncorrectState", "InvalidIPAddress.InUse"}
 _GONE_CODES = {
     "InvalidAllocationID.NotFound",
     "InvalidAssociationID.NotFound",
     "InvalidInstanceID.NotFound",
 }
+
+
+# EC2's address reads and writes are eventually consistent: an address
+# allocated a moment ago can still be unknown to AssociateAddress, and one
+# disassociated a moment ago still "in use" to ReleaseAddress. These pauses
+# add up to 7.5 s per address, well inside the function's 60 s timeout.
+SETTLE_PAUSES = (0.5, 1.0, 2.0, 4.0)
+_ALLOCATION_NOT_YET_KNOWN = "InvalidAllocationID.NotFound"
+_ADDRESS_STILL_IN_USE = "InvalidIPAddress.InUse"
 
 
 def _code(exc: ClientError) -> str:
@@ -40,6 +51,18 @@ def _code(exc: ClientError) -> str:
 def _is_eni_in_use(exc: ClientError) -> bool:
     message = exc.response.get("Error", {}).get("Message", "").lower()
     return _code(exc) == "InvalidNetworkInterface.InUse" or ("in use" in message and "interface" in message)
+
+
+def _until_settled(call, settling_code: str, **params):
+    """Call, retrying while EC2 answers `settling_code` (not yet consistent)."""
+    for pause in SETTLE_PAUSES:
+        try:
+            return call(**params)
+        except ClientError as exc:
+            if _code(exc) != settling_code:
+                raise
+        time.sleep(pause)
+    return call(**params)
 
 
 def _tag_spec(resource_type: str, tags: dict[str, str]) -> list[dict]:
@@ -87,9 +110,10 @@ class Actor:
             self.ec2.start_instances(InstanceIds=[action.instance_id])
             return {"result": "done"}
         if isinstance(action, StopNat):
-            # Force: a NAT holds no state worth a graceful shutdown, and a
-            # quick stop releases its cost sooner.
-            self.ec2.stop_instances(InstanceIds=[action.instance_id], Force=True)
+            # No Force: it skips neither much time nor cost (the OS shuts down
+            # in seconds), and EC2 keeps it for stuck instances, after which
+            # the root file system asks for a check at the next start.
+            self.ec2.stop_instances(InstanceIds=[action.instance_id])
             return {"result": "done"}
         if isinstance(action, TerminateNat):
             self.ec2.terminate_instances(InstanceIds=[action.instance_id])
@@ -104,6 +128,7 @@ class Actor:
         # The ENIs are named in the call itself (not only in the launch
         # template) so the NAT always gets the persistent pair of its AZ. EC2
         # derives the AZ from the ENIs; naming it too keeps emulators honest.
+        tags = self.config.nat_instance_tags(zone.az)
         response = self.ec2.run_instances(
             LaunchTemplate={"LaunchTemplateId": zone.launch_template_id, "Version": "$Latest"},
             MinCount=1,
@@ -113,7 +138,9 @@ class Actor:
                 {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
                 {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
             ],
-            TagSpecifications=_tag_spec("instance", self.config.nat_instance_tags(zone.az)),
+            # These replace the template's tags: the NAT's and its root volume's
+            # complete set, the user's cost-allocation tags included.
+            TagSpecifications=_tag_spec("instance", tags) + _tag_spec("volume", tags),
         )
         return {"result": "done", "instance_id": response["Instances"][0]["InstanceId"]}
 
@@ -132,16 +159,35 @@ class Actor:
             )
             allocation_id = address["AllocationId"]
         try:
-            self.ec2.associate_address(
-                AllocationId=allocation_id, NetworkInterfaceId=zone.public_eni_id, AllowReassociation=False
+            _until_settled(
+                self.ec2.associate_address,
+                _ALLOCATION_NOT_YET_KNOWN,
+                AllocationId=allocation_id,
+                NetworkInterfaceId=zone.public_eni_id,
+                AllowReassociation=False,
             )
-        except (ClientError, BotoCoreError):
-            if allocated:
-                # Never leave an address we allocated unassociated: it costs
-                # money and nothing would ever use it.
-                self.ec2.release_address(AllocationId=allocation_id)
-            raise
+        except (ClientError, BotoCoreError) as exc:
+            return self._attach_failed(allocation_id, allocated, exc)
         return {"result": "done", "allocation_id": allocation_id, "allocated": allocated}
+
+    def _attach_failed(self, allocation_id: str, allocated: bool, exc: Exception) -> dict:
+        """An attach that failed is an error, whatever the code: the public ENI
+        has no address, and the next event or sweep must try again."""
+        failed = {"result": "error", "allocation_id": allocation_id, "allocated": allocated}
+        if isinstance(exc, ClientError):
+            failed.update(error=_code(exc), message=exc.response.get("Error", {}).get("Message", "")[:300])
+        else:
+            failed.update(error=type(exc).__name__, message=str(exc)[:300])
+        if allocated:
+            # Never leave an address we allocated unassociated: it costs
+            # money and nothing would ever use it (the sweep releases it if
+            # this release fails too: it carries the deployment's tags).
+            try:
+                self.ec2.release_address(AllocationId=allocation_id)
+                failed["released"] = [allocation_id]
+            except (ClientError, BotoCoreError):
+                failed["released"] = []
+        return failed
 
     def _release_eip(self, zone: Zone, action: ReleaseEip) -> dict:
         if action.allocation_id is not None:
@@ -157,5 +203,5 @@ class Actor:
                 except ClientError as exc:
                     if _code(exc) not in _GONE_CODES:
                         raise
-            self.ec2.release_address(AllocationId=allocation_id)
+            _until_settled(self.ec2.release_address, _ADDRESS_STILL_IN_USE, AllocationId=allocation_id)
         return {"result": "done", "released": [t[0] for t in targets]}

@@ -17,6 +17,8 @@ DEPLOYMENT_TAG = "nat-zero:deployment"
 VPC_TAG = "nat-zero:vpc"
 AZ_TAG = "nat-zero:az"
 CONFIG_VERSION_TAG = "nat-zero:config-version"
+# Written by the NAT itself (nat-bootstrap.sh): "<status> <UTC time>".
+DATAPLANE_TAG = "nat-zero:dataplane"
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
@@ -46,6 +48,9 @@ class Config(Record):
     nat_tag: tuple[str, str]
     ignore_tag: tuple[str, str]
     account_id: str | None = None
+    # The user's own tags (nat_zero_tags), for cost allocation: RunInstances
+    # tags replace the launch template's, so the reconciler sends them too.
+    user_tags: dict[str, str] | None = None
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
@@ -58,6 +63,7 @@ class Config(Record):
 
     def nat_instance_tags(self, az: str) -> dict[str, str]:
         return {
+            **(self.user_tags or {}),
             "Name": f"{self.name}-nat-{az}",
             self.nat_tag[0]: self.nat_tag[1],
             DEPLOYMENT_TAG: self.name,
@@ -107,6 +113,20 @@ def _zones(env) -> dict[str, Zone]:
     return zones
 
 
+def _user_tags(env) -> dict[str, str]:
+    raw = env.get("NAT_ZERO_TAGS", "").strip()
+    if not raw:
+        return {}
+    try:
+        tags = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable NAT_ZERO_TAGS is not valid JSON: {exc}") from None
+    if not isinstance(tags, dict) or any(isinstance(v, (dict, list)) for v in tags.values()):
+        raise ConfigError("environment variable NAT_ZERO_TAGS must be a JSON object of tag keys and scalar values")
+    # As the role's modules store them (module_utils/tags.py normalize_tags).
+    return {k: "" if v is None else str(v) for k, v in tags.items()}
+
+
 def load_config(env=None) -> Config:
     env = os.environ if env is None else env
     region = env.get("NAT_ZERO_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
@@ -127,4 +147,5 @@ def load_config(env=None) -> Config:
             env.get("NAT_ZERO_IGNORE_TAG_VALUE") or "true",
         ),
         account_id=account_id,
+        user_tags=_user_tags(env),
     )

@@ -56,6 +56,11 @@ class Workload(Record):
     state: str
 
 
+# What the NAT's data plane reports of itself (nat-bootstrap.sh tags its own
+# instance): forwarding since this launch, or not (yet), and why.
+FORWARDING = "forwarding"
+
+
 class Nat(Record):
     instance_id: str
     state: str
@@ -67,6 +72,20 @@ class Nat(Record):
     spot: bool = False
     # Attached to the AZ's persistent ENIs, the ones its route table and EIP use.
     on_zone_enis: bool = True
+    # FORWARDING, or why not: the state it reported since its last launch
+    # ("installing nftables", ...), "no report since launch", or None when it
+    # is not running (a stopped NAT forwards nothing and is not expected to).
+    dataplane: str | None = None
+
+
+class FailedLaunch(Record):
+    """A NAT of this AZ that EC2 terminated while launching it (a KMS key it
+    may not use, no capacity, an internal error): launching another at once
+    would fail the same way, again and again."""
+
+    instance_id: str
+    reason_code: str
+    reason_message: str = ""
 
 
 class Eip(Record):
@@ -79,6 +98,9 @@ class Eip(Record):
 class Snapshot(Record):
     """What is known about one AZ of the deployment at one moment.
 
+    `failed_launch` is the triggering NAT when the event is its death at
+    launch; a sweep does not look for those.
+
     `eips` is None when the deployment's Elastic IPs were not read (a single
     event costs at most two reads); then the only EIP knowledge is what the
     NAT's public ENI shows. A sweep reads them, so a sweep sees leaked ones.
@@ -90,6 +112,7 @@ class Snapshot(Record):
     workloads: tuple[Workload, ...] = ()
     nats: tuple[Nat, ...] = ()
     eips: tuple[Eip, ...] | None = None
+    failed_launch: FailedLaunch | None = None
 
 
 class CreateNat(Record):
@@ -265,6 +288,10 @@ def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
             # Its ENIs are still attached until it is terminated; launching now
             # fails "in use". The terminated event (or the sweep) brings us back.
             return "wait_for_terminating_nat", _release_loose(snapshot, eip_on_eni)
+        if snapshot.failed_launch is not None:
+            # Each terminated event would launch the next doomed NAT at once,
+            # in a loop: back off to the sweep, one launch per sweep period.
+            return "back_off_failed_launch", _release_loose(snapshot, eip_on_eni)
         # The EIP goes on the public ENI right after launch, while the
         # instance boots, so the NAT has its address the moment it runs.
         return "create_nat", (CreateNat(az),) + _give_eip(snapshot, has_eip, eip_on_eni)

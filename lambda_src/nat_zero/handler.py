@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .act import Actor
 from .aws import CallCounter, ec2_client
 from .config import load_config
-from .decision import Snapshot, decide, describe_action
+from .decision import FORWARDING, Snapshot, decide, describe_action
 from .events import Ignored, StateChange, Sweep, parse_event
 from .observe import Observer, role_of
 
@@ -44,8 +44,18 @@ def _config():
 
 
 def _observed(snapshot: Snapshot) -> dict:
-    nat = [{"id": n.instance_id, "state": n.state, "eip": n.eip_public_ip} for n in snapshot.nats]
+    nat = [
+        {
+            "id": n.instance_id,
+            "state": n.state,
+            "eip": n.eip_public_ip,
+            **({"dataplane": n.dataplane} if n.dataplane else {}),
+        }
+        for n in snapshot.nats
+    ]
     observed = {"workloads": len(snapshot.workloads), "nats": nat}
+    if snapshot.failed_launch is not None:
+        observed["failed_launch"] = snapshot.failed_launch.fields()
     if snapshot.eips is not None:
         observed["eips"] = [e.public_ip or e.allocation_id for e in snapshot.eips]
     return observed
@@ -124,5 +134,10 @@ def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:
         "act_calls": sum(_counter.calls.values()) - calls_before,
         "act_ms": round((time.monotonic() - started) * 1000, 1),
     }
+    not_forwarding = [n.instance_id for n in snapshot.nats if n.dataplane not in (None, FORWARDING)]
+    if not_forwarding:
+        # Issue 17's health check acts on this; for now an operator sees it.
+        record["not_forwarding"] = not_forwarding
     summary["zones"].append(record)
-    log({"level": "info", "trigger": summary["trigger"], "aws_calls_so_far": _counter.summary(), **record})
+    level = "warning" if not_forwarding or snapshot.failed_launch is not None else "info"
+    log({"level": level, "trigger": summary["trigger"], "aws_calls_so_far": _counter.summary(), **record})

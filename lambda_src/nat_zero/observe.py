@@ -15,18 +15,20 @@ own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from .config import AZ_TAG, CONFIG_VERSION_TAG, DEPLOYMENT_TAG, VPC_TAG, Config
+from .config import AZ_TAG, CONFIG_VERSION_TAG, DATAPLANE_TAG, DEPLOYMENT_TAG, VPC_TAG, Config
 from .decision import (
     ACTIVE_STATES,
+    RUNNING,
     SHUTTING_DOWN,
     STOPPED,
     STOPPING,
     TERMINATED,
     Eip,
+    FailedLaunch,
     Nat,
     Snapshot,
     Workload,
@@ -40,6 +42,21 @@ _OBSERVED_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"
 # EC2's largest page; big AZs are read in pages of this many instances.
 _PAGE_SIZE = 1000
 _MISSING_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
+# State reasons of an instance EC2 terminated while launching it (the EC2 API
+# reference's StateReason, and what a root volume under a KMS key the
+# instance may not use shows).
+LAUNCH_FAILURE_CODES = frozenset(
+    (
+        "Client.InternalError",
+        "Client.InvalidKMSKey.InvalidState",
+        "Client.InvalidSnapshot.NotFound",
+        "Client.VolumeLimitExceeded",
+        "Server.InsufficientInstanceCapacity",
+        "Server.InternalError",
+    )
+)
+NO_REPORT = "no report since launch"
+_REPORT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def tags_of(resource: dict) -> dict[str, str]:
@@ -115,6 +132,32 @@ def _on_zone_enis(instance: dict, public_eni_id: str, private_eni_id: str) -> bo
     return {public_eni_id, private_eni_id} <= attached
 
 
+def dataplane_report(instance: dict, state: str | None) -> str | None:
+    """What a running NAT's data plane says of itself since its last launch
+    (EC2 moves LaunchTime on every start, so an older report is stale)."""
+    if state != RUNNING:
+        return None
+    status, _, reported = tags_of(instance).get(DATAPLANE_TAG, "").rpartition(" ")
+    launched = instance.get("LaunchTime")
+    try:
+        reported_at = datetime.strptime(reported, _REPORT_TIME).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return NO_REPORT
+    if not status or (isinstance(launched, datetime) and launched.tzinfo and reported_at < launched):
+        return NO_REPORT
+    return status
+
+
+def failed_launch(instance: dict | None, config: Config) -> FailedLaunch | None:
+    """The instance, if it is a NAT of ours that EC2 terminated at launch."""
+    if instance is None or (instance.get("State") or {}).get("Name") != TERMINATED:
+        return None
+    reason = instance.get("StateReason") or {}
+    if role_of(instance, config).kind != "nat" or reason.get("Code") not in LAUNCH_FAILURE_CODES:
+        return None
+    return FailedLaunch(instance["InstanceId"], reason["Code"], str(reason.get("Message", ""))[:300])
+
+
 def _eip_from_address(address: dict) -> Eip:
     return Eip(
         allocation_id=address["AllocationId"],
@@ -172,6 +215,7 @@ def build_snapshot(
                     launch_time=str(instance.get("LaunchTime", "")),
                     spot=instance.get("InstanceLifecycle") == "spot",
                     on_zone_enis=_on_zone_enis(instance, zone.public_eni_id, zone.private_eni_id),
+                    dataplane=dataplane_report(instance, state),
                 )
             )
     eips = None
@@ -184,6 +228,7 @@ def build_snapshot(
         workloads=tuple(sorted(workloads, key=lambda w: w.instance_id)),
         nats=tuple(sorted(nats, key=lambda n: n.instance_id)),
         eips=eips,
+        failed_launch=failed_launch(trigger_instance, config) if trigger is not None else None,
     )
 
 

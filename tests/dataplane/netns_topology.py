@@ -37,6 +37,17 @@ PUBLIC_IFACE = "pub0"
 PRIVATE_IFACE = "priv0"
 
 
+def without_comment_lines(script: str) -> str:
+    """The bootstrap as the user data installs it (nat_user_data.sh.j2 drops
+    comment and blank lines to fit EC2's 16 KiB)."""
+    kept = [
+        line
+        for line in script.strip().splitlines()
+        if line.strip() and (line.startswith("#!") or not line.lstrip().startswith("#"))
+    ]
+    return "\n".join(kept) + "\n"
+
+
 def namespaces_unavailable() -> str | None:
     """Why this machine cannot build the topology, or None if it can."""
     if os.geteuid() != 0:
@@ -201,6 +212,8 @@ def bootstrap_env(state_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
         "NAT_STATE_DIR": str(state_dir),
         "NAT_IFACE_WAIT_SECONDS": "2",
         "NAT_IMDS_ENDPOINT": "http://127.0.0.1:9",
+        "NAT_REPORT": "0",
+        "NAT_SSM_AGENT": "0",
         **overrides,
     }
 

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from playbooks.sandbox.inventory import DEPLOYMENT_TAG, deployment_resources, leftovers, resource_names, tags_of
+from tests.dataplane.netns_topology import BOOTSTRAP, without_comment_lines
 from tests.integration.conftest import TIMINGS
 from tests.integration.reconciler import deployed_handler, state_change
 
@@ -150,7 +151,8 @@ def test_each_launch_template_is_hardened_and_boots_the_nat_bootstrap(aws, zones
         assert user_data.startswith("#!/usr/bin/env bash\n")
         all_cidrs = ",".join(z["cidr"] for z in zones.values())
         assert f"NAT_PRIVATE_CIDRS={all_cidrs}\n" in user_data
-        assert "nat-zero data plane" in user_data
+        installed = user_data.split("<<'NAT_ZERO_BOOTSTRAP_EOF'\n", 1)[1].split("NAT_ZERO_BOOTSTRAP_EOF\n", 1)[0]
+        assert installed == without_comment_lines(BOOTSTRAP.read_text())
         instance_tags = {
             t["Key"]: t["Value"]
             for spec in data["TagSpecifications"]
@@ -179,6 +181,8 @@ def test_function_runs_the_reconciler_with_its_environment(function, reconciler_
     assert environment["NAT_ZERO_NAT_TAG_KEY"] == NAT_TAG[0]
     assert environment["NAT_ZERO_IGNORE_TAG_KEY"] == "nat-zero:ignore"
     assert environment["NAT_ZERO_ACCOUNT_ID"] == role_account(aws)
+    # RunInstances tags replace the template's: the reconciler sends the user's too.
+    assert json.loads(environment["NAT_ZERO_TAGS"]) == {"team": "platform"}
     assert set(reconciler_zones) == set(variables["nat_zero_availability_zones"])
     role = aws("iam").get_role(RoleName=NAMED["lambda_role"])["Role"]
     assert function["Role"] == role["Arn"]
@@ -219,13 +223,22 @@ def test_state_change_rule_and_sweep_invoke_the_function_only_from_their_rule(aw
         assert statement["Action"] == "lambda:InvokeFunction"
 
 
-def test_nat_instance_role_has_ssm_core_only(aws, first_deploy):
+def test_nat_instance_role_has_ssm_core_and_may_tag_only_itself(aws, first_deploy):
     iam = aws("iam")
     trust = _policy_document(iam.get_role(RoleName=NAMED["instance_role"])["Role"]["AssumeRolePolicyDocument"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
     attached = iam.list_attached_role_policies(RoleName=NAMED["instance_role"])["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
-    assert iam.list_role_policies(RoleName=NAMED["instance_role"])["PolicyNames"] == []
+    assert iam.list_role_policies(RoleName=NAMED["instance_role"])["PolicyNames"] == ["nat-zero-report-dataplane"]
+    report = _policy_document(
+        iam.get_role_policy(RoleName=NAMED["instance_role"], PolicyName="nat-zero-report-dataplane")["PolicyDocument"]
+    )
+    [statement] = report["Statement"]
+    assert statement["Action"] == ["ec2:CreateTags"]
+    # Its own instance only (the resource's ARN is the caller's), this one tag key only.
+    assert statement["Condition"]["StringEquals"]["aws:ARN"] == "${ec2:SourceInstanceARN}"
+    assert statement["Condition"]["StringEquals"]["ec2:ResourceTag/nat-zero:deployment"] == NAME
+    assert statement["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["nat-zero:dataplane"]}
     profile = iam.get_instance_profile(InstanceProfileName=NAMED["instance_role"])["InstanceProfile"]
     assert [r["RoleName"] for r in profile["Roles"]] == [NAMED["instance_role"]]
 

@@ -267,6 +267,13 @@ class Ec2Authorizer:
                 operation, action, self.arn("network-interface", eni_id), {**self.resource_tags(self._tags(eni)), **vpc}
             )
         ]
+        holder = (eni.get("Attachment") or {}).get("InstanceId")
+        if operation in ("AssociateAddress", "DisassociateAddress") and holder:
+            # The Service Authorization Reference lists the instance among
+            # these actions' resources: an ENI attached to one is authorized
+            # through it too (the reading that grants less).
+            instance_tags = self.resource_tags(self._tags(self._instance(holder)))
+            requests.append(Request(operation, action, self.arn("instance", holder), {**instance_tags, **vpc}))
         if operation == "RunInstances":
             requests.append(Request(operation, action, self.arn("subnet", eni["SubnetId"]), vpc))
             requests += [

@@ -32,6 +32,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 from moto.moto_api._internal import mock_random
 
+from nat_zero import act as nat_zero_act
 from nat_zero import aws as nat_zero_aws
 from nat_zero import handler as nat_zero_handler
 from nat_zero.config import load_config
@@ -169,6 +170,7 @@ class Simulation:
         client = nat_zero_aws.ec2_client(load_config(), nat_zero_handler._counter)
         self.ec2 = SimulatedEc2(client, raw, self.fleet, self.clock, self.rng, self.plan, self.faults, self.invariants)
         botocore.endpoint.time = types.SimpleNamespace(sleep=self.clock.advance)  # retry backoff
+        nat_zero_act.time = types.SimpleNamespace(sleep=self.clock.advance)  # settling pauses
         self.tenants = Tenants(
             self.clock,
             self.rng,

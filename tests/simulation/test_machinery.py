@@ -75,7 +75,7 @@ def test_stop_takes_time_and_reaches_moto_only_when_done(world, reconciler_clien
     _, fleet, clock = simulated
     nat = launch_nat(world, reconciler_client, fleet)
     clock.advance(60)
-    reconciler_client.stop_instances(InstanceIds=[nat], Force=True)
+    reconciler_client.stop_instances(InstanceIds=[nat])
     assert read_state(reconciler_client, nat) == "stopping" and moto_state(world, nat) == "running"
     clock.advance(60)
     assert read_state(reconciler_client, nat) == "stopped" and moto_state(world, nat) == "stopped"

@@ -16,6 +16,14 @@ depend on it install an Ec2Fidelity on the reconciler's own client:
   own market options or its launch template's) in an account without
   AWSServiceRoleForEC2Spot fails with AuthFailure.ServiceLinkedRoleCreationNotPermitted,
   as for any caller without iam:CreateServiceLinkedRole (the reconciler).
+- Launches that die: the next N launched instances go pending -> terminated
+  with a state reason such as Client.InvalidKMSKey.InvalidState.
+- Request tags replace template tags: RunInstances given tags for instances
+  drops the launch template's instance tags (moto merges the two).
+- Address eventual consistency: a new allocation is unknown to the next N
+  AssociateAddress calls naming it (InvalidAllocationID.NotFound), and an
+  address just disassociated is still in use to the next N ReleaseAddress
+  calls (InvalidIPAddress.InUse), as EC2 answers while it settles.
 """
 
 from __future__ import annotations
@@ -54,14 +62,25 @@ class Ec2Fidelity:
         self.throttles: dict[str, int] = defaultdict(int)
         self.throttled = 0
         self.eni_conflicts = 0
+        self.doomed_launches: list[tuple[str, str]] = []
+        self.died_at_launch: dict[str, dict] = {}  # instance -> its StateReason
+        self.settling_calls = 0
+        # allocation ID -> [operation that does not see the change yet, calls left]
+        self.unsettled: dict[str, list] = {}
         self._last_params: dict[str, dict] = {}
         self._handlers = [
             ("before-parameter-build.ec2.*", self._remember_params),
             ("before-parameter-build.ec2.RunInstances", self._reject_enis_in_use),
             ("before-parameter-build.ec2.RunInstances", self._require_spot_service_linked_role),
             ("before-call.ec2.*", self._inject_failure),
+            ("after-call.ec2.AllocateAddress", self._new_allocation_unsettled),
+            ("before-call.ec2.DisassociateAddress", self._disassociation_unsettled),
+            ("before-call.ec2.AssociateAddress", self._refuse_unsettled),
+            ("before-call.ec2.ReleaseAddress", self._refuse_unsettled),
             ("after-call.ec2.DescribeInstances", self._age_reads),
             ("after-call.ec2.TerminateInstances", self._hold_shutdown),
+            ("after-call.ec2.RunInstances", self._drop_template_tags),
+            ("after-call.ec2.RunInstances", self._doom_launches),
         ]
         for event, handler in self._handlers:
             client.meta.events.register(event, handler)
@@ -82,6 +101,16 @@ class Ec2Fidelity:
     def throttle_next(self, operation: str, times: int = 1) -> None:
         """The next `times` HTTP requests of `operation` get RequestLimitExceeded."""
         self.throttles[operation] += times
+
+    def fail_next_launches(self, code: str, message: str, launches: int = 1) -> None:
+        """The next `launches` instances launched die at launch with this state reason."""
+        self.doomed_launches.extend([(code, message)] * launches)
+
+    def settle_addresses_after(self, calls: int) -> None:
+        """From now on, each new allocation fails the next `calls`
+        AssociateAddress calls naming it, and each disassociated address the
+        next `calls` ReleaseAddress calls."""
+        self.settling_calls = calls
 
     def serve_stale_state(self, instance_id: str, state: str, reads: int = 1) -> None:
         self.stale_states[instance_id] = [state, reads]
@@ -154,6 +183,63 @@ class Ec2Fidelity:
             code, message = queued.pop(0)
             raise client_error(model.name, code, message)
 
+    def _doom_launches(self, parsed, **_):
+        for instance in parsed.get("Instances", ()):
+            if not self.doomed_launches:
+                return
+            code, message = self.doomed_launches.pop(0)
+            self.died_at_launch[instance["InstanceId"]] = {"Code": code, "Message": message}
+            self.raw.terminate_instances(InstanceIds=[instance["InstanceId"]])
+
+    def _drop_template_tags(self, parsed, **_):
+        params = self._last_params.get("RunInstances", {})
+        template = params.get("LaunchTemplate") or {}
+        requested = {
+            t["Key"]
+            for spec in params.get("TagSpecifications", ())
+            if spec.get("ResourceType") == "instance"
+            for t in spec.get("Tags", ())
+        }
+        if not template.get("LaunchTemplateId") or not requested:
+            return
+        version = self.raw.describe_launch_template_versions(
+            LaunchTemplateId=template["LaunchTemplateId"], Versions=[template.get("Version", "$Default")]
+        )["LaunchTemplateVersions"][0]
+        from_template = {
+            t["Key"]
+            for spec in version["LaunchTemplateData"].get("TagSpecifications", ())
+            if spec.get("ResourceType") == "instance"
+            for t in spec.get("Tags", ())
+        }
+        dropped = sorted(from_template - requested)
+        for instance in parsed.get("Instances", ()) if dropped else ():
+            self.raw.delete_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": k} for k in dropped])
+            instance["Tags"] = [t for t in instance.get("Tags", ()) if t["Key"] not in dropped]
+
+    def _new_allocation_unsettled(self, parsed, **_):
+        if self.settling_calls and parsed.get("AllocationId"):
+            self.unsettled[parsed["AllocationId"]] = ["AssociateAddress", self.settling_calls]
+
+    def _disassociation_unsettled(self, params, **_):
+        if not self.settling_calls:
+            return
+        filters = [{"Name": "association-id", "Values": [_query_param(params, "AssociationId")]}]
+        for address in self.raw.describe_addresses(Filters=filters)["Addresses"]:
+            self.unsettled[address["AllocationId"]] = ["ReleaseAddress", self.settling_calls]
+
+    def _refuse_unsettled(self, model, params, **_):
+        allocation_id = _query_param(params, "AllocationId")
+        unsettled = self.unsettled.get(allocation_id)
+        if not unsettled or unsettled[0] != model.name or unsettled[1] <= 0:
+            return
+        unsettled[1] -= 1
+        if model.name == "AssociateAddress":
+            raise client_error(
+                model.name, "InvalidAllocationID.NotFound", f"The allocation ID '{allocation_id}' does not exist"
+            )
+        public_ip = self.raw.describe_addresses(AllocationIds=[allocation_id])["Addresses"][0]["PublicIp"]
+        raise client_error(model.name, "InvalidIPAddress.InUse", f"Address {public_ip} is in use.")
+
     def _throttle(self, request, **_):
         body = request.body or b""
         if isinstance(body, bytes):
@@ -189,11 +275,19 @@ class Ec2Fidelity:
             return None
         if iid in self.shutting_down:
             instance["State"] = {"Code": 32, "Name": "shutting-down"}
+        if iid in self.died_at_launch:
+            instance["StateReason"] = self.died_at_launch[iid]
         stale: list | None = self.stale_states.get(iid)
         if stale and stale[1] > 0:
             instance["State"] = {"Code": STATE_CODES.get(stale[0], 0), "Name": stale[0]}
             stale[1] -= 1
         return instance
+
+
+def _query_param(request_dict: dict, name: str) -> str:
+    """A parameter of an EC2 (query protocol) request as before-call sees it."""
+    body = request_dict.get("body")
+    return str(body.get(name, "")) if isinstance(body, dict) else ""
 
 
 def answered(request) -> str:

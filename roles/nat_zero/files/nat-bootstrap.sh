@@ -4,7 +4,9 @@
 #   nat-bootstrap.sh --check-and-repair re-apply only what drifted (nat-zero-guard.timer)
 # Public = device index 0, private = device index 1. Environment overrides:
 # NAT_PUBLIC_IFACE, NAT_PRIVATE_IFACE, NAT_PRIVATE_CIDRS (comma-separated),
-# NAT_IFACE_WAIT_SECONDS, NAT_IMDS_ENDPOINT, NAT_STATE_DIR.
+# NAT_IFACE_WAIT_SECONDS, NAT_IMDS_ENDPOINT, NAT_STATE_DIR, NAT_INSTALL_SECONDS,
+# NAT_REPORT (0: do not tag the instance), NAT_EC2_ENDPOINT, NAT_SSM_AGENT (0:
+# do not install it).
 # Every failure exits non-zero naming its step: a NAT that silently half-works
 # (a masquerade rule on an empty interface name) is worse than one that is down.
 set -euo pipefail
@@ -13,6 +15,11 @@ readonly FAMILY="inet" TABLE="nat_zero"
 readonly IMDS="${NAT_IMDS_ENDPOINT:-http://169.254.169.254}"
 readonly STATE_DIR="${NAT_STATE_DIR:-/run/nat-zero}"
 readonly IFACE_WAIT_SECONDS="${NAT_IFACE_WAIT_SECONDS:-120}"
+# One package install attempt; the guard makes the next one a minute later.
+readonly INSTALL_SECONDS="${NAT_INSTALL_SECONDS:-240}"
+readonly REPORT="${NAT_REPORT:-1}"
+readonly REPORT_TAG="nat-zero:dataplane"
+readonly SSM_AGENT="${NAT_SSM_AGENT:-1}"
 # The managed NAT Gateway forgets idle TCP flows after 350 s and then answers with
 # a reset; matching it means clients fail fast instead of hanging.
 readonly TCP_ESTABLISHED_TIMEOUT=350
@@ -25,7 +32,12 @@ QUIET=""
 log() { printf 'nat-zero: %s\n' "$*" >&2; }
 info() { [[ -n "$QUIET" ]] || log "$@"; }
 step() { CURRENT_STEP="$1"; info "step: $1"; }
-die() { log "FAILED in step '${CURRENT_STEP}': $*"; REPORTED=1; exit 1; }
+die() {
+  log "FAILED in step '${CURRENT_STEP}': $*"
+  REPORTED=1
+  report "failed:${CURRENT_STEP}"
+  exit 1
+}
 report_failure() {
   local rc=$?
   if (( rc != 0 )) && [[ -z "$REPORTED" ]]; then
@@ -39,6 +51,82 @@ imds_get() {
     -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "${IMDS}/latest/api/token") || return 1
   curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 \
     -H "X-aws-ec2-metadata-token: ${token}" "${IMDS}/latest/meta-data/$1"
+}
+
+# The data plane's own word, as a tag on its instance that the reconciler
+# reads in the DescribeInstances it makes anyway: "<status> <UTC time>". Sent
+# once per status and boot (the state dir is on /run). Best effort: a NAT with
+# no way out cannot report, and the reconciler reads "no report since launch"
+# as not forwarding. AL2023 minimal has python3 but no AWS CLI: the request is
+# signed (SigV4) with the instance role's credentials from IMDS.
+report() {
+  local status="$1"
+  [[ "$REPORT" == 1 && "$status" != "$(cat "${STATE_DIR}/reported" 2>/dev/null)" ]] || return 0
+  if NAT_REPORT_STATUS="$status" NAT_REPORT_TAG="$REPORT_TAG" NAT_REPORT_IMDS="$IMDS" \
+    timeout 30 python3 - 2>"${STATE_DIR}/report.err" <<'NAT_ZERO_PY'
+import datetime, hmac, json, os, urllib.parse, urllib.request as web
+from hashlib import sha256
+imds, env = os.environ["NAT_REPORT_IMDS"] + "/latest/", os.environ
+put = web.Request(imds + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+token = web.urlopen(put, timeout=3).read().decode()
+def meta(path):
+    request = web.Request(imds + "meta-data/" + path, headers={"X-aws-ec2-metadata-token": token})
+    return web.urlopen(request, timeout=3).read().decode().strip()
+region, role = meta("placement/region"), meta("iam/security-credentials/").split()[0]
+creds = json.loads(meta("iam/security-credentials/" + role))
+endpoint = env.get("NAT_EC2_ENDPOINT") or "https://ec2.%s.%s" % (region, meta("services/domain"))
+now = datetime.datetime.now(datetime.timezone.utc)
+stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+body = urllib.parse.urlencode({"Action": "CreateTags", "Version": "2016-11-15",
+    "ResourceId.1": meta("instance-id"), "Tag.1.Key": env["NAT_REPORT_TAG"],
+    "Tag.1.Value": env["NAT_REPORT_STATUS"] + now.strftime(" %Y-%m-%dT%H:%M:%SZ")}).encode()
+headers = {"content-type": "application/x-www-form-urlencoded",
+    "host": urllib.parse.urlsplit(endpoint).netloc, "x-amz-date": stamp, "x-amz-security-token": creds["Token"]}
+names = ";".join(sorted(headers))
+canonical = "\n".join(["POST", "/", ""] + ["%s:%s" % (k, headers[k]) for k in sorted(headers)]
+    + ["", names, sha256(body).hexdigest()])
+scope = "%s/%s/ec2/aws4_request" % (day, region)
+to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, sha256(canonical.encode()).hexdigest()])
+key = ("AWS4" + creds["SecretAccessKey"]).encode()
+for part in (day, region, "ec2", "aws4_request"):
+    key = hmac.new(key, part.encode(), sha256).digest()
+headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+    creds["AccessKeyId"], scope, names, hmac.new(key, to_sign.encode(), sha256).hexdigest())
+web.urlopen(web.Request(endpoint + "/", body, headers, method="POST"), timeout=10).read()
+NAT_ZERO_PY
+  then
+    printf '%s\n' "$status" >"${STATE_DIR}/reported"
+  else
+    log "report '${status}' not sent ($(tail -n 1 "${STATE_DIR}/report.err")); the guard tries again"
+  fi
+}
+
+# AL2023 minimal ships no nft, and dnf needs the way out this NAT is about to
+# become (the EIP on its public ENI): at first boot it can fail, or hang on a
+# slow mirror. Each attempt is bounded; the guard tries again every minute.
+install_package() {
+  log "installing $1"
+  timeout "$INSTALL_SECONDS" dnf install -y -q "$1" >&2
+}
+
+ensure_nft() {
+  step "install nftables"
+  command -v nft >/dev/null && return 0
+  report "not-forwarding:installing nftables"
+  install_package nftables || die "dnf could not install nftables within ${INSTALL_SECONDS}s"
+  command -v nft >/dev/null || die "nftables is installed but nft is not on PATH"
+}
+
+# The operators' way in (SSM Session Manager; there is no SSH). Not needed to
+# forward: a failure is logged, the NAT keeps working, the guard tries again.
+ensure_ssm_agent() {
+  [[ "$SSM_AGENT" == 1 ]] && ! command -v amazon-ssm-agent >/dev/null || return 0
+  step "install amazon-ssm-agent"
+  if install_package amazon-ssm-agent && systemctl enable --now amazon-ssm-agent.service; then
+    log "amazon-ssm-agent installed and started"
+  else
+    log "amazon-ssm-agent not installed yet; the guard tries again"
+  fi
 }
 
 imds_mac_for_device() {
@@ -217,8 +305,7 @@ apply_sysctls() {
 }
 
 apply() {
-  step "check tools"
-  command -v nft >/dev/null || die "nft not installed"
+  ensure_nft
   find_interfaces
   find_private_cidrs
   load_ruleset
@@ -226,13 +313,17 @@ apply() {
   apply_sysctls
   step "done"
   log "NAT ready: ${PRIVATE_CIDRS[*]} via ${PRIVATE_IFACE} masqueraded out of ${PUBLIC_IFACE}"
+  report forwarding
+  ensure_ssm_agent
 }
 
-# The guard: cheap comparisons every minute, a full re-apply only on drift.
+# The guard: cheap comparisons every minute, a full re-apply only on drift
+# (a missing nft is drift: the install failed at boot and is tried again).
 # Interfaces and CIDRs are found again each time, so a renamed device or an
 # edited env file counts as drift too.
 check_and_repair() {
   local drift=() live key value now item
+  command -v nft >/dev/null || drift+=("nftables not installed")
   find_interfaces
   find_private_cidrs
   step "check drift"
@@ -247,7 +338,12 @@ check_and_repair() {
     now=$(sysctl_value "$key" 2>/dev/null) || now="unreadable"
     [[ "$now" == "$value" ]] || drift+=("${key}=${now}, want ${value}")
   done < <(desired_sysctls)
-  [[ -n "${drift[*]}" ]] || return 0
+  if [[ -z "${drift[*]}" ]]; then
+    # What failed to go out last time (no route yet) goes now.
+    report forwarding
+    ensure_ssm_agent
+    return 0
+  fi
   QUIET=""
   for item in "${drift[@]}"; do log "guard: drift: ${item}"; done
   apply

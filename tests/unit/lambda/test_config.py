@@ -23,6 +23,18 @@ def test_region_falls_back_to_lambda_runtime_variable():
     assert load_config(env).region == "eu-west-1"
 
 
+def test_users_tags_are_stored_as_aws_stores_them_and_go_on_every_nat():
+    env = {**GOOD_ENV, "NAT_ZERO_TAGS": json.dumps({"CostCenter": 42, "owner": None, "Name": "mine"})}
+    tags = load_config(env).nat_instance_tags("us-east-1a")
+    assert tags["CostCenter"] == "42" and tags["owner"] == ""
+    # The deployment's own tags win over the user's.
+    assert tags["Name"] != "mine" and tags["nat-zero:managed"] == "true"
+
+
+def test_users_tags_are_optional():
+    assert load_config(GOOD_ENV).user_tags == {}
+
+
 BROKEN = [
     ("NAT_ZERO_NAME", None),
     ("NAT_ZERO_NAME", "has spaces"),
@@ -36,6 +48,9 @@ BROKEN = [
     ("NAT_ZERO_ZONES", json.dumps({"us-east-1a": {"launch_template_id": "lt-0123456789abcdef0"}})),
     ("NAT_ZERO_REGION", None),
     ("NAT_ZERO_ACCOUNT_ID", "12345"),
+    ("NAT_ZERO_TAGS", "{not json"),
+    ("NAT_ZERO_TAGS", "[]"),
+    ("NAT_ZERO_TAGS", json.dumps({"team": {"nested": "no"}})),
 ]
 
 

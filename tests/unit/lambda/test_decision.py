@@ -6,6 +6,7 @@ from nat_zero.decision import (
     AttachEip,
     CreateNat,
     Eip,
+    FailedLaunch,
     Nat,
     ReleaseEip,
     Snapshot,
@@ -22,8 +23,9 @@ PUBLIC_ENI = "eni-0aaaaaaaaaaaaaaaa"
 VERSION = "cfg-2"
 
 
-def snapshot(workloads=0, nats=(), eips=None, workload_state="running"):
+def snapshot(workloads=0, nats=(), eips=None, workload_state="running", failed_launch=None):
     return Snapshot(
+        failed_launch=failed_launch,
         az=AZ,
         config_version=VERSION,
         public_eni_id=PUBLIC_ENI,
@@ -48,6 +50,8 @@ def free_eip(alloc="eipalloc-2", ip="198.51.100.2"):
 NAT_ID = "i-0nat000000000001"
 NAT_2 = "i-0nat000000000002"
 NAT_3 = "i-0nat000000000003"
+
+DIED = FailedLaunch("i-0nat00000000000f", "Client.InvalidKMSKey.InvalidState", "The KMS key is not usable")
 
 TABLE = [
     # --- scale up ---------------------------------------------------------
@@ -192,6 +196,26 @@ TABLE = [
         "wait_for_terminating_nat",
         (),
     ),
+    # --- NATs that die at launch ----------------------------------------------
+    (
+        "nat_died_at_launch_with_workloads_backs_off_to_the_sweep",
+        snapshot(1, [], failed_launch=DIED),
+        "back_off_failed_launch",
+        (),
+    ),
+    (
+        "nat_died_at_launch_backs_off_but_releases_a_loose_eip",
+        snapshot(1, [], eips=[free_eip()], failed_launch=DIED),
+        "back_off_failed_launch",
+        (ReleaseEip(AZ, "eipalloc-2", None),),
+    ),
+    (
+        "nat_died_at_launch_but_another_is_stopped_starts_that_one",
+        snapshot(1, [nat("stopped")], failed_launch=DIED),
+        "start_nat",
+        (StartNat(AZ, NAT_ID), AttachEip(AZ)),
+    ),
+    ("nat_died_at_launch_without_workloads_is_steady", snapshot(0, [], failed_launch=DIED), "steady", ()),
     # --- duplicates ----------------------------------------------------------
     (
         "duplicates_mixed_states_keep_running",

@@ -2,9 +2,11 @@
 moto is more forgiving (tests.support.ec2_fidelity)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
+from nat_zero import act as nat_zero_act
 from tests.support.world import SWEEP_EVENT, build_world, state_change_event
 
 AZ_A, AZ_B = "us-east-1a", "us-east-1b"
@@ -222,6 +224,180 @@ def test_eip_association_failure_releases_the_allocated_address(world, reconcile
     assert summary["aws_calls"]["by_operation"]["ReleaseAddress"] == 1
     assert world.eips() == []
     assert world.ec2.describe_addresses()["Addresses"] == []
+
+
+@pytest.fixture
+def pauses(monkeypatch):
+    """The settling pauses the reconciler takes, recorded instead of slept."""
+    taken = []
+    monkeypatch.setattr(nat_zero_act.time, "sleep", taken.append)
+    return taken
+
+
+def test_new_eip_unknown_to_associate_for_a_moment_is_retried_until_attached(world, reconcile, fidelity, pauses):
+    fidelity.settle_addresses_after(calls=2)
+    w1 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w1, "pending"))
+    outcomes = summary["zones"][0]["outcomes"]
+    assert [(o["action"], o["result"]) for o in outcomes] == [("create_nat", "done"), ("attach_eip", "done")]
+    assert summary["aws_calls"]["by_operation"]["AssociateAddress"] == 3
+    assert pauses == list(nat_zero_act.SETTLE_PAUSES[:2])
+    assert eni_eip(world, AZ_A) is not None and len(world.eips(AZ_A)) == 1
+
+
+def test_new_eip_never_known_is_released_and_reported_as_an_error_not_noop(world, reconcile, fidelity, pauses):
+    fidelity.settle_addresses_after(calls=len(nat_zero_act.SETTLE_PAUSES) + 1)
+    w1 = world.launch_workload(AZ_A)
+    summary = reconcile(state_change_event(w1, "pending"))
+    attach = summary["zones"][0]["outcomes"][-1]
+    assert (attach["action"], attach["result"], attach["error"]) == (
+        "attach_eip",
+        "error",
+        "InvalidAllocationID.NotFound",
+    )
+    assert attach["released"] == [attach["allocation_id"]]
+    assert sum(pauses) <= 10 and world.ec2.describe_addresses()["Addresses"] == []
+    # The NAT's running event tries again, and EC2 has settled by then.
+    fidelity.settle_addresses_after(calls=0)
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    assert verdicts(reconcile(state_change_event(nat, "running"))) == ["attach_eip"]
+    assert eni_eip(world, AZ_A) is not None
+
+
+def test_release_right_after_disassociate_waits_for_the_address_to_settle(world, reconcile, fidelity, pauses):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    world.ec2.stop_instances(InstanceIds=[nat])
+    fidelity.settle_addresses_after(calls=1)
+    world.ec2.terminate_instances(InstanceIds=[w1])
+    summary = reconcile(state_change_event(nat, "stopped"))
+    assert verdicts(summary) == ["release_eip"]
+    assert summary["zones"][0]["outcomes"][0]["result"] == "done"
+    assert summary["aws_calls"]["by_operation"]["ReleaseAddress"] == 2
+    assert pauses == [nat_zero_act.SETTLE_PAUSES[0]] and world.eips() == []
+
+
+def test_address_still_in_use_after_every_pause_is_a_wait_the_sweep_finishes(world, reconcile, fidelity, pauses):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    world.ec2.stop_instances(InstanceIds=[nat])
+    world.ec2.terminate_instances(InstanceIds=[w1])
+    fidelity.settle_addresses_after(calls=len(nat_zero_act.SETTLE_PAUSES) + 1)
+    outcome = reconcile(state_change_event(nat, "stopped"))["zones"][0]["outcomes"][0]
+    assert (outcome["result"], outcome["reason"]) == ("wait", "InvalidIPAddress.InUse")
+    assert len(world.eips(AZ_A)) == 1
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "release_eip"
+    assert world.eips() == []
+
+
+def tag_template(world, az, tags):
+    """A new $Latest version of the AZ's launch template, tagging instances as the role does."""
+    world.ec2.create_launch_template_version(
+        LaunchTemplateId=world.zones[az].launch_template_id,
+        SourceVersion="1",
+        LaunchTemplateData={
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            ]
+        },
+    )
+
+
+def test_nat_keeps_the_users_tags_though_request_tags_replace_the_templates(world, reconcile, fidelity, monkeypatch):
+    tag_template(world, AZ_A, {"CostCenter": "42", "team": "net"})
+    monkeypatch.setenv("NAT_ZERO_TAGS", json.dumps({"CostCenter": 42, "team": "net"}))
+    w1 = world.launch_workload(AZ_A)
+    assert verdicts(reconcile(state_change_event(w1, "pending"))) == ["create_nat"]
+    tags = {t["Key"]: t["Value"] for t in only_nat(world, AZ_A)["Tags"]}
+    assert tags["CostCenter"] == "42" and tags["team"] == "net"
+    assert tags["nat-zero:deployment"] == world.name
+    volume_spec = [
+        s for s in fidelity._last_params["RunInstances"]["TagSpecifications"] if s["ResourceType"] == "volume"
+    ]
+    assert {"Key": "CostCenter", "Value": "42"} in volume_spec[0]["Tags"]
+
+
+def test_without_the_users_tags_in_the_request_the_nat_would_lose_them(world, reconcile, fidelity):
+    tag_template(world, AZ_A, {"CostCenter": "42"})
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    assert "CostCenter" not in {t["Key"] for t in only_nat(world, AZ_A)["Tags"]}
+
+
+KMS_REASON = (
+    "Client.InvalidKMSKey.InvalidState",
+    "Client.InvalidKMSKey.InvalidState: The KMS key provided is in an incorrect state",
+)
+
+
+def test_nat_dying_at_launch_is_relaunched_once_per_sweep_not_on_every_event(world, reconcile, fidelity, capsys):
+    fidelity.fail_next_launches(*KMS_REASON, launches=2)
+    w1 = world.launch_workload(AZ_A)
+    assert verdicts(reconcile(state_change_event(w1, "pending"))) == ["create_nat"]
+    (first,) = fidelity.died_at_launch
+    capsys.readouterr()
+    for state in ("pending", "terminated"):
+        summary = reconcile(state_change_event(first, state))
+        assert verdicts(summary) == ["back_off_failed_launch"]
+        assert "RunInstances" not in summary["aws_calls"]["by_operation"]
+    logged = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert logged["level"] == "warning"
+    assert logged["observed"]["failed_launch"]["reason_code"] == KMS_REASON[0]
+    # The sweep (every five minutes) tries again; it dies again and backs off again.
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "create_nat"
+    second = [iid for iid in fidelity.died_at_launch if iid != first]
+    assert verdicts(reconcile(state_change_event(second[0], "terminated"))) == ["back_off_failed_launch"]
+    # Once the cause is gone, the next sweep's NAT lives.
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "create_nat"
+    assert only_nat(world, AZ_A)["State"]["Name"] == "running"
+
+
+def test_nat_terminated_by_the_reconciler_is_no_launch_failure(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)["InstanceId"]
+    world.ec2.terminate_instances(InstanceIds=[nat])
+    assert verdicts(reconcile(state_change_event(nat, "terminated"))) == ["create_nat"]
+
+
+def report(world, nat, value):
+    world.ec2.create_tags(Resources=[nat], Tags=[{"Key": "nat-zero:dataplane", "Value": value}])
+
+
+def test_running_nat_without_a_forwarding_report_since_launch_is_reported_at_no_extra_read(world, reconcile):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    nat = only_nat(world, AZ_A)
+    nat_id, launched = nat["InstanceId"], nat["LaunchTime"]
+
+    summary = reconcile(state_change_event(nat_id, "running"))
+    zone = summary["zones"][0]
+    assert zone["not_forwarding"] == [nat_id]
+    assert zone["observed"]["nats"][0]["dataplane"] == "no report since launch"
+    assert summary["aws_calls"]["reads"] == 2
+
+    report(world, nat_id, f"failed:install nftables {launched + timedelta(seconds=40):%Y-%m-%dT%H:%M:%SZ}")
+    zone = reconcile(state_change_event(nat_id, "running"))["zones"][0]
+    assert zone["observed"]["nats"][0]["dataplane"] == "failed:install nftables"
+
+    # A report from before this launch (the NAT's previous run) is stale.
+    report(world, nat_id, f"forwarding {launched - timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}")
+    assert reconcile(state_change_event(nat_id, "running"))["zones"][0]["not_forwarding"] == [nat_id]
+
+    report(world, nat_id, f"forwarding {launched + timedelta(seconds=90):%Y-%m-%dT%H:%M:%SZ}")
+    zone = reconcile(state_change_event(nat_id, "running"))["zones"][0]
+    assert zone["observed"]["nats"][0]["dataplane"] == "forwarding"
+    assert "not_forwarding" not in zone and zone["verdict"] == "steady"
+
+
+def test_idle_nat_is_stopped_without_force(world, reconcile, fidelity):
+    w1 = world.launch_workload(AZ_A)
+    reconcile(state_change_event(w1, "pending"))
+    world.ec2.terminate_instances(InstanceIds=[w1])
+    assert verdicts(reconcile(state_change_event(w1, "shutting-down"))) == ["stop_nat"]
+    assert "Force" not in fidelity._last_params["StopInstances"]
 
 
 def test_throttled_read_is_retried_by_botocore(world, reconcile, fidelity):
