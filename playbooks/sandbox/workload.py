@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Workloads for playing by hand in the sandbox (after `eval "$(make -s sandbox)"`).
+
+    workload.py build/sandbox/play-vars.yml launch 0    # an instance in the private subnet of the first AZ; prints its ID
+    workload.py build/sandbox/play-vars.yml stop i-...  # also: start, terminate
+    workload.py build/sandbox/play-vars.yml status      # per AZ: the NAT, its state and Elastic IP
+
+The AMI is any the emulator has; the subnet is the vars file's
+nat_zero_private_subnets entry of that AZ. boto3 finds the emulator through
+the environment `make sandbox` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import boto3
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from inventory import zone_status
+
+WORKLOAD_TYPE = "t4g.micro"
+
+
+def launch(ec2, variables: dict, az_index: int) -> str:
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    return ec2.run_instances(
+        ImageId=image,
+        InstanceType=WORKLOAD_TYPE,
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=variables["nat_zero_private_subnets"][az_index],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": f"workload-{az_index}"}]}],
+    )["Instances"][0]["InstanceId"]
+
+
+def print_status(ec2, variables: dict) -> None:
+    for zone in zone_status(ec2, variables["nat_zero_name"], variables["nat_zero_availability_zones"]):
+        nats = ", ".join(zone["nat_ids"]) or "-"
+        print(f"{zone['az']}: NAT {zone['nat']} ({nats}), EIP {zone['eip'] or 'none'}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("vars_file", type=Path, help="the vars file playbooks/sandbox/vpc.yml wrote")
+    parser.add_argument("action", choices=["launch", "stop", "start", "terminate", "status"])
+    parser.add_argument(
+        "target", nargs="?", help="launch: the AZ's index (0, 1, ...); stop/start/terminate: an instance ID"
+    )
+    args = parser.parse_args(argv)
+    variables = yaml.safe_load(args.vars_file.read_text())
+    ec2 = boto3.client("ec2")
+    if args.action == "status":
+        print_status(ec2, variables)
+    elif args.action == "launch":
+        print(launch(ec2, variables, int(args.target or 0)))
+    elif not args.target:
+        parser.error(f"{args.action} needs an instance ID")
+    else:
+        getattr(ec2, f"{args.action}_instances")(InstanceIds=[args.target])
+        print(args.target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
