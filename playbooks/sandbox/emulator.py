@@ -43,15 +43,18 @@ def sandbox_credentials(endpoint: str, region: str = SANDBOX_REGION) -> dict[str
     }
 
 
+def is_foreign(key: str) -> bool:
+    """Whether the sandbox replaces or drops this variable of the user's."""
+    return key.upper().startswith(_AWS_PREFIXES) or key in _PROXY_VARIABLES
+
+
 def sandbox_environment(endpoint: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """base (default os.environ) without anything AWS, plus the emulator's
     endpoint, credentials and region. Config and credentials files point at
     /dev/null so no profile of the user's is read; the metadata service is
     never asked; the emulator on 127.0.0.1 is never reached through a proxy."""
     base = dict(os.environ if base is None else base)
-    env = {key: value for key, value in base.items() if not key.upper().startswith(_AWS_PREFIXES)}
-    for key in _PROXY_VARIABLES:
-        env.pop(key, None)
+    env = {key: value for key, value in base.items() if not is_foreign(key)}
     env.update(
         sandbox_credentials(endpoint),
         AWS_CONFIG_FILE=os.devnull,

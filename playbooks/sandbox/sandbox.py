@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from emulator import sandbox_environment, start_moto_server, stop_moto_server  # noqa: E402
+from emulator import is_foreign, sandbox_environment, start_moto_server, stop_moto_server  # noqa: E402
 
 STATE_FILE = HERE.parents[1] / "build" / "sandbox" / "emulator.json"
 
@@ -41,10 +41,10 @@ def running_emulator() -> dict | None:
 
 
 def shell_line(endpoint: str) -> str:
-    """unset the user's AWS variables the sandbox replaces; export the sandbox's."""
+    """unset the user's AWS (and proxy) variables the sandbox drops; export the sandbox's."""
     wanted = sandbox_environment(endpoint, base={})
-    wanted = {key: value for key, value in wanted.items() if key.startswith("AWS_")}
-    stale = sorted(key for key in os.environ if key.startswith("AWS_") and key not in wanted)
+    wanted = {key: value for key, value in wanted.items() if key not in ("PATH", "HOME")}
+    stale = sorted(key for key in os.environ if is_foreign(key) and key not in wanted)
     exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in wanted.items())
     return (f"unset {' '.join(stale)}; " if stale else "") + f"export {exports}"
 

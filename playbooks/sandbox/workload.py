@@ -5,6 +5,11 @@
     workload.py build/sandbox/play-vars.yml stop i-...  # also: start, terminate
     workload.py build/sandbox/play-vars.yml status      # per AZ: the NAT, its state and Elastic IP
 
+With --wait, it waits (up to --timeout seconds) for the reconciler, run by
+the relay, to bring the workload's AZ where it should be: a running NAT with
+its EIP after launch or start, no EIP and no running NAT after stop or
+terminate (the AZ's only workload); then prints the AZ's line.
+
 The AMI is any the emulator has; the subnet is the vars file's
 nat_zero_private_subnets entry of that AZ. boto3 finds the emulator through
 the environment `make sandbox` prints.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -38,10 +44,38 @@ def launch(ec2, variables: dict, az_index: int) -> str:
     )["Instances"][0]["InstanceId"]
 
 
+def zone_line(zone: dict) -> str:
+    nats = ", ".join(zone["nat_ids"]) or "-"
+    return f"{zone['az']}: NAT {zone['nat']} ({nats}), EIP {zone['eip'] or 'none'}"
+
+
 def print_status(ec2, variables: dict) -> None:
     for zone in zone_status(ec2, variables["nat_zero_name"], variables["nat_zero_availability_zones"]):
-        nats = ", ".join(zone["nat_ids"]) or "-"
-        print(f"{zone['az']}: NAT {zone['nat']} ({nats}), EIP {zone['eip'] or 'none'}")
+        print(zone_line(zone))
+
+
+def nat_serving(zone: dict) -> bool:
+    return zone["nat"] == "running" and zone["eip_associated"]
+
+
+def nat_idle(zone: dict) -> bool:
+    return zone["nat"] in ("stopped", "none") and zone["eip_count"] == 0
+
+
+def wait_for(ec2, variables: dict, az: str, wanted, timeout: float) -> int:
+    """Poll the AZ until wanted(zone); print its line. 0 when reached, 1 on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        zone = zone_status(ec2, variables["nat_zero_name"], [az])[0]
+        if wanted(zone) or time.monotonic() > deadline:
+            print(zone_line(zone), file=sys.stderr)
+            return 0 if wanted(zone) else 1
+        time.sleep(0.5)
+
+
+def instance_az(ec2, instance_id: str) -> str:
+    reservation = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+    return reservation["Instances"][0]["Placement"]["AvailabilityZone"]
 
 
 def main(argv=None) -> int:
@@ -56,14 +90,19 @@ def main(argv=None) -> int:
     ec2 = boto3.client("ec2")
     if args.action == "status":
         print_status(ec2, variables)
-    elif args.action == "launch":
-        print(launch(ec2, variables, int(args.target or 0)))
+        return 0
+    if args.action == "launch":
+        instance_id = launch(ec2, variables, int(args.target or 0))
     elif not args.target:
         parser.error(f"{args.action} needs an instance ID")
     else:
-        getattr(ec2, f"{args.action}_instances")(InstanceIds=[args.target])
-        print(args.target)
-    return 0
+        instance_id = args.target
+        getattr(ec2, f"{args.action}_instances")(InstanceIds=[instance_id])
+    print(instance_id)
+    if not args.wait:
+        return 0
+    wanted = nat_serving if args.action in ("launch", "start") else nat_idle
+    return wait_for(ec2, variables, instance_az(ec2, instance_id), wanted, args.timeout)
 
 
 if __name__ == "__main__":
