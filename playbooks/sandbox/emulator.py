@@ -66,6 +66,14 @@ def sandbox_environment(endpoint: str, base: dict[str, str] | None = None) -> di
     return env
 
 
+# The emulator is on 127.0.0.1: never ask for it through the user's proxy.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def emulator_get(url: str, timeout: float = 10) -> bytes:
+    return _DIRECT.open(url, timeout=timeout).read()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -83,7 +91,7 @@ def _post(url: str, payload: dict) -> None:
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
-    urllib.request.urlopen(request, timeout=10).read()
+    _DIRECT.open(request, timeout=10).read()
 
 
 def start_moto_server(startup_timeout: float = 30.0) -> tuple[str, subprocess.Popen]:
@@ -157,7 +165,7 @@ def _wait_until_listening(endpoint: str, process: subprocess.Popen, timeout: flo
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+            emulator_get(f"{endpoint}/moto-api/", timeout=1)
             return
         except OSError as exc:
             if process.poll() is not None or time.monotonic() > deadline:

@@ -17,13 +17,18 @@ import json
 import os
 import shlex
 import sys
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from emulator import is_foreign, sandbox_environment, start_moto_server, stop_moto_server  # noqa: E402
+from emulator import (  # noqa: E402
+    emulator_get,
+    is_foreign,
+    sandbox_environment,
+    start_moto_server,
+    stop_moto_server,
+)
 
 STATE_FILE = HERE.parents[1] / "build" / "sandbox" / "emulator.json"
 
@@ -34,7 +39,7 @@ def running_emulator() -> dict | None:
         return None
     state = json.loads(STATE_FILE.read_text())
     try:
-        urllib.request.urlopen(f"{state['endpoint']}/moto-api/", timeout=2).read()
+        emulator_get(f"{state['endpoint']}/moto-api/", timeout=2)
     except OSError:
         return None
     return state

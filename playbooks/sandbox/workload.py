@@ -85,6 +85,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "target", nargs="?", help="launch: the AZ's index (0, 1, ...); stop/start/terminate: an instance ID"
     )
+    parser.add_argument("--wait", action="store_true", help="wait until the AZ's NAT has followed (needs the relay)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits at most")
     args = parser.parse_args(argv)
     variables = yaml.safe_load(args.vars_file.read_text())
     ec2 = boto3.client("ec2")

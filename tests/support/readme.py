@@ -17,9 +17,13 @@ whoever runs the tests, a HOME of its own.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,16 +78,26 @@ def user_checkout(destination: Path) -> Path:
 
 
 def run_block(block: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
-    """The block as one bash script (stops at the first failing command); stdout and stderr together."""
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
+    """The block as one bash script (stops at the first failing command);
+    stdout and stderr together. Whatever it left running in the background
+    (a relay started with `&` before a later command failed) is stopped."""
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", block],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        output.seek(0)
+        return subprocess.CompletedProcess(process.args, returncode, output.read())
 
 
 def stop_leftover_sandbox(checkout: Path) -> None:
