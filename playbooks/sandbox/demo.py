@@ -117,7 +117,8 @@ class Demo:
         for line in process.stdout:
             output.append(line)
             if line.startswith("TASK ["):
-                task = line[6:].split("]")[0]
+                # "TASK [natzero.aws.nat_zero : Reconciler function] ***": the task's own name.
+                task = line[6:].split("]")[0].split(" : ")[-1]
             elif task and line.startswith(("ok:", "changed:", "fatal:", "failed:")):
                 print(f"       . {task}: {line.split(':')[0]}", flush=True)
                 task = None
