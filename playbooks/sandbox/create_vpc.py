@@ -17,6 +17,7 @@ a moto server and a real VPC in an AWS account.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import boto3
@@ -117,6 +118,7 @@ def existing_vars(ec2, path: str) -> dict | None:
 
 
 def write_vars(variables: dict, path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("---\n")
         yaml.safe_dump(variables, handle, default_flow_style=False, sort_keys=False)

@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from playbooks.sandbox.emulator import SANDBOX_REGION, sandbox_environment
 from tests.support.readme import clean_environment, readme_block, run_block, stop_leftover_sandbox, user_checkout
 
+REPO = Path(__file__).resolve().parents[2]
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers
 
 
@@ -150,3 +153,33 @@ def test_the_readme_by_hand_block_runs_as_written(tmp_path):
     # The relay's human lines: one per decision.
     assert re.search(r"^us-east-1a: \w+: create_nat -> launched i-[0-9a-f]+", output, re.M), output[-4000:]
     assert output.count("failed=0") == 3  # vpc.yml, site.yml, teardown.yml
+
+
+@pytest.mark.integration
+def test_relay_names_a_function_that_does_not_exist_without_a_traceback(moto_endpoint, tmp_path):
+    env = clean_environment(tmp_path, **sandbox_environment(moto_endpoint, base={}))
+    relay = str(REPO / "playbooks" / "sandbox" / "relay.py")
+
+    completed = run_block(f"{sys.executable} {relay} --function nope-nat-zero --duration 1", cwd=tmp_path, env=env)
+
+    assert completed.returncode == 2, completed.stdout
+    assert f"relay: no function nope-nat-zero in us-east-1 at {moto_endpoint}. Deploy first" in completed.stdout
+    assert "Traceback" not in completed.stdout
+
+
+@pytest.mark.integration
+def test_vpc_playbook_keeps_a_vars_file_whose_vpc_exists_and_replaces_one_whose_vpc_is_gone(
+    run_playbook, aws, tmp_path
+):
+    vars_file = tmp_path / "restart-vars.yml"
+    # What an emulator restart leaves: a vars file naming a VPC nobody has.
+    vars_file.write_text(yaml.safe_dump({"nat_zero_name": "restart", "nat_zero_vpc_id": "vpc-0123456789abcdef0"}))
+    sandbox = {"sandbox_name": "restart", "sandbox_vars_file": str(vars_file)}
+
+    first = run_playbook("sandbox/vpc.yml", sandbox).assert_ok()
+    created = yaml.safe_load(vars_file.read_text())
+    second = run_playbook("sandbox/vpc.yml", sandbox).assert_ok()
+
+    assert first.recap["changed"] == 1 and created["nat_zero_vpc_id"] != "vpc-0123456789abcdef0"
+    assert aws("ec2").describe_vpcs(VpcIds=[created["nat_zero_vpc_id"]])["Vpcs"]
+    assert second.recap["changed"] == 0 and yaml.safe_load(vars_file.read_text()) == created
