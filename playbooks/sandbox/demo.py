@@ -70,7 +70,7 @@ class Timeline:
     def print_table(self):
         width = max([len(row["step"]) for row in self.rows] + [4])
         print("\nTimeline (EIPs marked * are addresses the emulator made up)")
-        print(f"{'step':<{width}}  {'AZ':<11} {'NAT':<22} {'EIP':<17} {'reconciler AWS calls':>20}")
+        print(f"{'step':<{width}}  {'AZ':<11} {'NAT':<28} {'EIP':<17} {'reconciler AWS calls':>20}")
         for row in self.rows:
             zones = row["zones"] or [{"az": "-", "nat": "-", "nat_ids": [], "eip": ""}]
             for index, zone in enumerate(zones):
@@ -78,7 +78,7 @@ class Timeline:
                 calls = str(row["reconciler_aws_calls"]) if index == 0 else ""
                 nat = zone["nat"] + (f" {zone['nat_ids'][0]}" if len(zone["nat_ids"]) == 1 else "")
                 eip = f"{zone['eip']}*" if zone["eip"] else "-"
-                print(f"{step:<{width}}  {zone['az']:<11} {nat:<22} {eip:<17} {calls:>20}")
+                print(f"{step:<{width}}  {zone['az']:<11} {nat:<28} {eip:<17} {calls:>20}")
 
 
 class Demo:
