@@ -10,14 +10,26 @@ STYLE_PATHS ?= .
 # Files ansible-test sanity leaves out (none: every file passes).
 SANITY_EXCLUDE ?=
 
-.PHONY: venv collection test test-unit test-lambda-botocore units lint style ansible-lint sanity molecule changelog demo demo-ecs clean
+.PHONY: venv demo-venv collection test test-unit test-lambda-botocore units lint style ansible-lint sanity molecule changelog demo demo-ecs sandbox sandbox-stop clean
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt requirements-demo.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.demo-installed
+
+# The demo and the sandbox need a third of that: ansible-core, boto3,
+# moto[server]. pip shows each package as it comes (on stderr, so that
+# `eval "$$(make -s sandbox)"` reads only the sandbox's export line).
+demo-venv: $(VENV)/.demo-installed
+
+$(VENV)/.demo-installed: requirements-demo.txt
+	@echo "Installing the demo's packages into $(VENV) (first run only): ansible-core, boto3, moto[server]" >&2
+	$(PYTHON) -m venv $(VENV) >&2
+	$(BIN)/pip install --quiet --upgrade pip >&2
+	$(BIN)/pip install --progress-bar off -r requirements-demo.txt >&2
 	touch $@
 
 # ansible finds the collection through ansible.cfg's collections_path.
@@ -81,12 +93,20 @@ changelog: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/antsibull-changelog generate
 
 # The whole flow on a local AWS emulator (no account, no internet).
-demo: venv collection
+demo: demo-venv collection
 	$(BIN)/python playbooks/sandbox/demo.py
 
 # The ECS Fargate Spot handler's flow on a local AWS emulator.
 demo-ecs: venv collection
 	$(BIN)/python playbooks/sandbox/ecs_spot_demo.py
+
+# An emulator to play by hand (README: "To play by hand"). Prints the shell
+# line that points boto3 at it: eval "$$(make -s sandbox)".
+sandbox: demo-venv collection
+	@$(BIN)/python playbooks/sandbox/sandbox.py start
+
+sandbox-stop:
+	@$(BIN)/python playbooks/sandbox/sandbox.py stop
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

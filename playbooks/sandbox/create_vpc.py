@@ -6,6 +6,7 @@ its own route table (no default route: the role adds it). Writes the role's
 inputs as a vars file for playbooks/site.yml:
 
     create_vpc.py --name demo --output demo-vars.yml
+    create_vpc.py --name demo --output demo-vars.yml --reuse   # keep it if its VPC still exists
     ansible-playbook playbooks/site.yml -e @demo-vars.yml
     create_vpc.py --delete vpc-0123456789abcdef0
 
@@ -16,6 +17,7 @@ a moto server and a real VPC in an AWS account.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import boto3
@@ -95,7 +97,28 @@ def delete_vpc(ec2, vpc_id: str) -> None:
     ec2.delete_vpc(VpcId=vpc_id)
 
 
+def existing_vars(ec2, path: str) -> dict | None:
+    """The vars file at path, if the VPC it names still exists (an emulator
+    restart forgets every VPC, and the file would name subnets that are gone)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            variables = yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        return None
+    vpc_id = variables.get("nat_zero_vpc_id")
+    if not vpc_id:
+        return None
+    try:
+        ec2.describe_vpcs(VpcIds=[vpc_id])
+    except ec2.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] == "InvalidVpcID.NotFound":
+            return None
+        raise
+    return variables
+
+
 def write_vars(variables: dict, path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("---\n")
         yaml.safe_dump(variables, handle, default_flow_style=False, sort_keys=False)
@@ -107,12 +130,17 @@ def main(argv=None) -> int:
     parser.add_argument("--azs", default="us-east-1a,us-east-1b", help="comma-separated availability zones")
     parser.add_argument("--output", default="-", help="vars file to write ('-' for stdout)")
     parser.add_argument("--delete", metavar="VPC_ID", help="delete this sandbox VPC instead")
+    parser.add_argument("--reuse", action="store_true", help="keep the --output file if the VPC it names still exists")
     args = parser.parse_args(argv)
     ec2 = boto3.client("ec2")
     if args.delete:
         delete_vpc(ec2, args.delete)
         return 0
+    if args.reuse and args.output != "-" and existing_vars(ec2, args.output):
+        print(f"kept {args.output}: its VPC still exists")
+        return 0
     variables = create_vpc(ec2, args.name, [az for az in args.azs.split(",") if az])
+    print(f"created {variables['nat_zero_vpc_id']}", file=sys.stderr if args.output == "-" else sys.stdout)
     if args.output == "-":
         yaml.safe_dump(variables, sys.stdout, default_flow_style=False, sort_keys=False)
     else:

@@ -27,19 +27,28 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from emulator import moto_server  # noqa: E402
-from inventory import deployment_resources, leftovers  # noqa: E402
+from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
+from inventory import deployment_resources, leftovers, zone_status  # noqa: E402
 from prices import per_az_costs  # noqa: E402
 from relay import Relay  # noqa: E402
+from workload import launch  # noqa: E402
 
-REGION = "us-east-1"
+REGION = SANDBOX_REGION
 DEFAULT_WORK_DIR = REPO / "build" / "sandbox"
+# The user's environment as it was, before run() replaces it with the sandbox's.
+ORIGINAL_ENVIRONMENT = dict(os.environ)
+# Addresses moto makes up; marked in the output so nobody takes them for AWS's.
+EMULATED = " (emulated)"
 
 
 class Timeline:
     def __init__(self):
         self.rows: list[dict] = []
         self.failed = False
+
+    @staticmethod
+    def announce(step: str):
+        print(f"\n==> {step}", flush=True)
 
     def record(self, step: str, ok: bool, checks: list[str], zones: list[dict], aws_calls: int, seconds: float):
         self.rows.append(
@@ -48,7 +57,7 @@ class Timeline:
                 "ok": ok,
                 "checks": checks,
                 "zones": zones,
-                "aws_calls": aws_calls,
+                "reconciler_aws_calls": aws_calls,
                 "seconds": round(seconds, 1),
             }
         )
@@ -59,14 +68,17 @@ class Timeline:
             print(f"       {check}")
 
     def print_table(self):
-        print("\nTimeline")
-        print(f"{'step':<46} {'AZ':<11} {'NAT':<10} {'EIP':<16} {'AWS calls':>9}")
+        width = max([len(row["step"]) for row in self.rows] + [4])
+        print("\nTimeline (EIPs marked * are addresses the emulator made up)")
+        print(f"{'step':<{width}}  {'AZ':<11} {'NAT':<28} {'EIP':<17} {'reconciler AWS calls':>20}")
         for row in self.rows:
-            zones = row["zones"] or [{"az": "-", "nat": "-", "eip": "-"}]
+            zones = row["zones"] or [{"az": "-", "nat": "-", "nat_ids": [], "eip": ""}]
             for index, zone in enumerate(zones):
-                step = row["step"][:45] if index == 0 else ""
-                calls = str(row["aws_calls"]) if index == 0 else ""
-                print(f"{step:<46} {zone['az']:<11} {zone['nat']:<10} {zone['eip'] or '-':<16} {calls:>9}")
+                step = row["step"] if index == 0 else ""
+                calls = str(row["reconciler_aws_calls"]) if index == 0 else ""
+                nat = zone["nat"] + (f" {zone['nat_ids'][0]}" if len(zone["nat_ids"]) == 1 else "")
+                eip = f"{zone['eip']}*" if zone["eip"] else "-"
+                print(f"{step:<{width}}  {zone['az']:<11} {nat:<28} {eip:<17} {calls:>20}")
 
 
 class Demo:
@@ -82,6 +94,8 @@ class Demo:
         self.vars_file = work_dir / f"{name}-vars.yml"
         self.variables: dict = {}
         self.relay: Relay | None = None
+        self.logs: list[Path] = []
+        self.workloads: dict[int, str] = {}
 
     def client(self, service: str):
         return self.session.client(service, endpoint_url=self.endpoint)
@@ -89,65 +103,42 @@ class Demo:
     # -- steps ---------------------------------------------------------------
 
     def playbook(self, playbook: str, *extra: str) -> bool:
-        """Run ansible-playbook, showing each task as progress."""
+        """Run ansible-playbook, showing each task that ran (skipped ones hidden) as progress."""
         env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
+            **sandbox_environment(self.endpoint),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         }
-        env.pop("AWS_PROFILE", None)
         command = [str(Path(sys.executable).with_name("ansible-playbook")), f"playbooks/{playbook}", *extra]
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        output = []
+        output, task = [], None
         for line in process.stdout:
             output.append(line)
             if line.startswith("TASK ["):
-                print(f"       . {line[6:].split(']')[0]}", flush=True)
+                # "TASK [natzero.aws.nat_zero : Reconciler function] ***": the task's own name.
+                task = line[6:].split("]")[0].split(" : ")[-1]
+            elif task and line.startswith(("ok:", "changed:", "fatal:", "failed:")):
+                print(f"       . {task}: {line.split(':')[0]}", flush=True)
+                task = None
+            elif line.startswith("skipping:"):
+                task = None
         process.wait()
+        log = self.work_dir / f"{Path(playbook).stem}.log"
+        log.write_text("".join(output))
+        self.logs.append(log)
         if process.returncode != 0:
             print("".join(output[-40:]))
-        (self.work_dir / f"{Path(playbook).stem}.log").write_text("".join(output))
         return process.returncode == 0
 
     def zones(self) -> list[dict]:
-        """Per AZ: the NAT's state and the EIP on its public ENI."""
-        rows = []
-        for az in self.variables["nat_zero_availability_zones"]:
-            filters = [
-                {"Name": "tag:nat-zero:deployment", "Values": [self.name]},
-                {"Name": "availability-zone", "Values": [az]},
-                {
-                    "Name": "instance-state-name",
-                    "Values": ["pending", "running", "stopping", "stopped", "shutting-down"],
-                },
-            ]
-            nats = [i for r in self.ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
-            addresses = self.ec2.describe_addresses(
-                Filters=[
-                    {"Name": "tag:nat-zero:deployment", "Values": [self.name]},
-                    {"Name": "tag:nat-zero:az", "Values": [az]},
-                ]
-            )["Addresses"]
-            rows.append(
-                {
-                    "az": az,
-                    "nat": ",".join(n["State"]["Name"] for n in nats) or "none",
-                    "nat_count": len(nats),
-                    "eip": ",".join(a["PublicIp"] for a in addresses),
-                    "eip_count": len(addresses),
-                    "eip_associated": all(a.get("AssociationId") for a in addresses),
-                }
-            )
-        return rows
+        """Per AZ: the NAT (state, ID) and the EIP on its public ENI."""
+        return zone_status(self.ec2, self.name, self.variables["nat_zero_availability_zones"])
 
     def step(self, title: str, action: Callable[[], None], expect: Callable[[list[dict]], list[str]]) -> bool:
         """Run one step; `expect` returns failed checks (empty: all good)."""
+        self.timeline.announce(title)
         started = time.monotonic()
         calls_before = self._reconciler_calls()
         error = None
@@ -157,7 +148,7 @@ class Demo:
             error = f"{type(exc).__name__}: {exc}"
         zones = self.zones() if self.variables else []
         problems = [error] if error else expect(zones)
-        checks = problems or [f"{z['az']}: NAT {z['nat']}, EIP {z['eip'] or 'none'}" for z in zones]
+        checks = problems or [describe_zone(z) for z in zones]
         self.timeline.record(
             title, not problems, checks, zones, self._reconciler_calls() - calls_before, time.monotonic() - started
         )
@@ -185,26 +176,22 @@ class Demo:
     def deploy(self):
         if not self.playbook("site.yml", "-e", f"@{self.vars_file}"):
             raise RuntimeError(f"playbooks/site.yml failed (see {self.work_dir / 'site.log'})")
-        (self.work_dir / "reconciler.log").write_text("")
-        self.relay = Relay(self.endpoint, f"{self.name}-nat-zero", REGION, self.work_dir / "reconciler.log")
+        reconciler_log = self.work_dir / "reconciler.log"
+        reconciler_log.write_text("")
+        self.logs.append(reconciler_log)
+        self.relay = Relay(self.endpoint, f"{self.name}-nat-zero", REGION, reconciler_log)
         # What the role's explicit reconcile call does in AWS: nothing to do yet.
         self.relay.sweep()
 
-    def launch_workload(self, index: int) -> str:
-        image = self.ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        instance = self.ec2.run_instances(
-            ImageId=image,
-            InstanceType="t4g.micro",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=self.variables["nat_zero_private_subnets"][index],
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": f"workload-{index}"}]}],
-        )["Instances"][0]["InstanceId"]
+    def launch_workload(self, index: int):
+        self.workloads[index] = launch(self.ec2, self.variables, index)
+        print(f"       workload {self.workloads[index]} launched", flush=True)
         self.relay.pump()
-        return instance
 
-    def terminate(self, instance_id: str):
-        self.ec2.terminate_instances(InstanceIds=[instance_id])
+    def workload_action(self, index: int, action: str):
+        """stop, start or terminate the workload of AZ index, then let the reconciler react."""
+        getattr(self.ec2, f"{action}_instances")(InstanceIds=[self.workloads[index]])
+        print(f"       workload {self.workloads[index]}: {action}", flush=True)
         self.relay.pump()
 
     def teardown(self):
@@ -235,39 +222,101 @@ def expect_nats(wanted: dict[int, str]):
     return check
 
 
+def describe_zone(zone: dict) -> str:
+    nats = ", ".join(zone["nat_ids"])
+    eip = f"{zone['eip']}{EMULATED}" if zone["eip"] else "none"
+    return f"{zone['az']}: NAT {zone['nat']}{f' ({nats})' if nats else ''}, EIP {eip}"
+
+
+def restarted_nat(wanted: dict[int, str], index: int, stopped: dict[str, list[str]]):
+    """expect_nats, and AZ index's NAT is the one stopped before (`stopped["ids"]`),
+    started again: the fast path, not a new launch."""
+    expected = expect_nats(wanted)
+
+    def check(zones: list[dict]) -> list[str]:
+        problems = expected(zones)
+        if not problems and zones[index]["nat_ids"] != stopped["ids"]:
+            problems.append(
+                f"{zones[index]['az']}: expected the stopped NAT {stopped['ids']} started again, "
+                f"found {zones[index]['nat_ids']}"
+            )
+        return problems
+
+    return check
+
+
+def remembering_nat(wanted: dict[int, str], index: int, stopped: dict[str, list[str]]):
+    """expect_nats, and remember AZ index's (stopped) NAT for restarted_nat."""
+    expected = expect_nats(wanted)
+
+    def check(zones: list[dict]) -> list[str]:
+        stopped["ids"] = zones[index]["nat_ids"]
+        return expected(zones)
+
+    return check
+
+
+def workload_steps(demo: Demo) -> list[tuple[str, Callable[[], None], Callable[[list[dict]], list[str]]]]:
+    """Workloads come and go: a cold NAT launch in each AZ, a stopped NAT
+    restarted when its AZ's workload starts again, everything idle at the end."""
+    a, b = demo.variables["nat_zero_availability_zones"][:2]
+    stopped: dict[str, list[str]] = {"ids": []}
+    return [
+        (
+            f"Launch a workload in {a}: its NAT is launched",
+            lambda: demo.launch_workload(0),
+            expect_nats({0: "active", 1: "idle"}),
+        ),
+        (
+            f"Launch a workload in {b}: its NAT is launched",
+            lambda: demo.launch_workload(1),
+            expect_nats({0: "active", 1: "active"}),
+        ),
+        (
+            f"Stop the workload in {a}: its NAT stops, its EIP is released",
+            lambda: demo.workload_action(0, "stop"),
+            remembering_nat({0: "idle", 1: "active"}, 0, stopped),
+        ),
+        (
+            f"Start the workload in {a} again: the same NAT restarts",
+            lambda: demo.workload_action(0, "start"),
+            restarted_nat({0: "active", 1: "active"}, 0, stopped),
+        ),
+        (
+            f"Terminate the workload in {a}",
+            lambda: demo.workload_action(0, "terminate"),
+            expect_nats({0: "idle", 1: "active"}),
+        ),
+        (
+            f"Terminate the workload in {b}",
+            lambda: demo.workload_action(1, "terminate"),
+            expect_nats({0: "idle", 1: "idle"}),
+        ),
+    ]
+
+
+# Create, deploy, the workload steps, teardown.
+STEP_COUNT = 2 + 6 + 1
+
+
 def run(name: str, work_dir: Path) -> int:
     timeline = Timeline()
-    # Emulator credentials for everything in this process (the relay, the
-    # reconciler); real ones are never needed and never read.
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(key, None)
+    # A report of an earlier, interrupted run must not pass for this one's.
+    (work_dir / "report.json").unlink(missing_ok=True)
     with moto_server() as endpoint:
-        print(f"Local AWS emulator (moto) on {endpoint}; nothing leaves this machine.\n")
+        # The relay and the reconciler run in this process: the same scrubbed
+        # environment as every child (no user profile, region or endpoint).
+        os.environ.clear()
+        os.environ.update(sandbox_environment(endpoint, base=ORIGINAL_ENVIRONMENT))
+        print(f"Local AWS emulator (moto) on {endpoint}; nothing leaves this machine.")
         demo = Demo(endpoint, name, timeline, work_dir)
         steps_ok = demo.step("Create the demo VPC (playbooks/sandbox/vpc.yml)", demo.create_vpc, lambda z: [])
         steps_ok = steps_ok and demo.step(
             "Deploy with playbooks/site.yml", demo.deploy, expect_nats({0: "idle", 1: "idle"})
         )
-        workloads = {}
         if steps_ok:
-            az = demo.variables["nat_zero_availability_zones"]
-            plan = [
-                (
-                    f"Launch a workload in {az[0]}",
-                    lambda: workloads.__setitem__(0, demo.launch_workload(0)),
-                    {0: "active", 1: "idle"},
-                ),
-                (
-                    f"Launch a workload in {az[1]}",
-                    lambda: workloads.__setitem__(1, demo.launch_workload(1)),
-                    {0: "active", 1: "active"},
-                ),
-                (f"Terminate the workload in {az[0]}", lambda: demo.terminate(workloads[0]), {0: "idle", 1: "active"}),
-                (f"Terminate the workload in {az[1]}", lambda: demo.terminate(workloads[1]), {0: "idle", 1: "idle"}),
-            ]
-            for title, action, wanted in plan:
-                if not demo.step(title, action, expect_nats(wanted)):
+            for title, action, expect in workload_steps(demo):
+                if not demo.step(title, action, expect):
                     break
         demo.step(
             "Tear down with playbooks/teardown.yml",
@@ -280,24 +329,30 @@ def run(name: str, work_dir: Path) -> int:
             ],
         )
     timeline.print_table()
-    costs = per_az_costs()
-    print("\nCost per AZ per month (us-east-1 list prices, before data transfer; playbooks/sandbox/prices.py)")
-    print(
-        f"  managed NAT Gateway        idle ${costs['nat_gateway']['idle']:6.2f}   active ${costs['nat_gateway']['active']:6.2f}"
-    )
-    print(
-        f"  always-on NAT instance     idle ${costs['always_on_nat_instance']['idle']:6.2f}   active ${costs['always_on_nat_instance']['active']:6.2f}"
-    )
-    print(
-        f"  natzero.aws                idle ${costs['nat_zero']['idle']:6.2f}   active ${costs['nat_zero_active_hour']:.4f}/hour + EBS"
-    )
-    report = {"ok": not timeline.failed and len(timeline.rows) == 7, "steps": timeline.rows, "costs": costs}
+    print_costs(per_az_costs())
+    report = {
+        "ok": not timeline.failed and len(timeline.rows) == STEP_COUNT,
+        "steps": timeline.rows,
+        "costs": per_az_costs(),
+    }
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
-    print(
-        f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'} Report: {work_dir / 'report.json'}"
-    )
+    print("\nFiles")
+    for path in [*demo.logs, demo.vars_file, work_dir / "report.json"]:
+        print(f"  {path}")
+    print(f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'}")
     return 0 if report["ok"] else 1
+
+
+def print_costs(costs: dict) -> None:
+    print("\nCost per AZ per month (us-east-1 list prices, before data transfer; playbooks/sandbox/prices.py)")
+    nat_gateway, always_on = costs["nat_gateway"], costs["always_on_nat_instance"]
+    print(f"  managed NAT Gateway        idle ${nat_gateway['idle']:6.2f}   active ${nat_gateway['active']:6.2f}")
+    print(f"  always-on NAT instance     idle ${always_on['idle']:6.2f}   active ${always_on['active']:6.2f}")
+    print(
+        f"  natzero.aws                idle ${costs['nat_zero']['idle']:6.2f}   "
+        f"active ${costs['nat_zero_active_hour']:.4f}/hour + EBS"
+    )
 
 
 def _interrupt(signum, frame):

@@ -71,7 +71,7 @@ def playbook(env: dict, *extra: str) -> None:
     command = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         "-i",
-        "playbooks/inventory.yml",
+        "inventory.yml",
         "playbooks/ecs_spot_handler.yml",
         "-e",
         f"ecs_spot_handler_name_prefix={PREFIX}",

@@ -82,3 +82,34 @@ def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str
 def leftovers(found: dict[str, list[str]]) -> dict[str, list[str]]:
     """The non-empty entries: {} when the deployment is gone."""
     return {kind: ids for kind, ids in found.items() if ids}
+
+
+def zone_status(ec2, name: str, availability_zones: list[str]) -> list[dict]:
+    """Per AZ of deployment `name`: its NAT instances (ID and state) and its Elastic IPs."""
+    rows = []
+    for az in availability_zones:
+        filters = [
+            {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [name]},
+            {"Name": "availability-zone", "Values": [az]},
+            {"Name": "instance-state-name", "Values": LIVE_STATES},
+        ]
+        nats = [i for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+        addresses = ec2.describe_addresses(
+            Filters=[
+                {"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [name]},
+                {"Name": "tag:nat-zero:az", "Values": [az]},
+            ]
+        )["Addresses"]
+        rows.append(
+            {
+                "az": az,
+                "nat": ",".join(n["State"]["Name"] for n in nats) or "none",
+                "nat_ids": [n["InstanceId"] for n in nats],
+                "nat_count": len(nats),
+                "eip": ",".join(a["PublicIp"] for a in addresses),
+                "eip_count": len(addresses),
+                # No EIP is no associated EIP.
+                "eip_associated": bool(addresses) and all(a.get("AssociationId") for a in addresses),
+            }
+        )
+    return rows

@@ -8,10 +8,13 @@ and one at a time (reserved concurrency 1), to the deployed reconciler:
 imported from lambda_src/ by its Handler setting and configured from the
 deployed function's own environment. It also fires the scheduled sweep.
 
-    relay.py --endpoint http://127.0.0.1:5000 --function demo-nat-zero
+    relay.py --function play-nat-zero          # endpoint from AWS_ENDPOINT_URL (`make sandbox`)
 
-then, in another shell, launch and stop instances against the same endpoint
-(aws --endpoint-url ... ec2 run-instances ...) and watch the reconciler react.
+then launch, stop and start instances against the same endpoint
+(playbooks/sandbox/workload.py) and watch the reconciler react: one line per
+decision (`us-east-1a: create_nat -> launched i-...`), or the summaries as
+JSON with --json. The reconciler's own JSON log lines go to --log
+(build/sandbox/reconciler.log by default).
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from pathlib import Path
 from typing import Callable
 
 import boto3
+from botocore.exceptions import ClientError
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_SRC = REPO / "lambda_src"
+DEFAULT_LOG = REPO / "build" / "sandbox" / "reconciler.log"
 SWEEP_EVENT = {"action": "reconcile"}
 
 # EC2's instance lifecycle: the relay fills in the states a poll jumped over,
@@ -146,14 +151,17 @@ class Relay:
             summaries += [self.invoke(event) for event in events]
         raise RuntimeError(f"instance states still changing after {max_rounds} rounds")
 
-    def run(self, interval: float, sweep_every: float, duration: float | None = None) -> None:
+    def run(self, interval: float, sweep_every: float, duration: float | None = None, as_json: bool = False) -> None:
         started = last_sweep = time.monotonic()
         while duration is None or time.monotonic() - started < duration:
-            for summary in self.pump():
-                print(json.dumps(_brief(summary)), flush=True)
+            summaries = self.pump()
             if time.monotonic() - last_sweep >= sweep_every:
-                print(json.dumps(_brief(self.sweep())), flush=True)
+                summaries.append(self.sweep())
                 last_sweep = time.monotonic()
+            for summary in summaries:
+                lines = [json.dumps(_brief(summary))] if as_json else decision_lines(summary)
+                for line in lines:
+                    print(line, flush=True)
             time.sleep(interval)
 
 
@@ -166,25 +174,69 @@ def _brief(summary: dict) -> dict:
     }
 
 
+def _outcome_text(outcome: dict) -> str:
+    """`create_nat -> launched i-...`, `release_eip -> done`, `start_nat -> wait (eni_in_use)`."""
+    name, result = outcome.get("action", "?"), outcome.get("result", "?")
+    if outcome.get("instance_id") and name == "create_nat" and result == "done":
+        return f"{name} -> launched {outcome['instance_id']}"
+    target = outcome.get("instance_id") or outcome.get("allocation_id") or ""
+    reason = outcome.get("reason") or outcome.get("error") or ""
+    return " ".join(part for part in (name, target, "->", result, f"({reason})" if reason else "") if part)
+
+
+def decision_lines(summary: dict) -> list[str]:
+    """One human line per AZ the reconciler decided about, and one for an error."""
+    trigger = summary.get("trigger") or {}
+    cause = f"{trigger.get('instance_id')} {trigger.get('state')}" if trigger.get("kind") == "state_change" else "sweep"
+    lines = []
+    for zone in summary.get("zones", ()):
+        done = ", ".join(_outcome_text(o) for o in zone.get("outcomes") or ()) or "nothing to do"
+        lines.append(f"{zone['az']}: {zone['verdict']}: {done}   [{cause}]")
+    if "error" in summary:
+        lines.append(f"reconciler error: {summary['error']}   [{cause}]")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Deliver EC2 state-change events from an emulator to the reconciler.")
     parser.add_argument(
         "--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"), help="emulator URL (AWS_ENDPOINT_URL)"
     )
-    parser.add_argument("--function", required=True, help="deployed reconciler, e.g. demo-nat-zero")
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    parser.add_argument("--function", required=True, help="deployed reconciler, e.g. play-nat-zero")
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     parser.add_argument("--sweep-every", type=float, default=300.0, help="seconds between scheduled sweeps")
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    parser.add_argument("--log", type=Path, help="append the reconciler's JSON log lines to this file")
+    parser.add_argument(
+        "--log", type=Path, default=DEFAULT_LOG, help=f"append the reconciler's JSON log lines here ({DEFAULT_LOG})"
+    )
+    parser.add_argument("--json", action="store_true", help="print each invocation's summary as JSON")
     args = parser.parse_args()
     if not args.endpoint:
         parser.error("--endpoint (or AWS_ENDPOINT_URL) is required: the relay only talks to an emulator")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    relay = Relay(args.endpoint, args.function, args.region, args.log)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        relay.run(args.interval, args.sweep_every, args.duration)
+        relay = Relay(args.endpoint, args.function, args.region, args.log)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        print(
+            f"relay: no function {args.function} in {args.region} at {args.endpoint}. Deploy first "
+            "(ansible-playbook playbooks/site.yml -e @<vars file>); the function is <nat_zero_name>-nat-zero.",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"relay: {args.endpoint} -> {args.function} ({args.region}), polling every {args.interval:g} s, "
+        f"sweep every {args.sweep_every:g} s; reconciler log: {args.log}. Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        relay.run(args.interval, args.sweep_every, args.duration, args.json)
     except KeyboardInterrupt:
         pass
     return 0

@@ -16,7 +16,12 @@ description:
   - Classifies instances as the reconciler does. A NAT is an instance with the NAT tag and
     C(nat-zero:deployment=<name>); a workload is a pending or running instance in the AZ with neither the NAT
     tag nor the ignore tag.
-  - Three reads at most (instances of the VPC, the deployment's Elastic IPs, the route tables). Changes nothing.
+  - Also reports the region it used (from O(region), C(module_defaults), the environment or the profile), whether
+    O(vpc_id) exists there, and, when O(availability_zones) is omitted, the AZs where the deployment has anything
+    left (so a teardown needs only the name, the region and the VPC).
+  - Five reads at most (the VPC, instances of the VPC, the deployment's Elastic IPs, the route tables; without
+    O(availability_zones) the deployment's security groups and launch templates instead of the route tables).
+    Changes nothing.
 author:
   - natzero.aws maintainers (@natzero)
 options:
@@ -33,9 +38,9 @@ options:
   availability_zones:
     description:
       - The availability zones to report on.
+      - Omitted, the AZs where the deployment has a security group, launch template, NAT instance or Elastic IP.
     type: list
     elements: str
-    required: true
   route_table_ids:
     description:
       - The private route table of each AZ, in the order of O(availability_zones). Without it, no route is
@@ -92,6 +97,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+region:
+  description: The region the module used, wherever it came from.
+  returned: always
+  type: str
+  sample: eu-west-1
+vpc_exists:
+  description: Whether O(vpc_id) exists in RV(region).
+  returned: always
+  type: bool
+  sample: true
+availability_zones:
+  description: The AZs reported in RV(zones), in order (O(availability_zones), or the ones found).
+  returned: always
+  type: list
+  elements: str
+  sample: [us-east-1a, us-east-1b]
+found:
+  description: Whether anything of the deployment was found in EC2 (a security group, launch template, NAT
+    instance or Elastic IP). Only reported when O(availability_zones) is omitted.
+  returned: when O(availability_zones) is omitted
+  type: bool
+  sample: false
 zones:
   description: The state of each AZ, keyed by AZ name.
   returned: always
@@ -176,7 +203,7 @@ zones:
       route_target: eni-0fedcba9876543210
 """
 
-from ansible_collections.natzero.aws.plugins.module_utils.aws import AWSModule, ValidationError
+from ansible_collections.natzero.aws.plugins.module_utils.aws import AWSModule, ClientError, ValidationError, is_error
 from ansible_collections.natzero.aws.plugins.module_utils.ec2 import default_route, describe_instances, route_target
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
@@ -239,16 +266,41 @@ def zone_facts(az, instances, addresses, params):
     )
 
 
+def vpc_exists(ec2, vpc_id):
+    try:
+        return bool(ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"])
+    except ClientError as exc:
+        # AWS answers an unknown (or malformed) ID with an error, not an empty list.
+        if is_error(exc, "InvalidVpcID.NotFound", "InvalidVpcID.Malformed"):
+            return False
+        raise
+
+
+def zones_in_use(ec2, params, instances, addresses):
+    """The AZs where the deployment has a security group, launch template, NAT or Elastic IP."""
+    identity = tag_filters({DEPLOYMENT_TAG: params["name"], VPC_TAG: params["vpc_id"]})
+    groups = ec2.describe_security_groups(Filters=identity)["SecurityGroups"]
+    templates = ec2.describe_launch_templates(Filters=identity)["LaunchTemplates"]
+    found = {tags_to_dict(r.get("Tags")).get(AZ_TAG) for r in groups + templates + addresses}
+    nat_key, nat_value = params["nat_tag_key"], params["nat_tag_value"]
+    for instance in instances:
+        tags = tags_to_dict(instance.get("Tags"))
+        if tags.get(nat_key) == nat_value and tags.get(DEPLOYMENT_TAG) == params["name"]:
+            found.add(instance.get("Placement", {}).get("AvailabilityZone"))
+    found.discard(None)
+    return sorted(found)
+
+
 def ensure(module):
     p = module.params
-    zones = p["availability_zones"]
     route_tables = p["route_table_ids"] or []
-    if route_tables and len(route_tables) != len(zones):
+    if route_tables and p["availability_zones"] is not None and len(route_tables) != len(p["availability_zones"]):
         raise ValidationError(
             "route_table_ids has %d entries but availability_zones has %d; give one route table per AZ, in order"
-            % (len(route_tables), len(zones))
+            % (len(route_tables), len(p["availability_zones"]))
         )
     ec2 = module.client("ec2")
+    exists = vpc_exists(ec2, p["vpc_id"])
     instances = describe_instances(
         ec2,
         [
@@ -259,6 +311,11 @@ def ensure(module):
     addresses = ec2.describe_addresses(Filters=tag_filters({DEPLOYMENT_TAG: p["name"], VPC_TAG: p["vpc_id"]}))[
         "Addresses"
     ]
+    result = dict(changed=False, region=module.region, vpc_exists=exists)
+    zones = p["availability_zones"]
+    if zones is None:
+        zones = zones_in_use(ec2, p, instances, addresses)
+        result["found"] = bool(zones)
     tables = {}
     if route_tables:
         described = ec2.describe_route_tables(RouteTableIds=sorted(set(route_tables)))["RouteTables"]
@@ -270,14 +327,15 @@ def ensure(module):
         route = default_route(tables[table_id]) if table_id else None
         zone.update(route_table_id=table_id, route_target=route_target(route) if route else None)
         facts[az] = zone
-    return dict(changed=False, zones=facts)
+    result.update(availability_zones=zones, zones=facts)
+    return result
 
 
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         vpc_id=dict(type="str", required=True),
-        availability_zones=dict(type="list", elements="str", required=True),
+        availability_zones=dict(type="list", elements="str"),
         route_table_ids=dict(type="list", elements="str"),
         config_version=dict(type="str"),
         nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),

@@ -9,11 +9,13 @@ import json
 import os
 import re
 import tarfile
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.collection.conftest import BIN, REPO, ansible_env, deployment_resources, module_names, run, write_yaml
+from tests.support.readme import readme_block, run_block
 
 pytestmark = pytest.mark.integration
 
@@ -200,3 +202,31 @@ def test_the_installed_collection_deploys_and_tears_down_by_fqcn(installed, make
     result.assert_ok()
     assert "natzero.aws.nat_zero : " in result.output
     assert deployment_resources(aws, NAME) == {}
+
+
+def _artifact_readme(collections) -> Path:
+    """The README galaxy.yml names for the artifact (what Galaxy shows), as installed."""
+    installed = collections / "ansible_collections" / "natzero" / "aws"
+    return installed / yaml.safe_load((installed / "MANIFEST.json").read_text())["collection_info"]["readme"]
+
+
+def test_the_artifact_readme_speaks_to_a_user_of_the_artifact(installed):
+    collections, _ = installed
+    text = _artifact_readme(collections).read_text()
+    # No command of the checkout (make targets, .venv, the sandbox) that the artifact lacks.
+    assert not re.search(r"^\s*make |\.venv/|playbooks/sandbox", text, re.M)
+    assert "ansible-playbook natzero.aws.site -e @vars.yml" in text
+
+
+def test_the_artifact_readme_commands_deploy_and_tear_down_as_written(installed, make_vpc, aws, aws_env):
+    collections, scratch = installed
+    variables = make_vpc("readme", second_octet=63, zones=("us-east-1a",))
+    write_yaml(scratch / "vars.yml", variables)
+    env = {**ansible_env(collections, aws_env), "PATH": f"{BIN}:/usr/bin:/bin"}
+
+    result = run_block(readme_block("installed", _artifact_readme(collections)), cwd=scratch, env=env)
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    recaps = re.findall(r"^localhost\s*:.*changed=(\d+)", result.stdout, re.M)
+    assert len(recaps) == 2 and int(recaps[0]) > 0, result.stdout[-3000:]
+    assert deployment_resources(aws, "readme") == {}

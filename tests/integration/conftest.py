@@ -98,7 +98,10 @@ class PlaybookRun:
 
 @pytest.fixture(scope="session")
 def run_playbook(aws_env, collection_link, tmp_path_factory):
-    """run_playbook('site.yml', variables, check=False) -> PlaybookRun (never raises on failure)."""
+    """run_playbook('site.yml', variables, check=False) -> PlaybookRun (never raises on failure).
+
+    A playbook given as an absolute path (a test's own play) runs as is; a
+    name runs from playbooks/."""
     vars_dir = tmp_path_factory.mktemp("vars")
 
     def run(
@@ -110,7 +113,7 @@ def run_playbook(aws_env, collection_link, tmp_path_factory):
             str(BIN / "ansible-playbook"),
             "-i",
             "inventory.yml",
-            f"playbooks/{playbook}",
+            playbook if Path(playbook).is_absolute() else f"playbooks/{playbook}",
             "-e",
             f"@{vars_file}",
         ]
@@ -118,7 +121,9 @@ def run_playbook(aws_env, collection_link, tmp_path_factory):
             command.append("--check")
         environment = {**os.environ, **aws_env, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
         environment.pop("AWS_PROFILE", None)
+        # env: changes to the environment; None removes a variable.
         environment.update(env or {})
+        environment = {key: value for key, value in environment.items() if value is not None}
         started = time.monotonic()
         completed = subprocess.run(
             command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -25,7 +25,12 @@ CASES = [
     ("name_with_space", {"nat_zero_name": "bad name"}, ["nat_zero_name", "'bad name'", "not a valid deployment name"]),
     ("name_too_long", {"nat_zero_name": "b" * 41}, ["nat_zero_name", "b" * 41]),
     ("vpc_id_malformed", {"nat_zero_vpc_id": "vpc-12345"}, ["nat_zero_vpc_id", "'vpc-12345'", "not a VPC ID"]),
-    ("vpc_id_missing", {"nat_zero_vpc_id": None}, ["missing required arguments", "nat_zero_vpc_id"]),
+    ("vpc_id_missing", {"nat_zero_vpc_id": None}, ["nat_zero_vpc_id not set", "examples/vars.example.yml"]),
+    (
+        "vpc_that_does_not_exist",
+        {"nat_zero_vpc_id": "vpc-0123456789abcdef0"},
+        ["nat_zero_vpc_id 'vpc-0123456789abcdef0' does not exist in region us-east-1"],
+    ),
     ("region_unknown", {"nat_zero_region": "mars-1"}, ["nat_zero_region", "'mars-1'", "not a region name"]),
     (
         "az_of_other_region",
@@ -217,6 +222,19 @@ def test_bad_input_is_rejected_with_a_clear_message(rejections, case, change, ex
     missing = [part for part in expected if part not in run.output]
     assert not missing, f"{case}: message lacks {missing}:\n{run.tail(30)}"
     assert run.recap.get("changed", 0) == 0
+    # One mistake, one error: no raw module error per AZ first, nothing rescued.
+    assert run.output.count("[ERROR]") == 1, f"{case}:\n{run.tail(30)}"
+    assert run.recap.get("rescued", 0) == 0
+    assert "Subnet subnet-" not in run.output and "Route table rtb-" not in run.output
+
+
+def test_site_without_variables_points_at_the_example(run_playbook):
+    run = run_playbook("site.yml", {})
+
+    assert run.returncode != 0
+    assert "nat_zero_name and nat_zero_vpc_id not set" in run.output
+    assert "examples/vars.example.yml" in run.output
+    assert "argument_spec" not in run.output
 
 
 def test_no_aws_resource_exists_after_rejections(rejections, good_vars, aws):

@@ -4,6 +4,7 @@ running, or nothing at all."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from playbooks.sandbox.inventory import deployment_resources, leftovers, resource_names
 from tests.integration.reconciler import deployed_handler
@@ -66,7 +67,9 @@ def test_teardown_after_parts_were_deleted_by_hand_with_a_nat_running_leaves_not
     assert before["instances"] and before["elastic_ips"], before
     _delete_by_hand(aws, deployed)
 
-    run_playbook("teardown.yml", deployed).assert_ok()
+    # Teardown needs only the name and the VPC (the region comes from the environment).
+    only_identity = {key: deployed[key] for key in ("nat_zero_name", "nat_zero_vpc_id")}
+    run_playbook("teardown.yml", only_identity).assert_ok()
 
     assert leftovers(deployment_resources(aws, NAME, deployed["nat_zero_vpc_id"])) == {}
 
@@ -76,3 +79,37 @@ def test_teardown_of_a_deployment_that_never_existed_succeeds(make_vpc, run_play
     run = run_playbook("teardown.yml", never).assert_ok()
     assert run.recap["changed"] == 0
     assert leftovers(deployment_resources(aws, "never", never["nat_zero_vpc_id"])) == {}
+
+
+def test_teardown_of_an_unknown_name_warns_and_says_so_in_a_fact(make_vpc, run_playbook, tmp_path):
+    typo = {**make_vpc("typo", second_octet=42), "nat_zero_name": "typo"}
+    playbook = tmp_path / "teardown_and_check.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Teardown, then test the fact",
+                    "hosts": "localhost",
+                    "connection": "local",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "Remove",
+                            "ansible.builtin.include_role": {"name": "natzero.aws.nat_zero"},
+                            "vars": {"nat_zero_state": "absent"},
+                        },
+                        {
+                            "name": "The caller can tell nothing was removed",
+                            "ansible.builtin.assert": {"that": ["not nat_zero_removed"]},
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+
+    run = run_playbook(str(playbook), {k: typo[k] for k in ("nat_zero_name", "nat_zero_vpc_id")}).assert_ok()
+
+    assert "nothing of deployment 'typo' was found in region us-east-1" in run.output
+    assert typo["nat_zero_vpc_id"] in run.output
+    assert run.recap["changed"] == 0

@@ -83,3 +83,50 @@ def test_route_tables_must_match_the_zones(fails, scene):
     failure = fails(nat_zero_info, args(scene, route_table_ids=[scene["vpc"]["route_table_id"]]))
 
     assert "one route table per AZ" in failure["msg"]
+
+
+def test_reports_the_region_it_used_and_whether_the_vpc_exists(run_module, scene):
+    result = run_module(nat_zero_info, args(scene, region="us-east-1"))
+
+    assert result["region"] == "us-east-1"
+    assert result["vpc_exists"] is True
+    assert result["availability_zones"] == ["us-east-1a", "us-east-1b"]
+    assert "found" not in result
+
+
+def test_a_vpc_that_does_not_exist_is_reported_not_raised(run_module, scene):
+    # AWS answers DescribeVpcs for an unknown ID with InvalidVpcID.NotFound, not an empty list.
+    result = run_module(nat_zero_info, args(scene, vpc_id="vpc-0123456789abcdef0"))
+
+    assert result["vpc_exists"] is False
+    assert all(zone["nat"] is None and zone["eip"] is None for zone in result["zones"].values())
+
+
+def test_without_zones_finds_the_azs_the_deployment_has_something_in(run_module, ec2, scene):
+    vpc_id = scene["vpc"]["vpc_id"]
+    identity = [
+        {"Key": "nat-zero:deployment", "Value": "prod"},
+        {"Key": "nat-zero:vpc", "Value": vpc_id},
+        {"Key": "nat-zero:az", "Value": "us-east-1c"},
+    ]
+    ec2.create_security_group(
+        GroupName="prod-nat-us-east-1c",
+        Description="nat",
+        VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": identity}],
+    )
+
+    result = run_module(nat_zero_info, dict(name="prod", vpc_id=vpc_id))
+
+    # us-east-1a: the NAT and its EIP; us-east-1c: a security group left behind.
+    assert result["availability_zones"] == ["us-east-1a", "us-east-1c"]
+    assert result["found"] is True
+    assert result["zones"]["us-east-1a"]["nat"]["id"] == scene["nat"]
+
+
+def test_without_zones_an_unknown_deployment_is_not_found(run_module, scene):
+    result = run_module(nat_zero_info, dict(name="typo", vpc_id=scene["vpc"]["vpc_id"]))
+
+    assert result["found"] is False
+    assert result["availability_zones"] == []
+    assert result["zones"] == {}
