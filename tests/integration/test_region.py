@@ -87,6 +87,11 @@ def test_a_profiles_region_applies_when_nothing_else_sets_one(moto_endpoint, run
         "AWS_REGION": None,
         "AWS_CONFIG_FILE": str(config),
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        # The profile brings its own keys: a profile together with keys is an
+        # error, as in amazon.aws.
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_SESSION_TOKEN": None,
     }
 
     run = run_playbook(_play(tmp_path / "deploy.yml", "present", {"profile": "sandbox"}), variables, env=no_region)
