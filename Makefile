@@ -10,7 +10,7 @@ STYLE_PATHS ?= .
 # Files ansible-test sanity leaves out (none: every file passes).
 SANITY_EXCLUDE ?=
 
-.PHONY: venv demo-venv collection test test-unit test-lambda-botocore units lint style ansible-lint sanity molecule changelog demo demo-ecs sandbox sandbox-stop clean
+.PHONY: venv demo-venv collection test test-unit test-lambda-botocore test-minimum-sdk units lint style ansible-lint sanity molecule changelog demo demo-ecs sandbox sandbox-stop clean
 
 venv: $(VENV)/.installed
 
@@ -44,6 +44,7 @@ $(COLLECTION_LINK):
 test: venv collection lint sanity units
 	$(BIN)/python -m pytest
 	$(MAKE) test-lambda-botocore
+	$(MAKE) test-minimum-sdk
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit
@@ -67,6 +68,18 @@ test-lambda-botocore:
 		echo "== botocore $$version"; \
 		$$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit/lambda $(DRIFT_TESTS); \
 	done
+
+# The modules' unit tests at the oldest boto3/botocore the collection supports
+# (tests/unit/constraints.txt; README "Requirements"), in a venv of their own.
+test-minimum-sdk:
+	set -e; venv=build/minimum-sdk; \
+	test -x $$venv/bin/pytest || { \
+		$(PYTHON) -m venv $$venv; \
+		$$venv/bin/pip install --quiet -c tests/unit/constraints.txt boto3 botocore moto \
+			ansible-core==2.19.14 pytest==9.2.0 pytest-xdist==3.8.0 PyYAML==6.0.3; \
+	}; \
+	$$venv/bin/python -c 'import boto3, botocore; print("== boto3", boto3.__version__, "botocore", botocore.__version__)'; \
+	$$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins tests/unit/roles
 
 lint: style ansible-lint
 
