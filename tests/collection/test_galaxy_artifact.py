@@ -230,3 +230,33 @@ def test_the_artifact_readme_commands_deploy_and_tear_down_as_written(installed,
     recaps = re.findall(r"^localhost\s*:.*changed=(\d+)", result.stdout, re.M)
     assert len(recaps) == 2 and int(recaps[0]) > 0, result.stdout[-3000:]
     assert deployment_resources(aws, "readme") == {}
+
+
+def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_written(
+    make_vpc, aws, aws_env, tmp_path
+):
+    """README "Installation": build in a fresh checkout, install, then run the
+    installed collection's playbooks from a directory of the user's own."""
+    from tests.support.readme import clean_environment, user_checkout
+
+    checkout = user_checkout(tmp_path / "checkout")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_environment(home, PATH=f"{BIN}:/usr/bin:/bin")
+
+    built = run_block(readme_block("install"), cwd=checkout, env=env)
+
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert (home / ".ansible" / "collections" / "ansible_collections" / "natzero" / "aws" / "MANIFEST.json").is_file()
+
+    mine = tmp_path / "my-vpc"
+    mine.mkdir()
+    write_yaml(mine / "vars.yml", make_vpc("install", second_octet=64, zones=("us-east-1a",)))
+    aws_settings = {key: value for key, value in aws_env.items() if key.startswith("AWS_")}
+
+    result = run_block(readme_block("installed"), cwd=mine, env={**env, **aws_settings})
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    recaps = re.findall(r"^localhost\s*:.*changed=(\d+).*failed=(\d+)", result.stdout, re.M)
+    assert len(recaps) == 2 and int(recaps[0][0]) > 0 and recaps[0][1] == recaps[1][1] == "0", result.stdout[-3000:]
+    assert deployment_resources(aws, "install") == {}
