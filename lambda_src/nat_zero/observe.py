@@ -137,7 +137,7 @@ def dataplane_report(instance: dict, state: str | None) -> str | None:
     (EC2 moves LaunchTime on every start, so an older report is stale)."""
     if state != RUNNING:
         return None
-    status, _, reported = tags_of(instance).get(DATAPLANE_TAG, "").rpartition(" ")
+    status, _separator, reported = tags_of(instance).get(DATAPLANE_TAG, "").rpartition(" ")
     launched = instance.get("LaunchTime")
     try:
         reported_at = datetime.strptime(reported, _REPORT_TIME).replace(tzinfo=timezone.utc)
