@@ -83,7 +83,8 @@ def _demo_steps(report: dict) -> dict[str, dict]:
 
 @pytest.mark.integration
 def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(tmp_path):
-    checkout = user_checkout(tmp_path / "checkout")
+    # A fresh clone: `make demo` installs its own, lighter, .venv.
+    checkout = user_checkout(tmp_path / "checkout", share_venv=False)
     env = clean_environment(tmp_path, **hostile_environment(tmp_path))
     stale = checkout / "build" / "sandbox" / "report.json"
     stale.parent.mkdir(parents=True)
@@ -126,6 +127,12 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     for name in ("vpc.log", "site.log", "teardown.log", "reconciler.log", "demo-vars.yml", "report.json"):
         assert str(checkout / "build" / "sandbox" / name) in output
     assert "All steps did what they should." in output
+
+    # The demo's install is the light one (requirements-demo.txt), not the test tools.
+    assert "Installing the demo's packages" in output
+    venv_bin = checkout / ".venv" / "bin"
+    assert (venv_bin / "moto_server").exists() and (venv_bin / "ansible-playbook").exists()
+    assert not (venv_bin / "pytest").exists() and not (venv_bin / "ansible-lint").exists()
 
 
 @pytest.mark.integration

@@ -54,9 +54,10 @@ def clean_environment(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def user_checkout(destination: Path) -> Path:
+def user_checkout(destination: Path, share_venv: bool = True) -> Path:
     """The tracked files of this checkout (what a fresh clone has, modification
-    times kept), sharing this checkout's .venv so nothing is installed again."""
+    times kept), sharing this checkout's .venv so nothing is installed again
+    (share_venv=False: no .venv, as in a fresh clone)."""
     tracked = (
         subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -73,7 +74,8 @@ def user_checkout(destination: Path) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target, follow_symlinks=False)
-    (destination / ".venv").symlink_to(REPO / ".venv")
+    if share_venv:
+        (destination / ".venv").symlink_to(REPO / ".venv")
     return destination
 
 
