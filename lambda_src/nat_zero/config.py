@@ -46,6 +46,8 @@ class Config(Record):
     nat_tag: tuple[str, str]
     ignore_tag: tuple[str, str]
     account_id: str | None = None
+    # Write CloudWatch EMF metric lines (metrics.py); each metric costs money, so off unless asked.
+    metrics: bool = False
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
@@ -127,4 +129,5 @@ def load_config(env=None) -> Config:
             env.get("NAT_ZERO_IGNORE_TAG_VALUE") or "true",
         ),
         account_id=account_id,
+        metrics=env.get("NAT_ZERO_METRICS", "").strip().lower() == "true",
     )

@@ -249,7 +249,9 @@ class Verifier:
         self.addresses = self.ec2.describe_addresses(
             Filters=tag_filters({DEPLOYMENT_TAG: self.p["name"], VPC_TAG: self.p["vpc_id"]})
         )["Addresses"]
-        tables = self.ec2.describe_route_tables(RouteTableIds=sorted(set(self.p["route_table_ids"])))["RouteTables"]
+        # A filter, not RouteTableIds: a deleted table is then a finding, not InvalidRouteTableID.NotFound.
+        table_filter = [{"Name": "route-table-id", "Values": sorted(set(self.p["route_table_ids"]))}]
+        tables = self.ec2.describe_route_tables(Filters=table_filter)["RouteTables"]
         self.tables = {t["RouteTableId"]: t for t in tables}
         group_ids = sorted({g["GroupId"] for e in self.enis for g in e.get("Groups") or ()})
         groups = self.ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []

@@ -125,3 +125,19 @@ def test_it_supports_check_mode_and_reports_the_same(run_module, vpc):
     normal = run_module(nat_zero_verify_info, args(vpc))
     checked = run_module(nat_zero_verify_info, args(vpc), check_mode=True)
     assert checked["findings"] == normal["findings"]
+
+
+def test_a_deleted_route_table_is_a_finding_not_a_crash(run_module, ec2, vpc):
+    # EC2 answers DescribeRouteTables naming a deleted table with InvalidRouteTableID.NotFound.
+    ec2.delete_route_table(RouteTableId=vpc["route_table_id"])
+
+    result = run_module(
+        nat_zero_verify_info,
+        args(
+            vpc, availability_zones=["us-east-1a"], route_table_ids=[vpc["route_table_id"]], private_cidrs=PRIVATE[:1]
+        ),
+    )
+
+    assert {"resource_id": vpc["route_table_id"], "finding": "the private route table does not exist"}.items() <= [
+        f for f in result["findings"] if f["resource_id"] == vpc["route_table_id"]
+    ][0].items()
