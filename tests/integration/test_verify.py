@@ -280,20 +280,26 @@ def _release_orphan(aws, d):
     aws("ec2").release_address(AllocationId=d.pop("orphan"))
 
 
+def _latest_version(aws, template_id):
+    templates = aws("ec2").describe_launch_templates(LaunchTemplateIds=[template_id])["LaunchTemplates"]
+    return str(templates[0]["LatestVersionNumber"])
+
+
 def _imds_optional(aws, d):
+    d["deployed_version"] = _latest_version(aws, d["launch_template"])
     aws("ec2").create_launch_template_version(
         LaunchTemplateId=d["launch_template"],
-        SourceVersion="$Latest",
+        SourceVersion=d["deployed_version"],
         LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}},
     )
     return [d["launch_template"], "does not require IMDSv2"]
 
 
-def _drop_latest_version(aws, d):
-    ec2 = aws("ec2")
-    latest = ec2.describe_launch_templates(LaunchTemplateIds=[d["launch_template"]])["LaunchTemplates"][0]
-    ec2.delete_launch_template_versions(
-        LaunchTemplateId=d["launch_template"], Versions=[str(latest["LatestVersionNumber"])]
+def _latest_as_deployed(aws, d):
+    # A new $Latest copied from the deployed version: moto 5.2.5 answers
+    # DeleteLaunchTemplateVersions with a 500.
+    aws("ec2").create_launch_template_version(
+        LaunchTemplateId=d["launch_template"], SourceVersion=d.pop("deployed_version"), LaunchTemplateData={}
     )
 
 
@@ -317,7 +323,7 @@ BREAKAGES = [
     Breakage("code changed in place", _change_code, _restore_code),
     Breakage("environment changed", _change_environment, _restore_environment),
     Breakage("EIP orphaned", _orphan_eip, _release_orphan),
-    Breakage("launch template allows IMDSv1", _imds_optional, _drop_latest_version),
+    Breakage("launch template allows IMDSv1", _imds_optional, _latest_as_deployed),
     Breakage("log retention changed", _short_retention, _restore_retention),
 ]
 
