@@ -17,6 +17,7 @@ PRICES = {
     "lambda_arm_gb_second": 0.0000133334,
     "logs_ingested_gb": 0.50,
     "custom_metric_month": 0.30,
+    "dashboard_month": 3.00,
 }
 
 

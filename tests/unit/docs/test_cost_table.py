@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.sandbox.prices import idle_reconciler_cost, metrics_cost, per_az_costs, sweeps_per_month
+from playbooks.sandbox.prices import PRICES, idle_reconciler_cost, metrics_cost, per_az_costs, sweeps_per_month
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -47,3 +47,7 @@ def test_the_metrics_row_is_the_custom_metrics_price(rows):
 
 def test_the_running_nat_row_is_its_hourly_price(rows):
     assert rows["running NAT"][1] == "$%.4f an hour" % per_az_costs()["nat_zero_active_hour"]
+
+
+def test_the_dashboard_row_is_its_monthly_price(rows):
+    assert rows["CloudWatch dashboard (`<name>-nat-zero-<region>`)"][2].startswith("$%.2f " % PRICES["dashboard_month"])
