@@ -33,7 +33,7 @@ import botocore.session
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "deployer-policy.json"
 EXAMPLE_NAME = "example"
-SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm")
+SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch")
 # Where the IAM action is not named like the API operation.
 IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
 # Names the scan above matches in a file that makes clients of two services,
@@ -276,6 +276,13 @@ def scopes(d: Deployment) -> list:
                 "events:UntagResource",
             ],
             [d.arn("events", f"rule/{d.prefix}-*")],
+            {},
+        ),
+        (
+            "ManageItsDashboard",
+            ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+            # Dashboards belong to the account, not a region: their ARN has none.
+            [d.arn("cloudwatch", f"dashboard/{d.prefix}-*", region=False)],
             {},
         ),
         (

@@ -51,6 +51,8 @@ class Config(Record):
     # The user's own tags (nat_zero_tags), for cost allocation: RunInstances
     # tags replace the launch template's, so the reconciler sends them too.
     user_tags: dict[str, str] | None = None
+    # Write CloudWatch EMF metric lines (metrics.py); each metric costs money, so off unless asked.
+    metrics: bool = False
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
@@ -148,4 +150,5 @@ def load_config(env=None) -> Config:
         ),
         account_id=account_id,
         user_tags=_user_tags(env),
+        metrics=env.get("NAT_ZERO_METRICS", "").strip().lower() == "true",
     )

@@ -19,6 +19,7 @@ from .aws import CallCounter, ec2_client
 from .config import load_config
 from .decision import FORWARDING, Snapshot, decide, describe_action
 from .events import Ignored, StateChange, Sweep, parse_event
+from .metrics import documents as metric_documents
 from .observe import Observer, role_of
 
 _counter = CallCounter()
@@ -75,6 +76,9 @@ def handler(event, context=None):
     summary["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     if "error" in summary or not summary["zones"]:
         log({"level": "error" if "error" in summary else "info", **summary})
+    if config.metrics:
+        for document in metric_documents(config.name, summary, int(time.time() * 1000)):
+            log(document)
     return summary
 
 

@@ -12,6 +12,12 @@ PRICES = {
     "t4g_nano_hour": 0.0042,
     "gp3_gb_month": 0.08,
     "public_ipv4_hour": 0.005,
+    # Lambda (arm64), CloudWatch Logs and CloudWatch metrics pricing pages.
+    "lambda_request": 0.20 / 1_000_000,
+    "lambda_arm_gb_second": 0.0000133334,
+    "logs_ingested_gb": 0.50,
+    "custom_metric_month": 0.30,
+    "dashboard_month": 3.00,
 }
 
 
@@ -31,4 +37,41 @@ def per_az_costs(root_volume_gb: int = 10) -> dict:
         "always_on_nat_instance": {"idle": instance + ebs + address, "active": instance + ebs + address},
         "nat_zero": {"idle": ebs, "active": instance + ebs + address},
         "nat_zero_active_hour": PRICES["t4g_nano_hour"] + PRICES["public_ipv4_hour"],
+    }
+
+
+# What the reconciler does while nothing runs: one sweep every 5 minutes on a
+# 128 MB arm64 function, billed at most 1 s each (two reads of EC2; the
+# in-process run takes a few ms), logging its lines plus Lambda's own START,
+# END and REPORT lines (about 350 bytes).
+SWEEP_MINUTES = 5
+SWEEP_BILLED_SECONDS = 1.0
+LAMBDA_REPORT_BYTES = 350
+
+# The EMF metrics (nat_zero_metrics): per AZ NatRunning, Workloads, Actions
+# and, in a month with starts and stops, about two Actions.<kind>; per
+# deployment Errors and Duration.
+METRICS_PER_AZ = 5
+METRICS_PER_DEPLOYMENT = 2
+
+
+def sweeps_per_month(minutes: int = SWEEP_MINUTES) -> float:
+    return HOURS_PER_MONTH * 60 / minutes
+
+
+def idle_reconciler_cost(memory_mb: int = 128, log_bytes_per_sweep: int = 1000, minutes: int = SWEEP_MINUTES) -> dict:
+    """Monthly cost of the idle reconciler of one deployment: requests, compute, log lines."""
+    sweeps = sweeps_per_month(minutes)
+    return {
+        "requests": sweeps * PRICES["lambda_request"],
+        "compute": sweeps * SWEEP_BILLED_SECONDS * memory_mb / 1024 * PRICES["lambda_arm_gb_second"],
+        "logs": sweeps * (log_bytes_per_sweep + LAMBDA_REPORT_BYTES) / 1024**3 * PRICES["logs_ingested_gb"],
+    }
+
+
+def metrics_cost() -> dict:
+    """Monthly cost of nat_zero_metrics: per AZ and per deployment."""
+    return {
+        "per_az": METRICS_PER_AZ * PRICES["custom_metric_month"],
+        "per_deployment": METRICS_PER_DEPLOYMENT * PRICES["custom_metric_month"],
     }

@@ -32,7 +32,15 @@ LOG_ENV = "NAT_ZERO_TEST_AUTHORIZATION_LOG"
 ACCOUNT_ENV = "NAT_ZERO_TEST_ACCOUNT_ID"
 SITE = Path(__file__).resolve().parent / "authorizing_site"
 # IAM action prefixes of the services the deployer calls, by botocore service name.
-PREFIXES = {"ec2": "ec2", "iam": "iam", "lambda": "lambda", "logs": "logs", "events": "events", "ssm": "ssm"}
+PREFIXES = {
+    "ec2": "ec2",
+    "iam": "iam",
+    "lambda": "lambda",
+    "logs": "logs",
+    "events": "events",
+    "ssm": "ssm",
+    "cloudwatch": "cloudwatch",
+}
 IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
 
 
@@ -169,6 +177,13 @@ class DeployerAuthorizer:
         public = params["Name"].startswith("/aws/service/")
         name = params["Name"].lstrip("/")
         return [self._request(operation, action, self._arn("ssm", f"parameter/{name}", account="" if public else None))]
+
+    def _cloudwatch(self, operation: str, action: str, params: dict) -> list[Request]:
+        # Dashboards belong to the account, not a region: their ARN has none.
+        names = params.get("DashboardNames") or [params["DashboardName"]]
+        return [
+            self._request(operation, action, self._arn("cloudwatch", f"dashboard/{n}", region=False)) for n in names
+        ]
 
 
 class _LookupClient:

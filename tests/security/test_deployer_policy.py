@@ -176,7 +176,6 @@ def test_the_same_on_the_deployments_own_resources_is_allowed(action, resource, 
 # Granted for calls this lifecycle does not make: the modules can make them
 # (their options allow it), the role does not.
 NOT_IN_THE_LIFECYCLE = {
-    "ReadLambdaAccountSettings": "only if a module calls GetAccountSettings",
     "CreateTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
     "FindTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
 }

@@ -1,0 +1,53 @@
+"""The README's cost table says what playbooks/sandbox/prices.py computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from playbooks.sandbox.prices import PRICES, idle_reconciler_cost, metrics_cost, per_az_costs, sweeps_per_month
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def cost_rows() -> dict[str, list[str]]:
+    """The rows of the README's cost table, by the first words of their part."""
+    text = README.read_text()
+    table = text.split("### What each part costs", 1)[1].split("\n\n")[2]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    return {cells[0].strip().split(":")[0]: [c.strip() for c in cells[1:]] for cells in rows}
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return cost_rows()
+
+
+def test_the_stopped_volume_row_is_the_idle_cost_per_az(rows):
+    assert rows["stopped NAT root volume (10 GB gp3)"][1] == "$%.2f" % per_az_costs()["nat_zero"]["idle"]
+
+
+def test_the_sweep_row_is_its_requests_and_compute(rows):
+    reconciler = idle_reconciler_cost()
+    assert rows["sweep"][2] == "~$%.2f" % (reconciler["requests"] + reconciler["compute"])
+    assert "%s invocations" % format(round(sweeps_per_month()), ",") in README.read_text()
+
+
+def test_the_log_lines_row_is_under_a_cent(rows):
+    assert idle_reconciler_cost()["logs"] < 0.01
+    assert rows["reconciler log lines"][2] == "less than $0.01"
+
+
+def test_the_metrics_row_is_the_custom_metrics_price(rows):
+    costs = metrics_cost()
+    assert rows["EMF metrics"][1] == "$%.2f" % costs["per_az"]
+    assert rows["EMF metrics"][2].startswith("$%.2f " % costs["per_deployment"])
+
+
+def test_the_running_nat_row_is_its_hourly_price(rows):
+    assert rows["running NAT"][1] == "$%.4f an hour" % per_az_costs()["nat_zero_active_hour"]
+
+
+def test_the_dashboard_row_is_its_monthly_price(rows):
+    assert rows["CloudWatch dashboard (`<name>-nat-zero-<region>`)"][2].startswith("$%.2f " % PRICES["dashboard_month"])
