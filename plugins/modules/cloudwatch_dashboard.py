@@ -77,6 +77,7 @@ validation_messages:
   returned: when the dashboard was written
   type: list
   elements: dict
+  sample: [{"DataPath": "/widgets/0/properties/metrics", "Message": "Should NOT have more than 2 items"}]
 """
 
 import json

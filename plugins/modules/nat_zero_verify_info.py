@@ -150,6 +150,13 @@ findings:
     message:
       description: The finding in one line, for a failure message.
       type: str
+      sample: "us-east-1a: rtb-0aaaaaaaaaaaaaaaa: the default route 0.0.0.0/0 is missing; fix: run playbooks/site.yml with the same variables"
+  sample:
+    - scope: us-east-1a
+      resource_id: rtb-0aaaaaaaaaaaaaaaa
+      finding: the default route 0.0.0.0/0 is missing
+      fix: run playbooks/site.yml with the same variables
+      message: "us-east-1a: rtb-0aaaaaaaaaaaaaaaa: the default route 0.0.0.0/0 is missing; fix: run playbooks/site.yml with the same variables"
 rows:
   description: One row per AZ and one for the deployment (C(scope) C(deployment)), for a table.
   returned: always
@@ -159,12 +166,15 @@ rows:
     scope:
       description: The AZ, or C(deployment).
       type: str
+      sample: us-east-1a
     summary:
       description: What was checked and seen, in a few words.
       type: str
+      sample: route -> eni-0fedcba9876543210, NAT stopped, no EIP
     status:
       description: C(ok), C(failover) or the number of findings.
       type: str
+      sample: ok
   sample:
     - {scope: us-east-1a, summary: "route -> eni-0fedcba9876543210, NAT stopped, no EIP", status: ok}
 table:
@@ -172,6 +182,7 @@ table:
   returned: always
   type: list
   elements: str
+  sample: ["scope      | checked                                       | status", "us-east-1a | route -> eni-0fedcba9876543210, NAT stopped, no EIP | ok"]
 """
 
 import ipaddress

@@ -77,6 +77,8 @@ def render_policy(facts: Facts) -> dict:
         "nat_zero_name": facts.name,
         "nat_zero_vpc_id": facts.vpc_id,
         "nat_zero_region": facts.region,
+        # validate.yml sets it from the region AWS answered from.
+        "nat_zero__region": facts.region,
         "nat_zero_availability_zones": sorted(facts.zones),
         "nat_zero__partition": facts.partition,
         "nat_zero__account_id": facts.account_id,

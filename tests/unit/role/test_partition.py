@@ -1,4 +1,4 @@
-"""The role builds every ARN in the partition of nat_zero_region: the NAT
+"""The role builds every ARN in the partition of the region it deploys to: the NAT
 instance role's managed policy in aws-cn or aws-us-gov is not arn:aws:..."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ def role_value(expression: str, region: str):
     loader = DataLoader()
     variables = trusted(loader.load_from_file(str(ROLE / "vars" / "main.yml")))
     variables.update(trusted(loader.load_from_file(str(ROLE / "defaults" / "main.yml"))))
-    variables["nat_zero_region"] = region
+    # The region the role runs in: validate.yml sets it from the region AWS answered from.
+    variables["nat_zero__region"] = region
     return Templar(loader=loader, variables=variables).template(trust_as_template(expression))
 
 
