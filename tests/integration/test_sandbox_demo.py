@@ -190,3 +190,42 @@ def test_vpc_playbook_keeps_a_vars_file_whose_vpc_exists_and_replaces_one_whose_
     assert first.recap["changed"] == 1 and created["nat_zero_vpc_id"] != "vpc-0123456789abcdef0"
     assert aws("ec2").describe_vpcs(VpcIds=[created["nat_zero_vpc_id"]])["Vpcs"]
     assert second.recap["changed"] == 0 and yaml.safe_load(vars_file.read_text()) == created
+
+
+def test_relay_prints_one_human_line_per_decision_and_json_with_the_json_flag(monkeypatch, capsys):
+    from playbooks.sandbox.relay import Relay
+
+    summary = {
+        "trigger": {"kind": "state_change", "instance_id": "i-0123456789abcdef0", "state": "pending"},
+        "zones": [
+            {
+                "az": "us-east-1a",
+                "verdict": "workloads_without_nat",
+                "outcomes": [{"action": "create_nat", "result": "done", "instance_id": "i-0fedcba9876543210"}],
+            }
+        ],
+        "aws_calls": {"by_operation": {"DescribeInstances": 2, "RunInstances": 1}},
+    }
+    relay = Relay.__new__(Relay)  # no emulator: only the printing is under test
+    monkeypatch.setattr(relay, "pump", lambda: [summary], raising=False)
+    monkeypatch.setattr("playbooks.sandbox.relay.time.sleep", lambda seconds: None)
+
+    def one_round(as_json):
+        # The clock: start, first round (no sweep due), then past the duration.
+        ticks = iter([0.0, 0.0, 0.0, 10.0])
+        monkeypatch.setattr("playbooks.sandbox.relay.time.monotonic", lambda: next(ticks))
+        relay.run(interval=0, sweep_every=3600, duration=5, as_json=as_json)
+        return capsys.readouterr().out
+
+    human, as_json = one_round(False), one_round(True)
+
+    assert human.splitlines() == [
+        "us-east-1a: workloads_without_nat: create_nat -> launched i-0fedcba9876543210   [i-0123456789abcdef0 pending]"
+    ]
+    assert [json.loads(line) for line in as_json.splitlines()] == [
+        {
+            "trigger": summary["trigger"],
+            "zones": [{"az": "us-east-1a", "verdict": "workloads_without_nat"}],
+            "aws_calls": {"DescribeInstances": 2, "RunInstances": 1},
+        }
+    ]
