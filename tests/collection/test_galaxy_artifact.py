@@ -20,6 +20,9 @@ from tests.support.readme import readme_block, run_block
 pytestmark = pytest.mark.integration
 
 NAME = "galaxy"
+IGNORE_FILE_NOTE = re.compile(
+    r"^WARNING: Ignore files skip ansible-test sanity tests, found ignore-[\d.]+\.txt with \d+ statement\(s\)$"
+)
 # tests/sanity/ and tests/config.yml ship: ansible-test sanity on the installed collection reads them.
 SHIPPED_TESTS = ("tests/sanity", "tests/config.yml")
 LEFT_OUT = ("tests/", "benchmarks/", "tools/", "build/", "extensions/", "playbooks/sandbox/", "changelogs/fragments/")
@@ -99,7 +102,11 @@ def test_the_artifact_holds_what_runs_on_a_controller(artifact):
 def test_only_plays_are_under_playbooks(artifact):
     """Galaxy lints every YAML file under playbooks/ as a playbook."""
     playbooks = [n for n in members(artifact) if n.startswith("playbooks/") and n.endswith((".yml", ".yaml"))]
-    assert sorted(playbooks) == ["playbooks/site.yml", "playbooks/teardown.yml"]
+    plays = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "playbooks").glob("*.yml"))
+    assert sorted(playbooks) == plays
+    assert {"playbooks/site.yml", "playbooks/teardown.yml", "playbooks/verify.yml"} <= set(plays)
+    for play in plays:
+        assert isinstance(yaml.safe_load((REPO / play).read_text()), list), f"{play} is not a list of plays"
 
 
 def test_galaxy_importer_accepts_the_artifact_without_an_error_or_warning(artifact, tmp_path):
@@ -122,7 +129,12 @@ def test_galaxy_importer_accepts_the_artifact_without_an_error_or_warning(artifa
     )
     result = run([str(BIN / "python"), "-m", "galaxy_importer.main", str(artifact)], cwd=scratch, env=env)
     complaints = [line for line in result.output.splitlines() if re.search(r"\b(ERROR|WARNING)\b", line)]
-    assert complaints == [], result.output
+    # The importer notes every shipped sanity ignore file (Automation Hub's
+    # certification reads them from the artifact, so they ship); the only
+    # statements they may hold are the license ignores checked below.
+    ignore_notes = [line for line in complaints if IGNORE_FILE_NOTE.match(line)]
+    assert [line for line in complaints if line not in ignore_notes] == [], result.output
+    assert len(ignore_notes) == len(list((REPO / "tests" / "sanity").glob("ignore-*.txt"))), result.output
     assert result.returncode == 0, result.output
     assert "ansible-lint run complete" in result.output, result.output
     assert "Importer processing completed successfully" in result.output, result.output
@@ -260,3 +272,13 @@ def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_
     recaps = re.findall(r"^localhost\s*:.*changed=(\d+).*failed=(\d+)", result.stdout, re.M)
     assert len(recaps) == 2 and int(recaps[0][0]) > 0 and recaps[0][1] == recaps[1][1] == "0", result.stdout[-3000:]
     assert deployment_resources(aws, "install") == {}
+
+
+def test_every_sanity_ignore_file_ignores_only_the_license_header_of_each_module():
+    """The one ignore the certification rules allow an Apache-2.0 collection,
+    the same for every ansible-core version, one line per module."""
+    modules = sorted(p.name for p in (REPO / "plugins" / "modules").glob("*.py") if p.name != "__init__.py")
+    expected = [f"plugins/modules/{name} validate-modules:missing-gplv3-license" for name in modules]
+    for ignore_file in sorted((REPO / "tests" / "sanity").glob("ignore-*.txt")):
+        statements = [line.split(" #")[0].strip() for line in ignore_file.read_text().splitlines() if line.strip()]
+        assert statements == expected, ignore_file.name
