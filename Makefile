@@ -63,7 +63,7 @@ test-lambda-botocore:
 		venv=build/botocore-$$version; \
 		test -x $$venv/bin/pytest || { \
 			$(PYTHON) -m venv $$venv; \
-			$$venv/bin/pip install --quiet botocore==$$version boto3==$$version moto==5.2.5 pytest==9.2.0 PyYAML==6.0.3; \
+			$$venv/bin/pip install --quiet botocore==$$version boto3==$$version moto==5.2.5 pytest==9.2.0 PyYAML==6.0.3 jsonschema==4.26.0; \
 		}; \
 		echo "== botocore $$version"; \
 		$$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit/lambda $(DRIFT_TESTS); \
@@ -76,7 +76,7 @@ test-minimum-sdk:
 	test -x $$venv/bin/pytest || { \
 		$(PYTHON) -m venv $$venv; \
 		$$venv/bin/pip install --quiet -c tests/unit/constraints.txt boto3 botocore moto \
-			ansible-core==2.19.14 pytest==9.2.0 pytest-xdist==3.8.0 PyYAML==6.0.3; \
+			ansible-core==2.19.14 pytest==9.2.0 pytest-xdist==3.8.0 PyYAML==6.0.3 jsonschema==4.26.0; \
 	}; \
 	$$venv/bin/python -c 'import boto3, botocore; print("== boto3", boto3.__version__, "botocore", botocore.__version__)'; \
 	$$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins tests/unit/roles
