@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.collection.conftest import BIN, ansible_env, module_names, run
+from tests.unit.docs.test_ecs_spot_handler_docs import CONTRACT as ECS_SPOT_HANDLER_CONTRACT
 
 CONNECTION_OPTIONS = (
     "region",
@@ -74,20 +75,7 @@ def test_the_ecs_spot_handler_argument_spec_renders_every_contract_input(ansible
 
     assert warnings_in(text) == []
     assert re.search(r"^ENTRY POINT: \W*main\W", text, re.MULTILINE)
-    for name in (
-        "name_prefix",
-        "function_name",
-        "timeout",
-        "memory_size",
-        "reserved_concurrent_executions",
-        "log_level",
-        "log_retention_days",
-        "rule_name",
-        "rule_state",
-        "tags",
-        "region",
-        "state",
-    ):
+    for name in ECS_SPOT_HANDLER_CONTRACT:
         assert f"ecs_spot_handler_{name}" in text, name
 
 
