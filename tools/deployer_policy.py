@@ -64,6 +64,7 @@ COMPANIONS = {
 }
 DEPLOYMENT_TAG = "nat-zero:deployment"
 NAT_TAG = ("nat-zero:managed", "true")
+EIP_OWNER_TAG = ("nat-zero:eip-owner", "user")
 SSM_CORE = "AmazonSSMManagedInstanceCore"
 # The EC2 creates whose tags the deployer gives at creation (ec2:CreateAction).
 EC2_CREATES = ("CreateSecurityGroup", "CreateNetworkInterface", "CreateLaunchTemplate")
@@ -314,6 +315,20 @@ def scopes(d: Deployment) -> list:
                 "StringEquals": {
                     "ec2:CreateAction": list(EC2_CREATES),
                     f"aws:RequestTag/{DEPLOYMENT_TAG}": d.name,
+                }
+            },
+        ),
+        # nat_zero_eip_allocation_ids: the user's own Elastic IP, not yet
+        # tagged, is lent to the deployment by tagging it (natzero.aws.nat_eip);
+        # once tagged, the statement below covers giving it back.
+        (
+            "LendTheUsersElasticIps",
+            ["ec2:CreateTags"],
+            [d.ec2("elastic-ip/*")],
+            {
+                "StringEquals": {
+                    f"aws:RequestTag/{DEPLOYMENT_TAG}": d.name,
+                    f"aws:RequestTag/{EIP_OWNER_TAG[0]}": EIP_OWNER_TAG[1],
                 }
             },
         ),

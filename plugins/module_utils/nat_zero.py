@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.natzero.aws.plugins.module_utils.aws import ClientError, is_error
+
 DEPLOYMENT_TAG = "nat-zero:deployment"
 VPC_TAG = "nat-zero:vpc"
 AZ_TAG = "nat-zero:az"
@@ -48,3 +50,40 @@ def name_error(name):
         "name %r is not a valid deployment name: 1 to 40 letters, digits, '-' or '_', "
         "starting with a letter or digit" % (name,)
     )
+
+
+# On a user's own Elastic IP lent to a deployment (bring-your-own): nothing of
+# ours ever releases an address with this tag, not the reconciler, not teardown.
+EIP_OWNER_TAG = "nat-zero:eip-owner"
+EIP_OWNER_USER = "user"
+
+
+def user_owned(address):
+    """Whether an Elastic IP is the user's own (tagged nat-zero:eip-owner=user)."""
+    return any(t.get("Key") == EIP_OWNER_TAG and t.get("Value") == EIP_OWNER_USER for t in address.get("Tags") or ())
+
+
+def lent_address_tag_keys(nat_tag_key):
+    """The tags a deployment puts on a user's Elastic IP it borrows."""
+    return (DEPLOYMENT_TAG, VPC_TAG, AZ_TAG, EIP_OWNER_TAG, nat_tag_key)
+
+
+def disassociate(ec2, address):
+    """Take an Elastic IP off whatever holds it (already gone is fine)."""
+    if not address.get("AssociationId"):
+        return
+    try:
+        ec2.disassociate_address(AssociationId=address["AssociationId"])
+    except ClientError as exc:
+        if not is_error(exc, "InvalidAssociationID.NotFound"):
+            raise
+
+
+def give_back(ec2, address, nat_tag_key):
+    """Return a user's Elastic IP: disassociate it (from the deployment's NAT)
+    and remove the tags the deployment added; never release it."""
+    disassociate(ec2, address)
+    present = {t["Key"] for t in address.get("Tags") or ()}
+    ours = sorted(present & set(lent_address_tag_keys(nat_tag_key)))
+    if ours:
+        ec2.delete_tags(Resources=[address["AllocationId"]], Tags=[{"Key": k} for k in ours])

@@ -46,6 +46,14 @@ options:
       - Whether the rule is enabled. Not set means enabled for a new rule (disabled with O(state=disabled))
         and leaves an existing rule's state as it is.
     type: bool
+  enabled_when_created:
+    description:
+      - Whether a rule this task creates is enabled, when O(enabled) is not set. An existing rule's state is left as
+        it is, so something else (for example the reconciler, for its health rule) may enable and disable it
+        between runs without a run undoing it.
+    type: bool
+    default: true
+    version_added: 0.2.0
   event_bus_name:
     description:
       - The event bus of the rule.
@@ -301,7 +309,7 @@ class Rule:
         rule = self.describe()
         before = None
         if rule is None:
-            wanted["State"] = wanted["State"] or "ENABLED"
+            wanted["State"] = wanted["State"] or ("ENABLED" if p["enabled_when_created"] else "DISABLED")
             arn = self.put_rule(wanted, tags=requested_tags(p))
         else:
             arn = rule["Arn"]
@@ -489,6 +497,7 @@ def main():
         schedule_expression=dict(type="str"),
         description=dict(type="str"),
         enabled=dict(type="bool"),
+        enabled_when_created=dict(type="bool", default=True),
         event_bus_name=dict(type="str", default="default"),
         target_arn=dict(type="str"),
         target_id=dict(type="str", default="target"),

@@ -16,6 +16,8 @@ description:
     state but terminated, and waits until all of them are terminated (so their ENIs are free).
   - Then releases every Elastic IP tagged C(nat-zero:deployment=<name>) and C(nat-zero:vpc=<vpc_id>),
     disassociating it first. Instances and addresses of other deployments are never touched.
+  - An Elastic IP tagged C(nat-zero:eip-owner=user) (your own, lent with M(natzero.aws.nat_eip)) is never
+    released; it is disassociated and the deployment's tags are removed from it.
   - Nothing to do reports no change, so a half-finished teardown can simply run again.
 author:
   - natzero.aws maintainers (@natzero)
@@ -79,6 +81,12 @@ released_allocation_ids:
   type: list
   elements: str
   sample: [eipalloc-0123456789abcdef0]
+returned_allocation_ids:
+  description: Your own Elastic IPs the module gave back, kept allocated (or would give back, in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [eipalloc-0fedcba9876543210]
 """
 
 from ansible_collections.natzero.aws.plugins.module_utils.aws import (
@@ -94,7 +102,10 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     DEPLOYMENT_TAG,
     LIVE_INSTANCE_STATES,
     VPC_TAG,
+    disassociate,
+    give_back,
     name_error,
+    user_owned,
     valid_name,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.tags import tag_filters
@@ -114,12 +125,7 @@ def deployment_addresses(ec2, params):
 
 
 def release(ec2, address):
-    if address.get("AssociationId"):
-        try:
-            ec2.disassociate_address(AssociationId=address["AssociationId"])
-        except ClientError as exc:
-            if not is_error(exc, "InvalidAssociationID.NotFound"):
-                raise
+    disassociate(ec2, address)
 
     def release_now():
         try:
@@ -145,15 +151,21 @@ def ensure(module):
     if waited and not module.check_mode:
         wait_terminated(ec2, waited, "NAT instances", p["wait_timeout"])
     addresses = deployment_addresses(ec2, p)
+    users = [a for a in addresses if user_owned(a)]
+    ours = [a for a in addresses if not user_owned(a)]
     if not module.check_mode:
-        for address in addresses:
+        for address in ours:
             release(ec2, address)
-    released = [a["AllocationId"] for a in addresses]
+        for address in users:
+            give_back(ec2, address, p["nat_tag_key"])
+    released = [a["AllocationId"] for a in ours]
+    returned = [a["AllocationId"] for a in users]
     return dict(
-        changed=bool(to_terminate or released),
+        changed=bool(to_terminate or released or returned),
         terminated_instance_ids=to_terminate,
         waited_instance_ids=waited,
         released_allocation_ids=released,
+        returned_allocation_ids=returned,
     )
 
 

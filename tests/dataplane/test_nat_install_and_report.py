@@ -216,9 +216,59 @@ def test_a_report_that_could_not_go_out_is_sent_by_the_next_guard_run(topology, 
     guard = topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting())
     assert reported_value(received(stand_in, 1)[0])[0] == "forwarding"
     assert "drift" not in guard.stderr
-    # Sent once: a later guard run without drift sends nothing more.
-    topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting())
     assert (state_dir / "reported").read_text() == "forwarding\n"
+
+
+def test_every_guard_run_without_drift_sends_a_fresh_forwarding_heartbeat(topology, state_dir, stand_in):
+    topology.bootstrap(state_dir=state_dir, **reporting())
+    (boot,) = received(stand_in, 1)
+    time.sleep(1.1)  # the report's time has whole seconds: the heartbeats must show a later one
+    for _ in range(2):
+        guard = topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting())
+        assert "drift" not in guard.stderr
+
+    statuses, times = zip(*(reported_value(r) for r in [boot, *received(stand_in, 2)]))
+    assert statuses == ("forwarding", "forwarding", "forwarding")
+    assert times[0] < times[1] <= times[2]
+
+
+def refusing_nft(tmp_path: Path) -> Path:
+    """An nft that lists but loads nothing: a repair that cannot succeed."""
+    bin_dir = tmp_path / "refusing-bin"
+    bin_dir.mkdir()
+    (bin_dir / "nft").write_text(
+        '#!/bin/bash\n[[ "$1" == -f ]] && { echo "Error: Could not process rule" >&2; exit 1; }\n'
+        'exec /usr/sbin/nft "$@"\n'
+    )
+    (bin_dir / "nft").chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize(
+    "break_it, drift",
+    [
+        (lambda t: t.exec(t.nat, "nft", "delete", "table", "inet", "nat_zero"), "ruleset differs from the one applied"),
+        (lambda t: t.set_sysctl(t.nat, "net.ipv4.ip_forward", "0"), "net/ipv4/ip_forward=0, want 1"),
+    ],
+    ids=["masquerade_table_gone", "forwarding_off"],
+)
+def test_a_drift_the_guard_cannot_repair_is_reported_as_not_forwarding(
+    topology, state_dir, stand_in, tmp_path, break_it, drift
+):
+    topology.bootstrap(state_dir=state_dir, **reporting())
+    assert reported_value(received(stand_in, 1)[0])[0] == "forwarding"
+    break_it(topology)
+
+    guard = topology.bootstrap(
+        "--check-and-repair",
+        state_dir=state_dir,
+        check=False,
+        **reporting(PATH=f"{refusing_nft(tmp_path)}:{os.environ['PATH']}"),
+    )
+
+    assert guard.returncode != 0
+    assert f"guard: drift: {drift}" in guard.stderr
+    assert reported_value(received(stand_in, 1)[0])[0] == "not-forwarding:load nftables ruleset"
 
 
 def test_ssm_agent_is_installed_and_started_after_forwarding_and_its_failure_is_harmless(

@@ -45,7 +45,7 @@ class Facts:
     vpc_id: str
     region: str
     account_id: str
-    zones: dict  # AZ -> {"launch_template_id", "public_eni_id", "private_eni_id"}
+    zones: dict  # AZ -> {"launch_template_id", "public_eni_id", "private_eni_id", "route_table_ids"}
     image_id: str
     instance_role_arn: str
     partition: str = "aws"
@@ -135,6 +135,9 @@ def _condition_holds(operator: str, expected, actual) -> bool:
         if actual is None:
             return True
         operator = operator.removesuffix("IfExists")
+    if operator == "StringNotEquals":
+        # A missing key matches no value, so IAM counts it as not equal.
+        return actual is None or not any(a == e for a in actual for e in _as_list(expected))
     if actual is None:
         return False  # a missing key fails every other operator the policies use
     if operator in ("StringEquals", "ArnEquals"):

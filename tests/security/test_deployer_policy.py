@@ -201,14 +201,22 @@ def test_a_whole_lifecycle_runs_under_exactly_the_deployer_policy(
 
     run_playbook("site.yml", variables, env=held, label="deploy").assert_ok()
     assert verdicts(), "no call was authorized: the hook is not installed"
-    changed = dict(variables, nat_zero_tags={"team": "network"}, nat_zero_lambda_memory_size=256)
+    # The user's own Elastic IPs, one per AZ: lent by the change, given back (never released) by teardown.
+    ec2 = aws("ec2")
+    users_eips = [ec2.allocate_address(Domain="vpc")["AllocationId"] for _ in variables["nat_zero_availability_zones"]]
+    changed = dict(
+        variables,
+        nat_zero_tags={"team": "network"},
+        nat_zero_lambda_memory_size=256,
+        nat_zero_eip_mode="static",
+        nat_zero_eip_allocation_ids=users_eips,
+    )
     run_playbook("site.yml", changed, env=held, label="change").assert_ok()
     # Tags read back (lambda:ListTags) and compared: nothing to change.
     again = run_playbook("site.yml", changed, env=held, label="again").assert_ok()
     assert again.recap["changed"] == 0, again.tail()
 
     # A NAT running, so teardown terminates it and releases its EIP.
-    ec2 = aws("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.run_instances(
         ImageId=image,
@@ -222,6 +230,8 @@ def test_a_whole_lifecycle_runs_under_exactly_the_deployer_policy(
 
     run_playbook("teardown.yml", changed, env=held, label="teardown").assert_ok()
     assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}
+    kept = ec2.describe_addresses(AllocationIds=users_eips)["Addresses"]
+    assert [a.get("Tags", []) for a in kept] == [[], []]
 
     denied = [v for v in verdicts() if v["sid"] is None]
     assert denied == []

@@ -27,7 +27,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from nat_zero import aws as nat_zero_aws
 from nat_zero import handler as nat_zero_handler
 from nat_zero.config import load_config
-from tests.security.policy import Ec2Authorizer, Facts, as_moto_evaluates, render_policy
+from tests.security.policy import Ec2Authorizer, Facts, allowing_statement, as_moto_evaluates, render_policy
 from tests.simulation.runner import sandbox
 from tests.support.world import AMI, AZS, REGION, SWEEP_EVENT, build_world, state_change_event
 
@@ -45,9 +45,24 @@ MUTATING_EC2 = (
     "ec2:DisassociateAddress",
     "ec2:ReleaseAddress",
     "ec2:CreateTags",
+    "ec2:CreateRoute",
+    "ec2:ReplaceRoute",
+    "ec2:ModifyNetworkInterfaceAttribute",
 )
 # Granted for the Lambda runtime, which writes the function's logs itself.
 RUNTIME_ONLY = {"WriteItsLogs"}
+# Granted for health, drift repair and failover (issue 17): each must be used
+# by the lifecycle below as soon as the reconciler's client can make the call.
+FOR_HEALTH_AND_REPAIR = {
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeRouteTables",
+    "ec2:CreateRoute",
+    "ec2:ReplaceRoute",
+    "ec2:ModifyNetworkInterfaceAttribute",
+    "events:EnableRule",
+    "events:DisableRule",
+}
+HEALTH_RULE = f"arn:aws:events:{REGION}:{DEFAULT_ACCOUNT_ID}:rule/{NAME}-nat-zero-health"
 
 
 def trust(service: str) -> str:
@@ -119,6 +134,8 @@ def deployment(monkeypatch):
         profile_arn = nat_instance_profile(iam)
         harden_launch_templates(world, profile_arn)
         zones = json.loads(world.env()["NAT_ZERO_ZONES"])
+        for zone in zones.values():
+            zone["route_table_ids"] = [ec2.create_route_table(VpcId=world.vpc_id)["RouteTable"]["RouteTableId"]]
         instance_role = iam.get_role(RoleName=INSTANCE_ROLE)["Role"]["Arn"]
         facts = Facts(NAME, world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, zones, AMI, instance_role)
         policy = render_policy(facts)
@@ -179,6 +196,12 @@ def reconciler_ec2(deployment, authorized: bool = True):
     return client
 
 
+def watched_reconciler_ec2(deployment):
+    """reconciler_ec2 and its authorizer, which keeps each request with the Sid that allowed it."""
+    client = reconciler_ec2(deployment, authorized=False)
+    return client, Ec2Authorizer(client, deployment.policy, deployment.ec2, REGION, DEFAULT_ACCOUNT_ID)
+
+
 # -- the whole lifecycle, under both evaluations -----------------------------------------
 
 
@@ -209,10 +232,11 @@ def test_a_whole_lifecycle_works_and_uses_every_grant(deployment, monkeypatch):
     denied = [r for r in deployment.authorizer.seen if r.sid is None]
     assert denied == []
     reads_made = {r.action for r in deployment.authorizer.seen if r.operation.startswith("Describe")}
-    assert reads_made == granted_reads(deployment.policy)
+    assert reads_made == granted_reads(deployment.policy) - not_callable_yet()
     used = {r.sid for r in deployment.authorizer.seen}
     granted = {s["Sid"] for s in deployment.policy["Statement"]}
-    assert used == granted - RUNTIME_ONLY, f"granted but never needed: {granted - RUNTIME_ONLY - used}"
+    expected = granted - RUNTIME_ONLY - sids_not_callable_yet(deployment.policy)
+    assert used == expected, f"granted but never needed: {expected - used}"
 
 
 # -- moto's enforcement: actions outside the policy ---------------------------------------
@@ -336,8 +360,38 @@ def another_template(d):
     return template["LaunchTemplate"]["LaunchTemplateId"]
 
 
+def another_route_table(d) -> str:
+    return d.ec2.create_route_table(VpcId=d.world.vpc_id)["RouteTable"]["RouteTableId"]
+
+
+def our_route_table(d, az=AZ_A) -> str:
+    return d.facts.zones[az]["route_table_ids"][0]
+
+
+def default_route_to(ec2, route_table_id: str, eni_id: str):
+    return ec2.create_route(RouteTableId=route_table_id, DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=eni_id)
+
+
+def users_eip_lent_to_us(d) -> str:
+    return foreign_eip(d, {"nat-zero:deployment": NAME, "nat-zero:vpc": d.world.vpc_id, "nat-zero:eip-owner": "user"})
+
+
 # name: (the call, with the reconciler's credentials; what IAM refuses in it)
 OUTSIDE = {
+    "route_in_a_route_table_not_of_the_deployment": (
+        lambda d: default_route_to(reconciler_ec2(d), another_route_table(d), d.world.zones[AZ_A].private_eni_id),
+        "ec2:CreateRoute on arn:aws:ec2:us-east-1:123456789012:route-table/rtb-",
+    ),
+    "change_source_dest_check_of_another_deployments_eni": (
+        lambda d: reconciler_ec2(d).modify_network_interface_attribute(
+            NetworkInterfaceId=other_enis(d, "neighbour")[0], SourceDestCheck={"Value": False}
+        ),
+        "ec2:ModifyNetworkInterfaceAttribute on arn:aws:ec2:us-east-1:123456789012:network-interface/eni-",
+    ),
+    "release_a_users_eip_lent_to_the_deployment": (
+        lambda d: reconciler_ec2(d).release_address(AllocationId=users_eip_lent_to_us(d)),
+        "ec2:ReleaseAddress on arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-",
+    ),
     "terminate_a_workload": (
         lambda d: reconciler_ec2(d).terminate_instances(InstanceIds=[d.world.launch_workload(AZ_A)]),
         "ec2:TerminateInstances on arn:aws:ec2:us-east-1:123456789012:instance/i-",
@@ -416,6 +470,51 @@ def test_the_same_calls_on_the_deployments_own_resources_are_allowed(deployment)
     ec2.release_address(AllocationId=allocation)
 
 
+def test_health_and_repair_calls_on_the_deployments_own_resources_are_allowed(deployment):
+    """Drift repair and failover: a default route of each private route table
+    to any AZ's private ENI, source/dest check of its ENIs, a user's EIP on
+    its public ENI."""
+    world, (ec2, authorizer) = deployment.world, watched_reconciler_ec2(deployment)
+    ec2.describe_instance_status(IncludeAllInstances=True)
+    ec2.describe_route_tables(RouteTableIds=[our_route_table(deployment)])
+    default_route_to(ec2, our_route_table(deployment), world.zones[AZ_A].private_eni_id)
+    # Failover: AZ a's route to AZ b's NAT.
+    other_az = next(az for az in world.zones if az != AZ_A)
+    ec2.replace_route(
+        RouteTableId=our_route_table(deployment),
+        DestinationCidrBlock="0.0.0.0/0",
+        NetworkInterfaceId=world.zones[other_az].private_eni_id,
+    )
+    ec2.modify_network_interface_attribute(
+        NetworkInterfaceId=world.zones[AZ_A].public_eni_id, SourceDestCheck={"Value": False}
+    )
+    lent = users_eip_lent_to_us(deployment)
+    association = ec2.associate_address(AllocationId=lent, NetworkInterfaceId=world.zones[AZ_A].public_eni_id)
+    ec2.disassociate_address(AssociationId=association["AssociationId"])
+
+    sids = {r.action: r.sid for r in authorizer.seen}
+    assert sids["ec2:CreateRoute"] == sids["ec2:ReplaceRoute"] == "RouteThisDeploymentsPrivateRouteTables"
+    assert sids["ec2:ModifyNetworkInterfaceAttribute"] == "RepairSourceDestCheckOfThisDeploymentsEnis"
+    assert sids["ec2:DescribeInstanceStatus"] == sids["ec2:DescribeRouteTables"] == "ReadEc2"
+
+
+def test_the_deployments_own_elastic_ips_are_released_by_their_own_statement(deployment):
+    ec2, authorizer = watched_reconciler_ec2(deployment)
+    ours = foreign_eip(deployment, {"nat-zero:deployment": NAME, "nat-zero:vpc": deployment.world.vpc_id})
+    ec2.release_address(AllocationId=ours)
+
+    [release] = [r for r in authorizer.seen if r.action == "ec2:ReleaseAddress"]
+    assert release.sid == "ReleaseThisDeploymentsOwnElasticIps"
+
+
+@pytest.mark.parametrize("action", ["events:EnableRule", "events:DisableRule"])
+def test_only_the_health_rule_can_be_toggled(deployment, action):
+    assert allowing_statement(deployment.policy, action, HEALTH_RULE, {}) == "ToggleTheHealthRule"
+    for other in ("sweep", "ec2-state", "spot-warning"):
+        assert allowing_statement(deployment.policy, action, HEALTH_RULE.replace("health", other), {}) is None
+    assert allowing_statement(deployment.policy, "events:PutRule", HEALTH_RULE, {}) is None
+
+
 def test_a_key_pair_in_the_launch_template_would_be_denied(deployment):
     # The role's templates have no key pair; one added by hand would need a
     # grant on key-pair/* that the policy does not give.
@@ -439,6 +538,16 @@ def granted_reads(policy: dict) -> set:
     return {a for s in policy["Statement"] for a in s["Action"] if a.startswith("ec2:Describe")}
 
 
+def not_callable_yet() -> set:
+    """Grants of FOR_HEALTH_AND_REPAIR whose call the reconciler's client does not have yet."""
+    callable_actions = {f"ec2:{op}" for op in nat_zero_aws.EC2_OPERATIONS}
+    return {a for a in FOR_HEALTH_AND_REPAIR if a not in callable_actions}
+
+
+def sids_not_callable_yet(policy: dict) -> set:
+    return {s["Sid"] for s in policy["Statement"] if set(s["Action"]) <= not_callable_yet()}
+
+
 def test_the_reads_granted_are_exactly_those_the_reconciler_can_call(deployment):
     """Its client knows only the operations of the trimmed model it ships
     (lambda_src/nat_zero/botocore_data): a Describe call added to the code
@@ -446,7 +555,7 @@ def test_the_reads_granted_are_exactly_those_the_reconciler_can_call(deployment)
     [model] = Path(nat_zero_aws.MODEL_DIR).glob("ec2/*/service-2.json")
     callable_reads = {f"ec2:{op}" for op in json.loads(model.read_text())["operations"] if op.startswith("Describe")}
     assert callable_reads == {f"ec2:{op}" for op in nat_zero_aws.EC2_OPERATIONS if op.startswith("Describe")}
-    assert granted_reads(deployment.policy) == callable_reads
+    assert granted_reads(deployment.policy) - not_callable_yet() == callable_reads
     assert not any("*" in action for s in deployment.policy["Statement"] for action in s["Action"])
 
 
@@ -467,6 +576,11 @@ def test_every_statement_that_changes_ec2_is_held_to_this_deployment(deployment)
         for z in facts.zones.values()
     }
     own |= {f"arn:aws:ec2:{REGION}::image/{facts.image_id}", f"arn:aws:ec2:{REGION}:{DEFAULT_ACCOUNT_ID}:volume/*"}
+    our_route_tables = {
+        f"arn:aws:ec2:{REGION}:{DEFAULT_ACCOUNT_ID}:route-table/{table}"
+        for z in facts.zones.values()
+        for table in z["route_table_ids"]
+    }
     for statement in deployment.policy["Statement"]:
         if not _mutating(statement):
             continue
@@ -476,7 +590,8 @@ def test_every_statement_that_changes_ec2_is_held_to_this_deployment(deployment)
         in_our_vpc = statement.get("Condition", {}).get("ArnEquals", {}).get("ec2:Vpc") == vpc_arn
         # A launch also acts on these; the instance itself must carry our tags (above).
         only_our_launch_parts = statement["Action"] == ["ec2:RunInstances"] and set(statement["Resource"]) <= own
-        assert tagged or creating_only or in_our_vpc or only_our_launch_parts, statement["Sid"]
+        only_our_route_tables = set(statement["Resource"]) <= our_route_tables
+        assert tagged or creating_only or in_our_vpc or only_our_launch_parts or only_our_route_tables, statement["Sid"]
 
 
 def test_passing_a_role_is_limited_to_the_nat_instance_role_for_ec2(deployment):

@@ -28,6 +28,9 @@ readonly LOCAL_PORT_RANGE="1024 65535"
 CURRENT_STEP="start"
 REPORTED=""
 QUIET=""
+# What a failure reports: "failed" at boot; "not-forwarding" when the guard
+# found drift and could not repair it (the NAT forwarded before).
+FAILURE_STATUS="failed"
 
 log() { printf 'nat-zero: %s\n' "$*" >&2; }
 info() { [[ -n "$QUIET" ]] || log "$@"; }
@@ -35,7 +38,7 @@ step() { CURRENT_STEP="$1"; info "step: $1"; }
 die() {
   log "FAILED in step '${CURRENT_STEP}': $*"
   REPORTED=1
-  report "failed:${CURRENT_STEP}"
+  report "${FAILURE_STATUS}:${CURRENT_STEP}"
   exit 1
 }
 report_failure() {
@@ -55,13 +58,16 @@ imds_get() {
 
 # The data plane's own word, as a tag on its instance that the reconciler
 # reads in the DescribeInstances it makes anyway: "<status> <UTC time>". Sent
-# once per status and boot (the state dir is on /run). Best effort: a NAT with
-# no way out cannot report, and the reconciler reads "no report since launch"
-# as not forwarding. AL2023 minimal has python3 but no AWS CLI: the request is
-# signed (SigV4) with the instance role's credentials from IMDS.
+# once per status and boot (the state dir is on /run), and "forwarding" again
+# by every guard run that finds nothing wrong: a heartbeat, so a report older
+# than a few minutes means a hung NAT (CreateTags is a free call). Best effort:
+# a NAT with no way out cannot report, and the reconciler reads "no report
+# since launch" as not forwarding. AL2023 minimal has python3 but no AWS CLI:
+# the request is signed (SigV4) with the instance role's credentials from IMDS.
 report() {
-  local status="$1"
-  [[ "$REPORT" == 1 && "$status" != "$(cat "${STATE_DIR}/reported" 2>/dev/null)" ]] || return 0
+  local status="$1" again="${2:-}"
+  [[ "$REPORT" == 1 ]] || return 0
+  [[ -n "$again" || "$status" != "$(cat "${STATE_DIR}/reported" 2>/dev/null)" ]] || return 0
   if NAT_REPORT_STATUS="$status" NAT_REPORT_TAG="$REPORT_TAG" NAT_REPORT_IMDS="$IMDS" \
     timeout 30 python3 - 2>"${STATE_DIR}/report.err" <<'NAT_ZERO_PY'
 import datetime, hmac, json, os, urllib.parse, urllib.request as web
@@ -313,7 +319,7 @@ apply() {
   apply_sysctls
   step "done"
   log "NAT ready: ${PRIVATE_CIDRS[*]} via ${PRIVATE_IFACE} masqueraded out of ${PUBLIC_IFACE}"
-  report forwarding
+  report forwarding again
   ensure_ssm_agent
 }
 
@@ -339,13 +345,14 @@ check_and_repair() {
     [[ "$now" == "$value" ]] || drift+=("${key}=${now}, want ${value}")
   done < <(desired_sysctls)
   if [[ -z "${drift[*]}" ]]; then
-    # What failed to go out last time (no route yet) goes now.
-    report forwarding
+    # The heartbeat (and what failed to go out last time, when there was no route yet).
+    report forwarding again
     ensure_ssm_agent
     return 0
   fi
   QUIET=""
   for item in "${drift[@]}"; do log "guard: drift: ${item}"; done
+  [[ -f "${STATE_DIR}/ruleset.listing" ]] && FAILURE_STATUS="not-forwarding"
   apply
   log "guard: repaired"
 }

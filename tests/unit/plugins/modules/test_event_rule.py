@@ -79,6 +79,21 @@ def test_disable_and_changed_pattern_update_the_rule(run_module, events, args):
     assert rule["State"] == "DISABLED" and json.loads(rule["EventPattern"]) == {"source": ["aws.ecs"]}
 
 
+def test_a_rule_created_disabled_keeps_the_state_something_else_gave_it(run_module, events, args):
+    """The health rule: the role creates it disabled, the reconciler toggles it, a re-run leaves it."""
+    health = {k: v for k, v in args.items() if k != "event_pattern"}
+    health.update(name="prod-nat-zero-health", schedule_expression="rate(1 minute)")
+    created = run_module(event_rule, dict(health, enabled_when_created=False))
+    assert created["changed"] is True
+    assert events.describe_rule(Name="prod-nat-zero-health")["State"] == "DISABLED"
+
+    events.enable_rule(Name="prod-nat-zero-health")
+    rerun = run_module(event_rule, dict(health, enabled_when_created=False))
+
+    assert rerun["changed"] is False
+    assert events.describe_rule(Name="prod-nat-zero-health")["State"] == "ENABLED"
+
+
 def test_check_mode_creates_nothing(run_module, events, lam, args):
     result = run_module(event_rule, args, check_mode=True)
 
