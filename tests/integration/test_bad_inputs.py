@@ -20,6 +20,16 @@ def _swap(values):
     return list(reversed(values))
 
 
+PER_AZ_LISTS = (
+    "nat_zero_availability_zones",
+    "nat_zero_public_subnets",
+    "nat_zero_private_subnets",
+    "nat_zero_private_route_table_ids",
+    "nat_zero_private_subnets_cidr_blocks",
+)
+UNKNOWN_EIPS = ["eipalloc-0123456789abcdef0", "eipalloc-0fedcba9876543210"]
+
+
 # (case, changes to the good variables: a dict, or a function of them, expected message parts)
 CASES = [
     ("name_with_space", {"nat_zero_name": "bad name"}, ["nat_zero_name", "'bad name'", "not a valid deployment name"]),
@@ -134,7 +144,44 @@ CASES = [
         },
         ["nat_zero_kms_key_id is set but nat_zero_encrypt_root_volume is false"],
     ),
+    ("mode_unknown", {"nat_zero_mode": "sometimes"}, ["nat_zero_mode", "scale_to_zero, always_on", "sometimes"]),
+    (
+        "cross_az_failover_with_one_az",
+        lambda v: {
+            **{key: v[key][:1] for key in PER_AZ_LISTS},
+            "nat_zero_failover": "cross_az",
+        },
+        ["nat_zero_failover is cross_az but nat_zero_availability_zones has one AZ (us-east-1a)"],
+    ),
+    (
+        "eip_allocations_without_static_mode",
+        {"nat_zero_eip_allocation_ids": [UNKNOWN_EIPS[0], UNKNOWN_EIPS[1]]},
+        ["nat_zero_eip_allocation_ids is set but nat_zero_eip_mode is 'ephemeral'"],
+    ),
+    (
+        "eip_allocations_one_for_two_azs",
+        {"nat_zero_eip_mode": "static", "nat_zero_eip_allocation_ids": [UNKNOWN_EIPS[0]]},
+        ["nat_zero_eip_allocation_ids has 1 entries", "nat_zero_availability_zones has 2"],
+    ),
+    (
+        "eip_allocation_malformed",
+        {"nat_zero_eip_mode": "static", "nat_zero_eip_allocation_ids": [UNKNOWN_EIPS[0], "203.0.113.5"]},
+        ["nat_zero_eip_allocation_ids has entries that are not allocation IDs", "203.0.113.5"],
+    ),
     # These pass every format check; only AWS knows they are wrong.
+    (
+        "eip_allocations_that_do_not_exist",
+        {"nat_zero_eip_mode": "static", "nat_zero_eip_allocation_ids": UNKNOWN_EIPS},
+        [
+            f"nat_zero_eip_allocation_ids[0] '{UNKNOWN_EIPS[0]}' does not exist in region us-east-1",
+            f"nat_zero_eip_allocation_ids[1] '{UNKNOWN_EIPS[1]}' does not exist in region us-east-1",
+        ],
+    ),
+    (
+        "eip_allocation_associated_elsewhere",
+        lambda v: {"nat_zero_eip_mode": "static", "nat_zero_eip_allocation_ids": [v["free_eip"], v["busy_eip"]]},
+        ["nat_zero_eip_allocation_ids[1] 'eipalloc-", "is associated with eni-", "not this deployment's NAT"],
+    ),
     (
         "subnets_of_swapped_azs",
         lambda v: {"nat_zero_private_subnets": _swap(v["nat_zero_private_subnets"])},
@@ -179,7 +226,21 @@ CASES = [
 def good_vars(make_vpc, aws):
     variables = make_vpc("badinputs", second_octet=20)
     other = make_vpc("badinputs-other", second_octet=21)
-    return {**variables, "other": other, "isolated_subnet": isolated_subnet(aws("ec2"), variables)}
+    ec2 = aws("ec2")
+    return {
+        **variables,
+        "other": other,
+        "isolated_subnet": isolated_subnet(ec2, variables),
+        "free_eip": ec2.allocate_address(Domain="vpc")["AllocationId"],
+        "busy_eip": eip_on_someone_elses_eni(ec2, variables),
+    }
+
+
+def eip_on_someone_elses_eni(ec2, variables) -> str:
+    eni = ec2.create_network_interface(SubnetId=variables["nat_zero_public_subnets"][1])["NetworkInterface"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=allocation, NetworkInterfaceId=eni["NetworkInterfaceId"])
+    return allocation
 
 
 def isolated_subnet(ec2, variables) -> str:
@@ -193,7 +254,7 @@ def isolated_subnet(ec2, variables) -> str:
 
 
 def _case_vars(index: int, good: dict, change) -> dict:
-    variables = {k: v for k, v in good.items() if k not in ("other", "isolated_subnet")}
+    variables = {k: v for k, v in good.items() if k not in ("other", "isolated_subnet", "free_eip", "busy_eip")}
     variables["nat_zero_name"] = f"bad{index}"
     variables.update(change(good) if callable(change) else change)
     return {k: v for k, v in variables.items() if v is not None}
