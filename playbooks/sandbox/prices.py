@@ -18,6 +18,8 @@ PRICES = {
     "logs_ingested_gb": 0.50,
     "custom_metric_month": 0.30,
     "dashboard_month": 3.00,
+    # EC2 data transfer between AZs of a region, charged in each direction.
+    "cross_az_gb": 0.01,
 }
 
 
@@ -75,3 +77,20 @@ def metrics_cost() -> dict:
         "per_az": METRICS_PER_AZ * PRICES["custom_metric_month"],
         "per_deployment": METRICS_PER_DEPLOYMENT * PRICES["custom_metric_month"],
     }
+
+
+# The health check (nat_zero_mode, nat_zero_failover): a rule that invokes the
+# reconciler every minute, enabled only while a NAT of the deployment runs.
+HEALTH_MINUTES = 1
+
+
+def static_eip_cost() -> float:
+    """Monthly cost per AZ of nat_zero_eip_mode static: the address kept while idle."""
+    return monthly(PRICES["public_ipv4_hour"])
+
+
+def health_check_cost(memory_mb: int = 128) -> float:
+    """Monthly cost per deployment of the health rule while a NAT runs all month
+    (requests, compute, log lines); the NAT's heartbeat tag writes are free."""
+    return sum(idle_reconciler_cost(memory_mb, minutes=HEALTH_MINUTES).values())
+

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.sandbox.prices import PRICES, idle_reconciler_cost, metrics_cost, per_az_costs, sweeps_per_month
+from playbooks.sandbox.prices import (
+    HEALTH_MINUTES,
+    PRICES,
+    health_check_cost,
+    idle_reconciler_cost,
+    metrics_cost,
+    per_az_costs,
+    static_eip_cost,
+    sweeps_per_month,
+)
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -51,3 +60,24 @@ def test_the_running_nat_row_is_its_hourly_price(rows):
 
 def test_the_dashboard_row_is_its_monthly_price(rows):
     assert rows["CloudWatch dashboard (`<name>-nat-zero-<region>`)"][2].startswith("$%.2f " % PRICES["dashboard_month"])
+
+
+def test_the_static_eip_row_is_a_public_address_all_month(rows):
+    assert rows["static Elastic IP, kept while idle"][1] == "$%.2f" % static_eip_cost()
+
+
+def test_the_health_rule_row_is_its_invocations_while_a_nat_runs(rows):
+    assert rows["health rule"][2] == "~$%.2f" % health_check_cost()
+    assert "health rule: %s invocations" % format(round(sweeps_per_month(HEALTH_MINUTES)), ",") in README.read_text()
+
+
+def test_the_failover_row_is_the_cross_az_transfer_price(rows):
+    assert rows["failover traffic between AZs"][1] == "$%.2f/GB each way" % PRICES["cross_az_gb"]
+
+
+
+def test_the_architecture_health_costs_are_the_same_prices():
+    architecture = (README.parent / "docs" / "architecture.md").read_text()
+    assert "| ~$%.2f per deployment, whatever the number of AZs |" % health_check_cost() in architecture
+    assert "$%.2f a month each (a public IPv4 address all" % static_eip_cost() in architecture
+    assert "$%.2f/GB out of one AZ" % PRICES["cross_az_gb"] in architecture
