@@ -93,4 +93,3 @@ def health_check_cost(memory_mb: int = 128) -> float:
     """Monthly cost per deployment of the health rule while a NAT runs all month
     (requests, compute, log lines); the NAT's heartbeat tag writes are free."""
     return sum(idle_reconciler_cost(memory_mb, minutes=HEALTH_MINUTES).values())
-

@@ -75,7 +75,6 @@ def test_the_failover_row_is_the_cross_az_transfer_price(rows):
     assert rows["failover traffic between AZs"][1] == "$%.2f/GB each way" % PRICES["cross_az_gb"]
 
 
-
 def test_the_architecture_health_costs_are_the_same_prices():
     architecture = (README.parent / "docs" / "architecture.md").read_text()
     assert "| ~$%.2f per deployment, whatever the number of AZs |" % health_check_cost() in architecture
