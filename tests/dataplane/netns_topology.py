@@ -269,3 +269,75 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05) -> 
             return
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+# Cross-AZ failover: two AZs' NATs behind one VPC router, whose default route
+# is the private route table of AZ a (0.0.0.0/0 -> a NAT's private ENI).
+#
+#   workload a (wl0 10.77.1.10) -- vpc router -- (priv0) NAT a (pub0 198.51.100.1) -- internet
+#                                       \------- (priv0) NAT b (pub0 203.0.113.2)  --/
+#
+# The router's links to the NATs stand for the VPC fabric that delivers a
+# packet to whichever ENI the route table names, in any AZ.
+FAILOVER_PRIVATE_CIDRS = ("10.77.1.0/24", "10.77.2.0/24")
+NAT_A_PUBLIC_IP = "198.51.100.1"
+NAT_B_PUBLIC_IP = "203.0.113.2"
+NAT_A_ENI_IP = "10.77.101.2"
+NAT_B_ENI_IP = "10.77.102.2"
+
+
+@dataclass
+class FailoverTopology(Topology):
+    """Namespaces <prefix>-{wl,vpc,nata,natb,inet}; removed by destroy()."""
+
+    @property
+    def router(self) -> str:
+        return f"{self.prefix}-vpc"
+
+    @property
+    def nat_a(self) -> str:
+        return f"{self.prefix}-nata"
+
+    @property
+    def nat_b(self) -> str:
+        return f"{self.prefix}-natb"
+
+    @property
+    def names(self) -> list[str]:
+        return [self.workload, self.router, self.nat_a, self.nat_b, self.internet]
+
+    def link(self, ns_a: str, dev_a: str, ns_b: str, dev_b: str) -> None:
+        run("ip", "link", "add", dev_a, "netns", ns_a, "type", "veth", "peer", "name", dev_b, "netns", ns_b)
+
+    def create(self) -> FailoverTopology:
+        for ns in self.names:
+            run("ip", "netns", "add", ns)
+            self.ip(ns, "link", "set", "lo", "up")
+        self.link(self.workload, "wl0", self.router, "r-wl")
+        self.address(self.workload, "wl0", f"{WORKLOAD_IP}/24")
+        self.address(self.router, "r-wl", "10.77.1.1/24")
+        self.ip(self.workload, "route", "add", "default", "via", "10.77.1.1")
+        for nat, eni_ip, router_dev, public_ip, inet_dev in (
+            (self.nat_a, NAT_A_ENI_IP, "r-nata", NAT_A_PUBLIC_IP, "inet-a"),
+            (self.nat_b, NAT_B_ENI_IP, "r-natb", NAT_B_PUBLIC_IP, "inet-b"),
+        ):
+            router_ip = eni_ip.rsplit(".", 1)[0] + ".1"
+            self.link(nat, PRIVATE_IFACE, self.router, router_dev)
+            self.address(nat, PRIVATE_IFACE, f"{eni_ip}/30")
+            self.address(self.router, router_dev, f"{router_ip}/30")
+            self.link(nat, PUBLIC_IFACE, self.internet, inet_dev)
+            self.address(nat, PUBLIC_IFACE, f"{public_ip}/24")
+            self.address(self.internet, inet_dev, public_ip.rsplit(".", 1)[0] + ".80/24")
+            self.ip(nat, "route", "add", "default", "via", public_ip.rsplit(".", 1)[0] + ".80")
+            self.ip(nat, "route", "add", "10.77.0.0/16", "via", router_ip)
+        self.set_sysctl(self.router, "net.ipv4.ip_forward", "1")
+        self.route_private_subnet_to(NAT_A_ENI_IP)
+        return self
+
+    def route_private_subnet_to(self, nat_eni_ip: str) -> None:
+        """ReplaceRoute on AZ a's private route table: 0.0.0.0/0 -> that NAT's ENI."""
+        self.ip(self.router, "route", "replace", "default", "via", nat_eni_ip)
+
+    def bootstrap_nat(self, ns: str, state_dir: Path, *args: str, **overrides: str) -> subprocess.CompletedProcess:
+        env = bootstrap_env(state_dir, {"NAT_PRIVATE_CIDRS": ",".join(FAILOVER_PRIVATE_CIDRS), **overrides})
+        return self.exec(ns, "bash", str(BOOTSTRAP), *args, env=env, check=False)
