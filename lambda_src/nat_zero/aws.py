@@ -18,6 +18,7 @@ EC2_OPERATIONS = (
     "AllocateAddress",
     "AssociateAddress",
     "DescribeAddresses",
+    "DescribeInstanceStatus",
     "DescribeInstances",
     "DisassociateAddress",
     "ReleaseAddress",

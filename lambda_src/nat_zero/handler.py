@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,7 +19,7 @@ from .act import Actor
 from .aws import CallCounter, ec2_client
 from .config import load_config
 from .decision import FORWARDING, Snapshot, decide, describe_action
-from .events import Ignored, StateChange, Sweep, parse_event
+from .events import Ignored, Interruption, StateChange, Sweep, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
 
@@ -30,6 +31,11 @@ def log(record: dict) -> None:
     """One JSON line on stdout: CloudWatch Logs keeps it, Insights queries it."""
     sys.stdout.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
     sys.stdout.flush()
+
+
+def now() -> datetime:
+    """The time of a look (a test moves it to age a NAT or its report)."""
+    return datetime.now(timezone.utc)
 
 
 def _config():
@@ -88,7 +94,7 @@ def _reconcile(event, config, summary: dict) -> None:
     if isinstance(request, Ignored):
         return
     ec2 = ec2_client(config, _counter)
-    observer = Observer(ec2, config)
+    observer = Observer(ec2, config, now=now())
     snapshots = _observe(request, config, observer, summary)
     if snapshots is None:
         return
@@ -102,12 +108,16 @@ def _describe_request(request) -> dict:
         return {"kind": "state_change", "instance_id": request.instance_id, "state": request.state}
     if isinstance(request, Sweep):
         return {"kind": "sweep", "reason": request.reason}
+    if isinstance(request, Interruption):
+        return {"kind": "spot_interruption", "instance_id": request.instance_id, "action": request.action}
     return {"kind": "ignored", "reason": request.reason}
 
 
 def _observe(request, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
     if isinstance(request, Sweep):
         return observer.all_snapshots()
+    if isinstance(request, Interruption):
+        return _observe_interruption(request, config, observer, summary)
     instance = observer.instance(request.instance_id)
     if instance is None:
         # EC2 no longer knows it (or not yet): we cannot tell its AZ, so look at all.
@@ -122,6 +132,19 @@ def _observe(request, config, observer: Observer, summary: dict) -> list[Snapsho
         summary["trigger"]["resolved"] = "az_not_managed"
         return None
     return [observer.zone_snapshot(role.az, request, instance)]
+
+
+def _observe_interruption(request: Interruption, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
+    """A warning for one of our NATs: its AZ, with that NAT judged unhealthy
+    now, two minutes before EC2 takes it. Anything else is none of ours."""
+    instance = observer.instance(request.instance_id)
+    role = role_of(instance, config) if instance is not None else None
+    if role is None or role.kind != "nat" or role.az not in config.zones:
+        summary["trigger"]["resolved"] = "not_our_nat"
+        return None
+    summary["trigger"]["resolved"] = "nat"
+    summary["trigger"]["az"] = role.az
+    return [observer.interrupted_zone_snapshot(role.az, request)]
 
 
 def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:

@@ -5,6 +5,7 @@ import pytest
 from nat_zero.decision import (
     AttachEip,
     CreateNat,
+    DisassociateEip,
     Eip,
     FailedLaunch,
     Nat,
@@ -310,3 +311,175 @@ FRESHNESS = [
 @pytest.mark.parametrize("read,event,believed", FRESHNESS)
 def test_freshest_state(read, event, believed):
     assert freshest_state(read, event) == believed
+
+
+# --- issue 17: health, always-on, static and bring-your-own addresses --------
+
+
+def healthy(**kw):
+    """A running NAT of the current config with its EIP, booted long ago."""
+    return nat("running", eip="198.51.100.1").replace(**{"running_for_s": 3600.0, "dataplane": "forwarding", **kw})
+
+
+def with_heartbeat(snap):
+    return snap.replace(heartbeat=True)
+
+
+def user_eip(alloc="eipalloc-9", on_eni=False):
+    eni = dict(association_id="eipassoc-9", network_interface_id=PUBLIC_ENI) if on_eni else {}
+    return Eip(alloc, "203.0.113.9", user_owned=True, **eni)
+
+
+HEALTH_TABLE = [
+    ("healthy_nat_is_steady", with_heartbeat(snapshot(1, [healthy(report_age_s=30.0)])), "steady", ()),
+    (
+        "status_impaired_nat_is_replaced",
+        snapshot(1, [healthy(status_problem="instance status impaired")]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: instance status impaired"),),
+    ),
+    (
+        "status_impaired_young_nat_is_replaced_at_once",
+        snapshot(1, [healthy(status_problem="system status impaired", running_for_s=60.0)]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: system status impaired"),),
+    ),
+    (
+        "retirement_scheduled_nat_is_replaced",
+        snapshot(1, [healthy(status_problem="instance-retirement scheduled")]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: instance-retirement scheduled"),),
+    ),
+    (
+        "failed_report_is_a_fault_even_without_heartbeat",
+        snapshot(1, [healthy(dataplane="failed:install nftables")]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data plane failed:install nftables"),),
+    ),
+    (
+        "not_forwarding_report_with_heartbeat_is_a_fault",
+        with_heartbeat(snapshot(1, [healthy(dataplane="not-forwarding:ip_forward off", report_age_s=20.0)])),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data plane not-forwarding:ip_forward off"),),
+    ),
+    (
+        "stale_report_with_heartbeat_is_a_fault",
+        with_heartbeat(snapshot(1, [healthy(report_age_s=91.0)])),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data-plane report 91 s old"),),
+    ),
+    ("stale_report_without_heartbeat_is_no_fault", snapshot(1, [healthy(report_age_s=3600.0)]), "steady", ()),
+    (
+        "missing_report_after_boot_with_heartbeat_is_a_fault",
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch")])),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data plane no report since launch"),),
+    ),
+    (
+        "missing_report_during_boot_is_no_fault",
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch", running_for_s=200.0)])),
+        "steady",
+        (),
+    ),
+    (
+        "young_nat_with_data_plane_fault_backs_off",
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch", running_for_s=600.0)])),
+        "back_off_unhealthy_nat",
+        (),
+    ),
+    (
+        "unhealthy_idle_nat_is_just_stopped",
+        snapshot(0, [healthy(status_problem="instance status impaired")]),
+        "stop_nat",
+        (StopNat(AZ, NAT_ID),),
+    ),
+    (
+        "stopped_nat_is_not_judged",
+        with_heartbeat(snapshot(1, [nat("stopped", eip="198.51.100.1").replace(running_for_s=9999.0)])),
+        "start_nat",
+        (StartNat(AZ, NAT_ID),),
+    ),
+    # --- always_on --------------------------------------------------------------
+    (
+        "always_on_without_workloads_creates",
+        snapshot(0).replace(always_on=True),
+        "create_nat",
+        (CreateNat(AZ), AttachEip(AZ)),
+    ),
+    ("always_on_idle_running_nat_is_steady", snapshot(0, [healthy()]).replace(always_on=True), "steady", ()),
+    (
+        "always_on_starts_a_nat_stopped_by_hand",
+        snapshot(0, [nat("stopped", eip="198.51.100.1")]).replace(always_on=True),
+        "start_nat",
+        (StartNat(AZ, NAT_ID),),
+    ),
+    # --- static EIP ---------------------------------------------------------------
+    (
+        "static_idle_keeps_the_address_on_the_eni",
+        snapshot(0, [nat("stopped")], eips=[eip_on_eni(), free_eip()]).replace(static_eip=True),
+        "release_eip",
+        (ReleaseEip(AZ, "eipalloc-2"),),
+    ),
+    (
+        "static_stop_keeps_the_address",
+        snapshot(0, [healthy()], eips=[eip_on_eni()]).replace(static_eip=True),
+        "stop_nat",
+        (StopNat(AZ, NAT_ID),),
+    ),
+    (
+        "static_idle_event_path_releases_nothing",
+        snapshot(0, [nat("stopped", eip="198.51.100.1")]).replace(static_eip=True),
+        "steady",
+        (),
+    ),
+    (
+        "static_idle_spot_keeps_the_address",
+        snapshot(0, [healthy(spot=True)], eips=[eip_on_eni()]).replace(static_eip=True),
+        "terminate_idle_spot_nat",
+        (TerminateNat(AZ, NAT_ID, "idle_spot"),),
+    ),
+    # --- bring-your-own address ---------------------------------------------------
+    (
+        "byo_allocation_is_attached_on_scale_up",
+        snapshot(1, [], eips=[user_eip()]).replace(user_allocation_id="eipalloc-9"),
+        "create_nat",
+        (CreateNat(AZ), AttachEip(AZ, "eipalloc-9")),
+    ),
+    (
+        "byo_allocation_replaces_our_address_on_the_eni",
+        snapshot(1, [healthy()], eips=[eip_on_eni(), user_eip()]).replace(user_allocation_id="eipalloc-9"),
+        "release_extra_eips",
+        (ReleaseEip(AZ, "eipalloc-1", "eipassoc-1"), AttachEip(AZ, "eipalloc-9")),
+    ),
+    (
+        "byo_address_on_eni_is_kept_idle_even_when_ephemeral",
+        snapshot(0, [nat("stopped")], eips=[user_eip(on_eni=True)]).replace(user_allocation_id="eipalloc-9"),
+        "steady",
+        (),
+    ),
+    (
+        "user_address_no_longer_wanted_is_disassociated_never_released",
+        snapshot(0, [nat("stopped")], eips=[user_eip(on_eni=True)]),
+        "release_eip",
+        (DisassociateEip(AZ, "eipalloc-9", "eipassoc-9"),),
+    ),
+    (
+        "user_address_elsewhere_is_left_alone",
+        snapshot(1, [healthy()], eips=[eip_on_eni(), user_eip()]),
+        "steady",
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize("name,snap,verdict,actions", HEALTH_TABLE, ids=[row[0] for row in HEALTH_TABLE])
+def test_issue_17_decision_table(name, snap, verdict, actions):
+    decision = decide(snap)
+    assert (decision.verdict, decision.actions) == (verdict, actions)
+
+
+def test_no_action_ever_releases_a_users_address():
+    for _, snap, _, _ in HEALTH_TABLE:
+        users = {e.allocation_id for e in snap.eips or () if e.user_owned}
+        released = {a.allocation_id for a in decide(snap).actions if isinstance(a, ReleaseEip)}
+        assert not users & released
