@@ -211,8 +211,11 @@ def _eip_from_address(address: dict) -> Eip:
 def _address_of_zone(address: dict, az: str, config: Config) -> bool:
     if not address.get("AllocationId"):
         return False
+    # A user's own address may lack our AZ tag: the allocation named for the
+    # AZ, or the ENI it sits on, says which AZ it serves.
     byo = (config.eip_allocations or {}).get(az)
-    return address["AllocationId"] == byo or tags_of(address).get(AZ_TAG) == az
+    on_zone_eni = address.get("NetworkInterfaceId") == config.zones[az].public_eni_id
+    return address["AllocationId"] == byo or on_zone_eni or tags_of(address).get(AZ_TAG) == az
 
 
 def build_snapshot(
