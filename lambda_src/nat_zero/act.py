@@ -18,7 +18,9 @@ from .decision import (
     AttachEip,
     CreateNat,
     Decision,
+    DisableSourceDestCheck,
     DisassociateEip,
+    PointRoute,
     ReleaseEip,
     StartNat,
     StopNat,
@@ -123,6 +125,19 @@ class Actor:
             return self._attach_eip(zone, action)
         if isinstance(action, ReleaseEip):
             return self._release_eip(zone, action)
+        if isinstance(action, PointRoute):
+            route = self.ec2.replace_route if action.replace else self.ec2.create_route
+            route(
+                RouteTableId=action.route_table_id,
+                DestinationCidrBlock="0.0.0.0/0",
+                NetworkInterfaceId=action.network_interface_id,
+            )
+            return {"result": "done"}
+        if isinstance(action, DisableSourceDestCheck):
+            self.ec2.modify_network_interface_attribute(
+                NetworkInterfaceId=action.network_interface_id, SourceDestCheck={"Value": False}
+            )
+            return {"result": "done"}
         if isinstance(action, DisassociateEip):
             self.ec2.disassociate_address(AssociationId=action.association_id)
             return {"result": "done"}

@@ -102,6 +102,15 @@ class Nat(Record):
     status_problem: str | None = None
 
 
+class Route(Record):
+    """A private route table's 0.0.0.0/0 route as read: the ENI it targets
+    (None: another kind of target), or absent."""
+
+    route_table_id: str
+    network_interface_id: str | None = None
+    present: bool = True
+
+
 class FailedLaunch(Record):
     """A NAT of this AZ that EC2 terminated while launching it (a KMS key it
     may not use, no capacity, an internal error): launching another at once
@@ -148,6 +157,16 @@ class Snapshot(Record):
     # The NAT's guard re-reports every HEARTBEAT_PERIOD_S: a missing or stale
     # report is a fault. False for deployments whose NATs report once.
     heartbeat: bool = False
+    # Drift repair, read by a sweep (None / empty: not read).
+    private_eni_id: str = ""
+    routes: tuple[Route, ...] | None = None
+    # The AZ's ENIs whose source/dest check is on (a NAT forwards nothing then).
+    source_dest_checked: tuple[str, ...] = ()
+    # cross_az failover: the private ENI of another AZ's NAT that carries
+    # traffic (None: none does), and whether other AZs' routes use this one.
+    failover: bool = False
+    failover_eni_id: str | None = None
+    serves_other_azs: bool = False
 
 
 class CreateNat(Record):
@@ -195,7 +214,33 @@ class DisassociateEip(Record):
     association_id: str
 
 
-Action = Union[CreateNat, StartNat, StopNat, TerminateNat, AttachEip, ReleaseEip, DisassociateEip]
+class PointRoute(Record):
+    """Point a private route table's 0.0.0.0/0 at an ENI: CreateRoute when
+    the route is missing, else ReplaceRoute. `was` says what was wrong."""
+
+    az: str
+    route_table_id: str
+    network_interface_id: str
+    replace: bool
+    was: str
+
+
+class DisableSourceDestCheck(Record):
+    az: str
+    network_interface_id: str
+
+
+Action = Union[
+    CreateNat,
+    StartNat,
+    StopNat,
+    TerminateNat,
+    AttachEip,
+    ReleaseEip,
+    DisassociateEip,
+    PointRoute,
+    DisableSourceDestCheck,
+]
 
 ACTION_NAMES = {
     CreateNat: "create_nat",
@@ -205,6 +250,8 @@ ACTION_NAMES = {
     AttachEip: "attach_eip",
     ReleaseEip: "release_eip",
     DisassociateEip: "disassociate_eip",
+    PointRoute: "point_route",
+    DisableSourceDestCheck: "disable_source_dest_check",
 }
 
 
@@ -373,14 +420,76 @@ def decide(snapshot: Snapshot) -> Decision:
     dying = [n for n in snapshot.nats if n.state == SHUTTING_DOWN]
     has_eip, eip_on_eni = _eip_on_public_eni(snapshot, kept)
 
-    if snapshot.workloads or snapshot.always_on:
+    if snapshot.workloads or snapshot.always_on or snapshot.serves_other_azs:
         verdict, more = _scale_up(snapshot, kept, dying, has_eip, eip_on_eni)
     else:
         verdict, more = _scale_down(snapshot, kept, dying, has_eip, eip_on_eni)
     actions.extend(more)
     if extras and verdict == "steady":
         verdict = "terminate_duplicates"
-    return Decision(az, verdict, tuple(actions))
+    repairs = _repairs(snapshot, kept, verdict)
+    if repairs and verdict == "steady":
+        verdict = "repair_drift"
+    # Traffic moves off a NAT before anything happens to it.
+    return Decision(az, verdict, tuple(repairs) + tuple(actions))
+
+
+_REPLACING = ("replace_unhealthy_nat", "replace_outdated_nat", "back_off_unhealthy_nat")
+
+
+def carries_traffic(nat: Nat | None, heartbeat: bool) -> bool:
+    """Running and healthy; with the heartbeat, also reporting forwarding."""
+    if nat is None or nat.state != RUNNING or health_problem(nat, heartbeat):
+        return False
+    return not heartbeat or nat.dataplane == FORWARDING
+
+
+def serves_traffic(snapshot: Snapshot) -> bool:
+    """Whether this AZ's NAT can take another AZ's traffic (failover target)."""
+    kept, _extras = _choose_nat(snapshot.nats, snapshot.config_version)
+    return carries_traffic(kept, snapshot.heartbeat) and not _is_outdated(kept, snapshot.config_version)
+
+
+def with_failover_targets(snapshots: list[Snapshot]) -> list[Snapshot]:
+    """Each snapshot told which other AZ's NAT may carry its traffic, and
+    whether other AZs' routes point at its own. Pure, over one sweep's look."""
+    serving = [s for s in snapshots if serves_traffic(s)]
+    marked = []
+    for snap in snapshots:
+        others = [s.private_eni_id for s in serving if s.az != snap.az]
+        routes_of_others = (r for s in snapshots if s.az != snap.az for r in s.routes or ())
+        marked.append(
+            snap.replace(
+                failover_eni_id=others[0] if others else None,
+                serves_other_azs=any(r.network_interface_id == snap.private_eni_id for r in routes_of_others),
+            )
+        )
+    return marked
+
+
+def _route_target(snapshot: Snapshot, kept: Nat | None, verdict: str) -> str:
+    """The ENI the AZ's private routes should use: its own, unless failover is
+    on and its own NAT is needed but cannot carry traffic now."""
+    own = snapshot.private_eni_id
+    needed = bool(snapshot.workloads) or snapshot.always_on
+    if not snapshot.failover or not needed or not snapshot.failover_eni_id:
+        return own
+    if carries_traffic(kept, snapshot.heartbeat) and verdict not in _REPLACING:
+        return own
+    return snapshot.failover_eni_id
+
+
+def _repairs(snapshot: Snapshot, kept: Nat | None, verdict: str) -> list[Action]:
+    az = snapshot.az
+    repairs: list[Action] = []
+    if snapshot.routes is not None and snapshot.private_eni_id:
+        target = _route_target(snapshot, kept, verdict)
+        for route in snapshot.routes:
+            if route.network_interface_id != target:
+                was = (route.network_interface_id or "another target") if route.present else "missing"
+                repairs.append(PointRoute(az, route.route_table_id, target, route.present, was))
+    repairs.extend(DisableSourceDestCheck(az, eni) for eni in snapshot.source_dest_checked)
+    return repairs
 
 
 def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .act import Actor
 from .aws import CallCounter, ec2_client
 from .config import load_config
-from .decision import FORWARDING, Snapshot, decide, describe_action
+from .decision import FORWARDING, DisableSourceDestCheck, PointRoute, Snapshot, decide, describe_action
 from .events import Ignored, Interruption, StateChange, Sweep, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
@@ -135,8 +135,9 @@ def _observe(request, config, observer: Observer, summary: dict) -> list[Snapsho
 
 
 def _observe_interruption(request: Interruption, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
-    """A warning for one of our NATs: its AZ, with that NAT judged unhealthy
-    now, two minutes before EC2 takes it. Anything else is none of ours."""
+    """A warning for one of our NATs: a sweep that judges that NAT unhealthy
+    now, two minutes before EC2 takes it (traffic fails over first). Anything
+    else is none of ours."""
     instance = observer.instance(request.instance_id)
     role = role_of(instance, config) if instance is not None else None
     if role is None or role.kind != "nat" or role.az not in config.zones:
@@ -144,7 +145,7 @@ def _observe_interruption(request: Interruption, config, observer: Observer, sum
         return None
     summary["trigger"]["resolved"] = "nat"
     summary["trigger"]["az"] = role.az
-    return [observer.interrupted_zone_snapshot(role.az, request)]
+    return observer.all_snapshots({request.instance_id: f"spot interruption ({request.action})"})
 
 
 def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:
@@ -166,5 +167,9 @@ def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:
         # Issue 17's health check acts on this; for now an operator sees it.
         record["not_forwarding"] = not_forwarding
     summary["zones"].append(record)
+    for outcome, action in zip(outcomes, decision.actions):
+        if isinstance(action, (PointRoute, DisableSourceDestCheck)):
+            # One line per repair: what someone (or something) changed by hand.
+            log({"level": "warning", "repair": outcome, "az": snapshot.az})
     level = "warning" if not_forwarding or snapshot.failed_launch is not None else "info"
     log({"level": level, "trigger": summary["trigger"], "aws_calls_so_far": _counter.summary(), **record})

@@ -23,6 +23,7 @@ from .config import (
     ALWAYS_ON,
     AZ_TAG,
     CONFIG_VERSION_TAG,
+    CROSS_AZ,
     DATAPLANE_TAG,
     DEPLOYMENT_TAG,
     EIP_OWNER_TAG,
@@ -42,9 +43,11 @@ from .decision import (
     Eip,
     FailedLaunch,
     Nat,
+    Route,
     Snapshot,
     Workload,
     freshest_state,
+    with_failover_targets,
 )
 from .events import StateChange
 from .record import Record
@@ -73,6 +76,7 @@ LAUNCH_FAILURE_CODES = frozenset(
 RETIREMENT_EVENT_CODES = frozenset(("instance-retirement", "instance-stop"))
 # Events EC2 keeps listing after they are over.
 _PAST_EVENT_PREFIXES = ("[Completed]", "[Canceled]")
+DEFAULT_ROUTE = "0.0.0.0/0"
 _REPORT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -227,6 +231,8 @@ def build_snapshot(
     addresses: Iterable[dict] | None = None,
     statuses: dict[str, str] | None = None,
     now: datetime | None = None,
+    routes: dict[str, Route] | None = None,
+    source_dest_checked: Iterable[str] = (),
 ) -> Snapshot:
     """One AZ's snapshot from DescribeInstances (and DescribeAddresses) answers.
 
@@ -290,6 +296,12 @@ def build_snapshot(
         static_eip=config.eip_mode == STATIC,
         user_allocation_id=(config.eip_allocations or {}).get(az),
         heartbeat=config.health_rule is not None,
+        private_eni_id=zone.private_eni_id,
+        routes=None if routes is None else tuple(routes[r] for r in zone.route_table_ids if r in routes),
+        source_dest_checked=tuple(
+            e for e in (zone.public_eni_id, zone.private_eni_id) if e in set(source_dest_checked)
+        ),
+        failover=config.failover == CROSS_AZ,
     )
 
 
@@ -367,11 +379,6 @@ class Observer:
             return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance, now=self.now)
         return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance, now=self.now)
 
-    def interrupted_zone_snapshot(self, az: str, warning) -> Snapshot:
-        """The AZ, its warned Spot NAT judged unhealthy (EC2 takes it in two minutes)."""
-        statuses = {warning.instance_id: f"spot interruption ({warning.action})"}
-        return build_snapshot(self.config, az, self.zone_instances(az), statuses=statuses, now=self.now)
-
     def instance_statuses(self, instance_ids: list[str]) -> dict[str, str]:
         """The problems EC2 reports for these running instances, by ID (one call)."""
         if not instance_ids:
@@ -385,7 +392,41 @@ class Observer:
                 problems[status["InstanceId"]] = problem
         return problems
 
-    def all_snapshots(self) -> list[Snapshot]:
+    def default_routes(self) -> dict[str, Route] | None:
+        """Each configured private route table's 0.0.0.0/0 route, in one read."""
+        table_ids = sorted({r for zone in self.config.zones.values() for r in zone.route_table_ids})
+        if not table_ids:
+            return None
+        routes = {}
+        for table in self.ec2.describe_route_tables(RouteTableIds=table_ids).get("RouteTables") or ():
+            default = [r for r in table.get("Routes") or () if r.get("DestinationCidrBlock") == DEFAULT_ROUTE]
+            table_id = table["RouteTableId"]
+            if default:
+                routes[table_id] = Route(table_id, default[0].get("NetworkInterfaceId"))
+            else:
+                routes[table_id] = Route(table_id, None, present=False)
+        return routes
+
+    def source_dest_checked(self, instances: list[dict]) -> set[str]:
+        """The deployment's ENIs whose source/dest check is on. An attached
+        ENI shows it in DescribeInstances; the others cost one more read."""
+        ours = {e for zone in self.config.zones.values() for e in (zone.public_eni_id, zone.private_eni_id)}
+        checked, known = set(), set()
+        for instance in instances:
+            for eni in instance.get("NetworkInterfaces") or ():
+                eni_id = eni.get("NetworkInterfaceId")
+                if eni_id in ours and "SourceDestCheck" in eni:
+                    known.add(eni_id)
+                    if eni["SourceDestCheck"]:
+                        checked.add(eni_id)
+        unknown = sorted(ours - known)
+        if unknown:
+            for eni in self.ec2.describe_network_interfaces(NetworkInterfaceIds=unknown).get("NetworkInterfaces") or ():
+                if eni.get("SourceDestCheck"):
+                    checked.add(eni["NetworkInterfaceId"])
+        return checked
+
+    def all_snapshots(self, extra_statuses: dict[str, str] | None = None) -> list[Snapshot]:
         instances = self.vpc_instances()
         addresses = self.addresses()
         running_nats = [
@@ -393,8 +434,20 @@ class Observer:
             for i in instances
             if role_of(i, self.config).kind == "nat" and (i.get("State") or {}).get("Name") == RUNNING
         ]
-        statuses = self.instance_statuses(sorted(running_nats))
-        return [
-            build_snapshot(self.config, az, instances, addresses=addresses, statuses=statuses, now=self.now)
+        statuses = {**self.instance_statuses(sorted(running_nats)), **(extra_statuses or {})}
+        routes = self.default_routes()
+        checked = self.source_dest_checked(instances)
+        snapshots = [
+            build_snapshot(
+                self.config,
+                az,
+                instances,
+                addresses=addresses,
+                statuses=statuses,
+                now=self.now,
+                routes=routes,
+                source_dest_checked=checked,
+            )
             for az in sorted(self.config.zones)
         ]
+        return with_failover_targets(snapshots)

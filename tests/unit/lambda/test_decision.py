@@ -5,11 +5,14 @@ import pytest
 from nat_zero.decision import (
     AttachEip,
     CreateNat,
+    DisableSourceDestCheck,
     DisassociateEip,
     Eip,
     FailedLaunch,
     Nat,
+    PointRoute,
     ReleaseEip,
+    Route,
     Snapshot,
     StartNat,
     StopNat,
@@ -17,6 +20,7 @@ from nat_zero.decision import (
     Workload,
     decide,
     freshest_state,
+    with_failover_targets,
 )
 
 AZ = "us-east-1a"
@@ -483,3 +487,148 @@ def test_no_action_ever_releases_a_users_address():
         users = {e.allocation_id for e in snap.eips or () if e.user_owned}
         released = {a.allocation_id for a in decide(snap).actions if isinstance(a, ReleaseEip)}
         assert not users & released
+
+
+# --- drift repair and cross-AZ failover ------------------------------------------
+
+PRIVATE_ENI = "eni-0bbbbbbbbbbbbbbbb"
+OTHER_AZ_ENI = "eni-0cccccccccccccccc"
+RTB = "rtb-0123456789abcdef0"
+
+
+def swept(snap, route_eni=PRIVATE_ENI, present=True, **kw):
+    """The snapshot as a sweep reads it: with the AZ's route table."""
+    route = Route(RTB, route_eni if present else None, present)
+    return snap.replace(private_eni_id=PRIVATE_ENI, routes=(route,), **kw)
+
+
+def failing_over(snap, **kw):
+    return swept(snap, failover=True, failover_eni_id=OTHER_AZ_ENI, **kw)
+
+
+DRIFT_TABLE = [
+    ("route_in_place_is_steady", swept(snapshot(1, [healthy()])), "steady", ()),
+    (
+        "deleted_route_is_created",
+        swept(snapshot(1, [healthy()]), present=False),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, False, "missing"),),
+    ),
+    (
+        "route_pointed_elsewhere_is_replaced",
+        swept(snapshot(1, [healthy()]), route_eni="eni-0ffffffffffffffff"),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, "eni-0ffffffffffffffff"),),
+    ),
+    (
+        "route_to_a_gateway_is_replaced",
+        swept(snapshot(0), route_eni=None),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, "another target"),),
+    ),
+    (
+        "source_dest_check_turned_on_is_turned_off",
+        swept(snapshot(1, [healthy()]), source_dest_checked=(PUBLIC_ENI,)),
+        "repair_drift",
+        (DisableSourceDestCheck(AZ, PUBLIC_ENI),),
+    ),
+    (
+        "repairs_come_with_the_verdicts_actions",
+        swept(snapshot(1, [nat("stopped", eip="198.51.100.1")]), present=False),
+        "start_nat",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, False, "missing"), StartNat(AZ, NAT_ID)),
+    ),
+    # --- cross_az failover ------------------------------------------------------
+    ("failover_healthy_nat_keeps_its_route", failing_over(snapshot(1, [healthy()])), "steady", ()),
+    (
+        "failover_moves_the_route_before_replacing_a_sick_nat",
+        failing_over(snapshot(1, [healthy(status_problem="instance status impaired")])),
+        "replace_unhealthy_nat",
+        (
+            PointRoute(AZ, RTB, OTHER_AZ_ENI, True, PRIVATE_ENI),
+            TerminateNat(AZ, NAT_ID, "unhealthy: instance status impaired"),
+        ),
+    ),
+    (
+        "failover_route_stays_while_the_replacement_is_missing",
+        failing_over(snapshot(1, [], eips=[eip_on_eni()]), route_eni=OTHER_AZ_ENI),
+        "create_nat",
+        (CreateNat(AZ),),
+    ),
+    (
+        "failover_route_stays_while_the_replacement_boots",
+        with_heartbeat(
+            failing_over(
+                snapshot(1, [healthy(dataplane="no report since launch", running_for_s=30.0)]), route_eni=OTHER_AZ_ENI
+            )
+        ),
+        "steady",
+        (),
+    ),
+    (
+        "failover_route_is_restored_once_the_nat_forwards",
+        with_heartbeat(failing_over(snapshot(1, [healthy(report_age_s=10.0)]), route_eni=OTHER_AZ_ENI)),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, OTHER_AZ_ENI),),
+    ),
+    (
+        "failover_without_a_healthy_target_keeps_the_own_eni",
+        swept(snapshot(1, [healthy(status_problem="instance status impaired")]), route_eni=OTHER_AZ_ENI, failover=True),
+        "replace_unhealthy_nat",
+        (
+            PointRoute(AZ, RTB, PRIVATE_ENI, True, OTHER_AZ_ENI),
+            TerminateNat(AZ, NAT_ID, "unhealthy: instance status impaired"),
+        ),
+    ),
+    (
+        "failover_off_route_goes_home",
+        swept(snapshot(1, []), route_eni=OTHER_AZ_ENI, failover_eni_id=OTHER_AZ_ENI),
+        "create_nat",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, OTHER_AZ_ENI), CreateNat(AZ), AttachEip(AZ)),
+    ),
+    (
+        "idle_az_whose_nat_carries_another_azs_traffic_is_not_stopped",
+        swept(snapshot(0, [healthy()]), serves_other_azs=True),
+        "steady",
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize("name,snap,verdict,actions", DRIFT_TABLE, ids=[row[0] for row in DRIFT_TABLE])
+def test_drift_and_failover_decision_table(name, snap, verdict, actions):
+    decision = decide(snap)
+    assert (decision.verdict, decision.actions) == (verdict, actions)
+
+
+def zone_look(az, private_eni, nats, route_eni, workloads=1):
+    return Snapshot(
+        az=az,
+        config_version=VERSION,
+        public_eni_id=f"eni-0pub{az[-1]}",
+        private_eni_id=private_eni,
+        workloads=tuple(Workload(f"i-0w{n:015d}", "running") for n in range(workloads)),
+        nats=tuple(nats),
+        routes=(Route(f"rtb-0{az[-1]}", route_eni),),
+        failover=True,
+    )
+
+
+def test_failover_targets_only_a_nat_that_carries_traffic():
+    sick = healthy(status_problem="system status impaired")
+    a = zone_look("us-east-1a", "eni-0a", [sick], "eni-0a")
+    b = zone_look("us-east-1b", "eni-0b", [healthy(instance_id="i-0nat00000000000b")], "eni-0b")
+    c = zone_look("us-east-1c", "eni-0c", [nat("stopped")], "eni-0c")
+    marked = {s.az: s for s in with_failover_targets([a, b, c])}
+    assert marked["us-east-1a"].failover_eni_id == "eni-0b"
+    assert marked["us-east-1b"].failover_eni_id is None  # a is sick, c is stopped
+    assert marked["us-east-1c"].failover_eni_id == "eni-0b"
+    assert [s.serves_other_azs for s in marked.values()] == [False, False, False]
+
+
+def test_an_az_whose_eni_other_routes_use_knows_it():
+    a = zone_look("us-east-1a", "eni-0a", [], "eni-0b")
+    b = zone_look("us-east-1b", "eni-0b", [healthy(instance_id="i-0nat00000000000b")], "eni-0b", workloads=0)
+    marked = {s.az: s for s in with_failover_targets([a, b])}
+    assert marked["us-east-1b"].serves_other_azs and not marked["us-east-1a"].serves_other_azs
+    assert decide(marked["us-east-1b"]).verdict == "steady"
