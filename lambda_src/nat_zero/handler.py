@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .act import Actor
-from .aws import CallCounter, ec2_client
-from .config import load_config
-from .decision import FORWARDING, DisableSourceDestCheck, PointRoute, Snapshot, decide, describe_action
+from .aws import CallCounter, ec2_client, events_client
+from .config import ALWAYS_ON, load_config
+from .decision import ACTIVE_STATES, FORWARDING, DisableSourceDestCheck, PointRoute, Snapshot, decide, describe_action
 from .events import Ignored, Interruption, StateChange, Sweep, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
@@ -101,6 +101,44 @@ def _reconcile(event, config, summary: dict) -> None:
     actor = Actor(ec2, config, observer)
     for snapshot in snapshots:
         _reconcile_zone(snapshot, actor, summary)
+    _switch_health_rule(request, config, snapshots, summary)
+
+
+# What makes a NAT live for the health rule: these actions, done.
+_BRINGS_A_NAT_UP = ("create_nat", "start_nat")
+
+
+def health_rule_switch(request, config, snapshots: list[Snapshot], outcomes: list[dict]) -> str | None:
+    """ "enable", "disable" or None (leave it). The 1-minute health rule runs
+    only while a NAT is live, so an idle deployment pays for no invocation:
+    a NAT brought up, or seen running by the 5-minute sweep, turns it on; a
+    health run (which proves it is on) that finds no live NAT turns it off.
+    always_on keeps it on."""
+    if config.health_rule is None:
+        return None
+    brought_up = any(o.get("action") in _BRINGS_A_NAT_UP and o.get("result") == "done" for o in outcomes)
+    live = any(n.state in ACTIVE_STATES for s in snapshots for n in s.nats)
+    is_health_run = isinstance(request, Sweep) and request.reason == "health"
+    if is_health_run:
+        return "disable" if not (live or brought_up or config.mode == ALWAYS_ON) else None
+    if brought_up or (isinstance(request, Sweep) and (live or config.mode == ALWAYS_ON)):
+        return "enable"
+    return None
+
+
+def _switch_health_rule(request, config, snapshots: list[Snapshot], summary: dict) -> None:
+    outcomes = [o for zone in summary["zones"] for o in zone["outcomes"]]
+    switch = health_rule_switch(request, config, snapshots, outcomes)
+    if switch is None:
+        return
+    client = events_client(config, _counter)
+    call = client.enable_rule if switch == "enable" else client.disable_rule
+    try:
+        call(Name=config.health_rule)
+        summary["health_rule"] = {"switch": switch, "result": "done"}
+    except (ClientError, BotoCoreError) as exc:
+        # The next sweep or health run tries again; the NATs are unaffected.
+        summary["health_rule"] = {"switch": switch, "result": "error", "error": type(exc).__name__}
 
 
 def _describe_request(request) -> dict:

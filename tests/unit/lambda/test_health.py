@@ -5,6 +5,7 @@ reports every instance "ok" and lets two instances share an ENI)."""
 
 from datetime import timedelta
 
+import boto3
 import pytest
 
 from nat_zero import handler as nat_zero_handler
@@ -158,3 +159,53 @@ def test_spot_interruption_warning_for_a_workload_does_nothing(world, reconcile)
     summary = reconcile(interruption_warning(workload))
     assert summary["trigger"]["resolved"] == "not_our_nat" and summary["zones"] == []
     assert summary["aws_calls"]["writes"] == 0
+
+
+RULE = "demo-nat-zero-health"
+
+
+@pytest.fixture
+def health_rule(world, heartbeat):
+    """The 1-minute health rule as the role creates it: disabled until a NAT runs."""
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_rule(Name=RULE, ScheduleExpression="rate(1 minute)", State="DISABLED")
+    return lambda: events.describe_rule(Name=RULE)["State"]
+
+
+def test_health_rule_runs_only_while_a_nat_is_live(world, reconcile, health_rule):
+    assert "health_rule" not in reconcile(SWEEP_EVENT)  # idle: nothing to switch, no call
+    workload = world.launch_workload(AZ_A)
+    assert reconcile(state_change_event(workload, "pending"))["health_rule"] == {"switch": "enable", "result": "done"}
+    assert health_rule() == "ENABLED"
+    # A health run proves the rule is on: no call while the NAT lives.
+    summary = reconcile(HEALTH_EVENT)
+    assert "health_rule" not in summary and "EnableRule" not in summary["aws_calls"]["by_operation"]
+
+    world.ec2.terminate_instances(InstanceIds=[workload])
+    reconcile(state_change_event(workload, "terminated"))
+    assert health_rule() == "ENABLED"
+    assert reconcile(HEALTH_EVENT)["health_rule"] == {"switch": "disable", "result": "done"}
+    assert health_rule() == "DISABLED"
+
+
+def test_a_sweep_that_sees_a_running_nat_turns_the_rule_on(world, reconcile, health_rule):
+    reconcile(state_change_event(world.launch_workload(AZ_A), "pending"))
+    boto3.client("events", region_name="us-east-1").disable_rule(Name=RULE)
+    assert reconcile(SWEEP_EVENT)["health_rule"]["switch"] == "enable"
+    assert health_rule() == "ENABLED"
+
+
+def test_always_on_keeps_the_health_rule(world, reconcile, health_rule, monkeypatch):
+    monkeypatch.setenv("NAT_ZERO_MODE", "always_on")
+    reconcile(SWEEP_EVENT)
+    assert health_rule() == "ENABLED"
+    for nat in world.nats(AZ_A) + world.nats("us-east-1b"):
+        world.ec2.stop_instances(InstanceIds=[nat["InstanceId"]])
+    assert "health_rule" not in reconcile(HEALTH_EVENT)
+    assert health_rule() == "ENABLED"
+
+
+def test_a_missing_health_rule_is_reported_not_fatal(world, reconcile, heartbeat):
+    summary = reconcile(state_change_event(world.launch_workload(AZ_A), "pending"))
+    assert summary["health_rule"] == {"switch": "enable", "result": "error", "error": "ResourceNotFoundException"}
+    assert summary["zones"][0]["verdict"] == "create_nat" and "error" not in summary
