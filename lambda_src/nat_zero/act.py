@@ -12,19 +12,22 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .config import Config, Zone
+from .config import EIP_OWNER_TAG, EIP_OWNER_USER, Config, Zone
 from .decision import (
     Action,
     AttachEip,
     CreateNat,
     Decision,
+    DisableSourceDestCheck,
+    DisassociateEip,
+    PointRoute,
     ReleaseEip,
     StartNat,
     StopNat,
     TerminateNat,
     describe_action,
 )
-from .observe import Observer
+from .observe import Observer, tags_of
 
 # EC2 refuses these while an instance or ENI is still between states: a wait.
 _WAIT_CODES = {"IncorrectInstanceState", "InvalidNetworkInterface.InUse", "IncorrectState", "InvalidIPAddress.InUse"}
@@ -122,6 +125,22 @@ class Actor:
             return self._attach_eip(zone, action)
         if isinstance(action, ReleaseEip):
             return self._release_eip(zone, action)
+        if isinstance(action, PointRoute):
+            route = self.ec2.replace_route if action.replace else self.ec2.create_route
+            route(
+                RouteTableId=action.route_table_id,
+                DestinationCidrBlock="0.0.0.0/0",
+                NetworkInterfaceId=action.network_interface_id,
+            )
+            return {"result": "done"}
+        if isinstance(action, DisableSourceDestCheck):
+            self.ec2.modify_network_interface_attribute(
+                NetworkInterfaceId=action.network_interface_id, SourceDestCheck={"Value": False}
+            )
+            return {"result": "done"}
+        if isinstance(action, DisassociateEip):
+            self.ec2.disassociate_address(AssociationId=action.association_id)
+            return {"result": "done"}
         raise TypeError(f"unknown action {action!r}")
 
     def _create_nat(self, zone: Zone) -> dict:
@@ -193,7 +212,12 @@ class Actor:
         if action.allocation_id is not None:
             targets = [(action.allocation_id, action.association_id)]
         else:
-            targets = [(a["AllocationId"], a.get("AssociationId")) for a in self.observer.addresses(zone.az)]
+            # A user's own address is never ours to release.
+            targets = [
+                (a["AllocationId"], a.get("AssociationId"))
+                for a in self.observer.addresses(zone.az)
+                if tags_of(a).get(EIP_OWNER_TAG) != EIP_OWNER_USER
+            ]
         if not targets:
             return {"result": "noop", "reason": "no_eip"}
         for allocation_id, association_id in targets:

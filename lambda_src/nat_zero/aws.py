@@ -17,10 +17,16 @@ from .config import Config
 EC2_OPERATIONS = (
     "AllocateAddress",
     "AssociateAddress",
+    "CreateRoute",
     "DescribeAddresses",
+    "DescribeInstanceStatus",
     "DescribeInstances",
+    "DescribeNetworkInterfaces",
+    "DescribeRouteTables",
     "DisassociateAddress",
+    "ModifyNetworkInterfaceAttribute",
     "ReleaseAddress",
+    "ReplaceRoute",
     "RunInstances",
     "StartInstances",
     "StopInstances",
@@ -95,4 +101,22 @@ def ec2_client(config: Config, counter: CallCounter):
         client = session.create_client("ec2", region_name=config.region, config=_CLIENT_CONFIG)
         client.meta.events.register("before-call.ec2.*", counter.on_call)
         _clients[key] = client
+    return client
+
+
+_events_clients = {}
+
+
+def events_client(config: Config, counter: CallCounter):
+    """EventBridge, for the health rule only: called when a NAT comes or goes,
+    never on a steady run, so its model is read from botocore's own data (the
+    runtime's) instead of being shipped trimmed."""
+    key = (config.region, id(counter))
+    client = _events_clients.get(key)
+    if client is None:
+        client = botocore.session.get_session().create_client(
+            "events", region_name=config.region, config=_CLIENT_CONFIG
+        )
+        client.meta.events.register("before-call.events.*", counter.on_call)
+        _events_clients[key] = client
     return client

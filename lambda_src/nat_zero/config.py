@@ -19,6 +19,19 @@ AZ_TAG = "nat-zero:az"
 CONFIG_VERSION_TAG = "nat-zero:config-version"
 # Written by the NAT itself (nat-bootstrap.sh): "<status> <UTC time>".
 DATAPLANE_TAG = "nat-zero:dataplane"
+# On a user's own Elastic IP (bring-your-own): never released by anything of ours.
+EIP_OWNER_TAG = "nat-zero:eip-owner"
+EIP_OWNER_USER = "user"
+
+SCALE_TO_ZERO = "scale_to_zero"
+ALWAYS_ON = "always_on"
+MODES = (SCALE_TO_ZERO, ALWAYS_ON)
+NO_FAILOVER = "none"
+CROSS_AZ = "cross_az"
+FAILOVERS = (NO_FAILOVER, CROSS_AZ)
+EPHEMERAL = "ephemeral"
+STATIC = "static"
+EIP_MODES = (EPHEMERAL, STATIC)
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
@@ -26,6 +39,10 @@ _LAUNCH_TEMPLATE_ID = re.compile(r"^lt-[0-9a-f]{8,17}$")
 _AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d[a-z]$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
+_ALLOCATION_ID = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
+# An EventBridge rule name.
+_RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 
 
 class ConfigError(ValueError):
@@ -37,6 +54,8 @@ class Zone(Record):
     launch_template_id: str
     public_eni_id: str
     private_eni_id: str
+    # Every private route table of the AZ (its 0.0.0.0/0 goes to private_eni_id).
+    route_table_ids: tuple[str, ...] = ()
 
 
 class Config(Record):
@@ -53,6 +72,13 @@ class Config(Record):
     user_tags: dict[str, str] | None = None
     # Write CloudWatch EMF metric lines (metrics.py); each metric costs money, so off unless asked.
     metrics: bool = False
+    mode: str = SCALE_TO_ZERO
+    failover: str = NO_FAILOVER
+    eip_mode: str = EPHEMERAL
+    # Bring-your-own Elastic IPs, one allocation per AZ (static EIP mode).
+    eip_allocations: dict[str, str] | None = None
+    # The 1-minute EventBridge rule that sends {"action": "health"}; None: no health rule.
+    health_rule: str | None = None
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
@@ -111,18 +137,68 @@ def _zones(env) -> dict[str, Zone]:
                     f"environment variable NAT_ZERO_ZONES[{az!r}].{field_name}="
                     f"{zone.get(field_name)!r} is not a valid ID"
                 )
-        zones[az] = Zone(az, zone["launch_template_id"], zone["public_eni_id"], zone["private_eni_id"])
+        zones[az] = Zone(
+            az,
+            zone["launch_template_id"],
+            zone["public_eni_id"],
+            zone["private_eni_id"],
+            _route_table_ids(az, zone.get("route_table_ids")),
+        )
     return zones
 
 
-def _user_tags(env) -> dict[str, str]:
-    raw = env.get("NAT_ZERO_TAGS", "").strip()
+def _route_table_ids(az: str, raw) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(r, str) and _ROUTE_TABLE_ID.match(r) for r in raw):
+        raise ConfigError(
+            f"environment variable NAT_ZERO_ZONES[{az!r}].route_table_ids={raw!r} is not a list of route table IDs"
+        )
+    return tuple(raw)
+
+
+def _choice(env, key: str, choices: tuple[str, ...]) -> str:
+    value = env.get(key, "").strip()
+    if not value:
+        return choices[0]
+    if value not in choices:
+        raise ConfigError(f"environment variable {key}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _optional_json(env, key: str):
+    """The variable's JSON value, or {} when it is not set."""
+    raw = env.get(key, "").strip()
     if not raw:
         return {}
     try:
-        tags = json.loads(raw)
+        return json.loads(raw)
     except ValueError as exc:
-        raise ConfigError(f"environment variable NAT_ZERO_TAGS is not valid JSON: {exc}") from None
+        raise ConfigError(f"environment variable {key} is not valid JSON: {exc}") from None
+
+
+def _eip_allocations(env, zones: dict[str, Zone]) -> dict[str, str]:
+    data = _optional_json(env, "NAT_ZERO_EIP_ALLOCATIONS")
+    if not isinstance(data, dict):
+        raise ConfigError("environment variable NAT_ZERO_EIP_ALLOCATIONS must be a JSON object keyed by AZ")
+    for az, allocation_id in data.items():
+        if az not in zones or not isinstance(allocation_id, str) or not _ALLOCATION_ID.match(allocation_id):
+            raise ConfigError(
+                f"environment variable NAT_ZERO_EIP_ALLOCATIONS[{az!r}]={allocation_id!r} is not an allocation ID "
+                "of one of the deployment's AZs"
+            )
+    return dict(data)
+
+
+def _health_rule(env) -> str | None:
+    value = env.get("NAT_ZERO_HEALTH_RULE", "").strip()
+    if value and not _RULE_NAME.match(value):
+        raise ConfigError(f"environment variable NAT_ZERO_HEALTH_RULE={value!r} is not an EventBridge rule name")
+    return value or None
+
+
+def _user_tags(env) -> dict[str, str]:
+    tags = _optional_json(env, "NAT_ZERO_TAGS")
     if not isinstance(tags, dict) or any(isinstance(v, (dict, list)) for v in tags.values()):
         raise ConfigError("environment variable NAT_ZERO_TAGS must be a JSON object of tag keys and scalar values")
     # As the role's modules store them (module_utils/tags.py normalize_tags).
@@ -137,11 +213,12 @@ def load_config(env=None) -> Config:
     account_id = env.get("NAT_ZERO_ACCOUNT_ID", "").strip() or None
     if account_id and not _ACCOUNT_ID.match(account_id):
         raise ConfigError(f"environment variable NAT_ZERO_ACCOUNT_ID={account_id!r} is not a 12-digit account ID")
+    zones = _zones(env)
     return Config(
         name=_matching(env, "NAT_ZERO_NAME", _NAME, "deployment name"),
         vpc_id=_matching(env, "NAT_ZERO_VPC_ID", _VPC_ID, "VPC ID"),
         region=region,
-        zones=_zones(env),
+        zones=zones,
         config_version=_required(env, "NAT_ZERO_CONFIG_VERSION"),
         nat_tag=(env.get("NAT_ZERO_NAT_TAG_KEY") or "nat-zero:managed", env.get("NAT_ZERO_NAT_TAG_VALUE") or "true"),
         ignore_tag=(
@@ -151,4 +228,9 @@ def load_config(env=None) -> Config:
         account_id=account_id,
         user_tags=_user_tags(env),
         metrics=env.get("NAT_ZERO_METRICS", "").strip().lower() == "true",
+        mode=_choice(env, "NAT_ZERO_MODE", MODES),
+        failover=_choice(env, "NAT_ZERO_FAILOVER", FAILOVERS),
+        eip_mode=_choice(env, "NAT_ZERO_EIP_MODE", EIP_MODES),
+        eip_allocations=_eip_allocations(env, zones),
+        health_rule=_health_rule(env),
     )

@@ -59,6 +59,24 @@ class Workload(Record):
 # What the NAT's data plane reports of itself (nat-bootstrap.sh tags its own
 # instance): forwarding since this launch, or not (yet), and why.
 FORWARDING = "forwarding"
+FAILED_PREFIX = "failed:"
+NO_REPORT = "no report since launch"
+
+# The NAT's guard re-reports every 60 s. A report is stale after one and a
+# half periods: one late or throttled CreateTags is tolerated, two missed ones
+# are not. With the 1-minute health rule a hung NAT is seen at most 90 + 60 s
+# after its last report (about 90 s on average); a NAT that reports its own
+# failure ("failed:...", "not-forwarding:...") at the next health run.
+HEARTBEAT_PERIOD_S = 60
+STALE_REPORT_S = 90
+# Boot plus bootstrap (nftables install, forwarding checks) takes well under
+# this on the smallest instance type; until then a missing report is no fault.
+BOOT_GRACE_S = 240
+# A NAT found unhealthy this soon after its launch is most likely the
+# replacement of another that failed the same way (a broken AMI, template,
+# or subnet): it is replaced no sooner than this after its launch, so a
+# failing configuration costs at most one launch per period instead of a loop.
+REPLACEMENT_BACKOFF_S = 900
 
 
 class Nat(Record):
@@ -76,6 +94,21 @@ class Nat(Record):
     # ("installing nftables", ...), "no report since launch", or None when it
     # is not running (a stopped NAT forwards nothing and is not expected to).
     dataplane: str | None = None
+    # Seconds since its launch and since its data-plane report (None: unknown).
+    running_for_s: float | None = None
+    report_age_s: float | None = None
+    # What EC2 says is wrong with it: status checks impaired, retirement
+    # scheduled (DescribeInstanceStatus; None: fine or not read).
+    status_problem: str | None = None
+
+
+class Route(Record):
+    """A private route table's 0.0.0.0/0 route as read: the ENI it targets
+    (None: another kind of target), or absent."""
+
+    route_table_id: str
+    network_interface_id: str | None = None
+    present: bool = True
 
 
 class FailedLaunch(Record):
@@ -93,6 +126,8 @@ class Eip(Record):
     public_ip: str = ""
     association_id: str | None = None
     network_interface_id: str | None = None
+    # The user's own address (tag nat-zero:eip-owner=user): never released.
+    user_owned: bool = False
 
 
 class Snapshot(Record):
@@ -113,6 +148,25 @@ class Snapshot(Record):
     nats: tuple[Nat, ...] = ()
     eips: tuple[Eip, ...] | None = None
     failed_launch: FailedLaunch | None = None
+    # always_on mode: the AZ's NAT runs whether or not workloads exist.
+    always_on: bool = False
+    # static EIP mode: the AZ's address stays on the public ENI while idle.
+    static_eip: bool = False
+    # The user's own allocation for this AZ (bring-your-own), if any.
+    user_allocation_id: str | None = None
+    # The NAT's guard re-reports every HEARTBEAT_PERIOD_S: a missing or stale
+    # report is a fault. False for deployments whose NATs report once.
+    heartbeat: bool = False
+    # Drift repair, read by a sweep (None / empty: not read).
+    private_eni_id: str = ""
+    routes: tuple[Route, ...] | None = None
+    # The AZ's ENIs whose source/dest check is on (a NAT forwards nothing then).
+    source_dest_checked: tuple[str, ...] = ()
+    # cross_az failover: the private ENI of another AZ's NAT that carries
+    # traffic (None: none does), and whether other AZs' routes use this one.
+    failover: bool = False
+    failover_eni_id: str | None = None
+    serves_other_azs: bool = False
 
 
 class CreateNat(Record):
@@ -152,7 +206,41 @@ class ReleaseEip(Record):
     association_id: str | None = None
 
 
-Action = Union[CreateNat, StartNat, StopNat, TerminateNat, AttachEip, ReleaseEip]
+class DisassociateEip(Record):
+    """Take an address off the public ENI without releasing it: the user's own."""
+
+    az: str
+    allocation_id: str
+    association_id: str
+
+
+class PointRoute(Record):
+    """Point a private route table's 0.0.0.0/0 at an ENI: CreateRoute when
+    the route is missing, else ReplaceRoute. `was` says what was wrong."""
+
+    az: str
+    route_table_id: str
+    network_interface_id: str
+    replace: bool
+    was: str
+
+
+class DisableSourceDestCheck(Record):
+    az: str
+    network_interface_id: str
+
+
+Action = Union[
+    CreateNat,
+    StartNat,
+    StopNat,
+    TerminateNat,
+    AttachEip,
+    ReleaseEip,
+    DisassociateEip,
+    PointRoute,
+    DisableSourceDestCheck,
+]
 
 ACTION_NAMES = {
     CreateNat: "create_nat",
@@ -161,6 +249,9 @@ ACTION_NAMES = {
     TerminateNat: "terminate_nat",
     AttachEip: "attach_eip",
     ReleaseEip: "release_eip",
+    DisassociateEip: "disassociate_eip",
+    PointRoute: "point_route",
+    DisableSourceDestCheck: "disable_source_dest_check",
 }
 
 
@@ -228,20 +319,35 @@ def _eip_on_public_eni(snapshot: Snapshot, nat: Nat | None):
 
 def _give_eip(snapshot: Snapshot, has_eip: bool, eip_on_eni: Eip | None) -> tuple[Action, ...]:
     """EIP actions for a NAT that is, or is about to be, active: attach one if
-    the public ENI has none (a free EIP of this deployment+AZ first), and
-    release every other EIP of this deployment+AZ."""
-    if has_eip:
+    the public ENI has none (the user's own allocation, else a free EIP of
+    this deployment+AZ, else a new one), and release every other EIP of this
+    deployment+AZ (the user's are only taken off the ENI)."""
+    wanted = snapshot.user_allocation_id
+    if has_eip and (wanted is None or eip_on_eni is None or eip_on_eni.allocation_id == wanted):
         return _release_all_but(snapshot, eip_on_eni.allocation_id if eip_on_eni else None)
-    free = [e for e in snapshot.eips or () if not e.association_id]
-    attach = AttachEip(snapshot.az, free[0].allocation_id if free else None)
-    return (attach,) + _release_all_but(snapshot, attach.allocation_id)
+    if has_eip:
+        # The user's allocation replaces another address: that one goes
+        # first, as AssociateAddress (without reassociation) refuses an ENI
+        # that has one.
+        return _release_all_but(snapshot, wanted) + (AttachEip(snapshot.az, wanted),)
+    if wanted is None:
+        free = [e for e in snapshot.eips or () if not e.association_id and not e.user_owned]
+        wanted = free[0].allocation_id if free else None
+    return (AttachEip(snapshot.az, wanted),) + _release_all_but(snapshot, wanted)
+
+
+def _let_go(snapshot: Snapshot, eip: Eip) -> tuple[Action, ...]:
+    """Release an address of ours; take a user's own off our ENI, never release it."""
+    if not eip.user_owned:
+        return (ReleaseEip(snapshot.az, eip.allocation_id, eip.association_id),)
+    if eip.association_id and eip.network_interface_id == snapshot.public_eni_id:
+        return (DisassociateEip(snapshot.az, eip.allocation_id, eip.association_id),)
+    return ()
 
 
 def _release_all_but(snapshot: Snapshot, keep_allocation_id: str | None) -> tuple[Action, ...]:
     return tuple(
-        ReleaseEip(snapshot.az, e.allocation_id, e.association_id)
-        for e in snapshot.eips or ()
-        if e.allocation_id != keep_allocation_id
+        action for e in snapshot.eips or () if e.allocation_id != keep_allocation_id for action in _let_go(snapshot, e)
     )
 
 
@@ -254,13 +360,56 @@ def _release_loose(snapshot: Snapshot, eip_on_eni: Eip | None) -> tuple[Action, 
     return _release_all_but(snapshot, eip_on_eni.allocation_id if eip_on_eni else None)
 
 
-def _release_all(snapshot: Snapshot, nat: Nat | None) -> tuple[Action, ...]:
+def _keeps_address_while_idle(snapshot: Snapshot) -> bool:
+    # A user's own allocation is a fixed address by definition.
+    return snapshot.static_eip or snapshot.user_allocation_id is not None
+
+
+def _release_all(snapshot: Snapshot, nat: Nat | None, eip_on_eni: Eip | None) -> tuple[Action, ...]:
+    """The idle AZ's EIP actions: release its addresses, but the one on the
+    public ENI in static mode."""
+    if _keeps_address_while_idle(snapshot):
+        return _release_loose(snapshot, eip_on_eni)
     if snapshot.eips is None:
         # Only the public ENI's association is known: release what it shows.
         if nat is not None and nat.eip_public_ip:
             return (ReleaseEip(snapshot.az),)
         return ()
     return _release_all_but(snapshot, None)
+
+
+def health_problem(nat: Nat, heartbeat: bool) -> str | None:
+    """Why a running NAT does not carry traffic, or None.
+
+    EC2's status checks always count. The data-plane report counts when it
+    says the NAT fails; its absence or age only when the NAT's guard
+    re-reports (heartbeat), and a missing report only after boot."""
+    if nat.state != RUNNING:
+        return None
+    if nat.status_problem:
+        return nat.status_problem
+    report = nat.dataplane
+    booted = nat.running_for_s is not None and nat.running_for_s > BOOT_GRACE_S
+    if report is not None and report.startswith(FAILED_PREFIX):
+        return f"data plane {report}"
+    if not heartbeat or not booted:
+        return None
+    if report == FORWARDING or report is None:
+        if nat.report_age_s is not None and nat.report_age_s > STALE_REPORT_S:
+            return f"data-plane report {round(nat.report_age_s)} s old"
+        return None
+    return f"data plane {report}"
+
+
+def _replace_unhealthy(snapshot: Snapshot, kept: Nat, problem: str, eip_on_eni: Eip | None):
+    """Terminate a sick NAT; the replacement is launched once it is gone (its
+    ENIs are exclusive), on the same ENIs, so it gets the same EIP."""
+    # An unknown age counts as young: a loop of launches is the worse mistake.
+    young = kept.running_for_s is None or kept.running_for_s < REPLACEMENT_BACKOFF_S
+    if young and not kept.status_problem:
+        return "back_off_unhealthy_nat", _release_loose(snapshot, eip_on_eni)
+    terminate = TerminateNat(snapshot.az, kept.instance_id, f"unhealthy: {problem}")
+    return "replace_unhealthy_nat", (terminate,) + _release_loose(snapshot, eip_on_eni)
 
 
 def decide(snapshot: Snapshot) -> Decision:
@@ -271,14 +420,76 @@ def decide(snapshot: Snapshot) -> Decision:
     dying = [n for n in snapshot.nats if n.state == SHUTTING_DOWN]
     has_eip, eip_on_eni = _eip_on_public_eni(snapshot, kept)
 
-    if snapshot.workloads:
+    if snapshot.workloads or snapshot.always_on or snapshot.serves_other_azs:
         verdict, more = _scale_up(snapshot, kept, dying, has_eip, eip_on_eni)
     else:
         verdict, more = _scale_down(snapshot, kept, dying, has_eip, eip_on_eni)
     actions.extend(more)
     if extras and verdict == "steady":
         verdict = "terminate_duplicates"
-    return Decision(az, verdict, tuple(actions))
+    repairs = _repairs(snapshot, kept, verdict)
+    if repairs and verdict == "steady":
+        verdict = "repair_drift"
+    # Traffic moves off a NAT before anything happens to it.
+    return Decision(az, verdict, tuple(repairs) + tuple(actions))
+
+
+_REPLACING = ("replace_unhealthy_nat", "replace_outdated_nat", "back_off_unhealthy_nat")
+
+
+def carries_traffic(nat: Nat | None, heartbeat: bool) -> bool:
+    """Running and healthy; with the heartbeat, also reporting forwarding."""
+    if nat is None or nat.state != RUNNING or health_problem(nat, heartbeat):
+        return False
+    return not heartbeat or nat.dataplane == FORWARDING
+
+
+def serves_traffic(snapshot: Snapshot) -> bool:
+    """Whether this AZ's NAT can take another AZ's traffic (failover target)."""
+    kept, _extras = _choose_nat(snapshot.nats, snapshot.config_version)
+    return carries_traffic(kept, snapshot.heartbeat) and not _is_outdated(kept, snapshot.config_version)
+
+
+def with_failover_targets(snapshots: list[Snapshot]) -> list[Snapshot]:
+    """Each snapshot told which other AZ's NAT may carry its traffic, and
+    whether other AZs' routes point at its own. Pure, over one sweep's look."""
+    serving = [s for s in snapshots if serves_traffic(s)]
+    marked = []
+    for snap in snapshots:
+        others = [s.private_eni_id for s in serving if s.az != snap.az]
+        routes_of_others = (r for s in snapshots if s.az != snap.az for r in s.routes or ())
+        marked.append(
+            snap.replace(
+                failover_eni_id=others[0] if others else None,
+                serves_other_azs=any(r.network_interface_id == snap.private_eni_id for r in routes_of_others),
+            )
+        )
+    return marked
+
+
+def _route_target(snapshot: Snapshot, kept: Nat | None, verdict: str) -> str:
+    """The ENI the AZ's private routes should use: its own, unless failover is
+    on and its own NAT is needed but cannot carry traffic now."""
+    own = snapshot.private_eni_id
+    needed = bool(snapshot.workloads) or snapshot.always_on
+    if not snapshot.failover or not needed or not snapshot.failover_eni_id:
+        return own
+    if carries_traffic(kept, snapshot.heartbeat) and verdict not in _REPLACING:
+        return own
+    return snapshot.failover_eni_id
+
+
+def _repairs(snapshot: Snapshot, kept: Nat | None, verdict: str) -> list[Action]:
+    az = snapshot.az
+    repairs: list[Action] = []
+    if snapshot.routes is not None and snapshot.private_eni_id:
+        target = _route_target(snapshot, kept, verdict)
+        for route in snapshot.routes:
+            if route.network_interface_id != target:
+                was = (route.network_interface_id or "another target") if route.present else "missing"
+                repairs.append(PointRoute(az, route.route_table_id, target, route.present, was))
+    repairs.extend(DisableSourceDestCheck(az, eni) for eni in snapshot.source_dest_checked)
+    return repairs
 
 
 def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
@@ -300,6 +511,9 @@ def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):
         # launched on the terminated event gets the same public address.
         terminate = (TerminateNat(az, kept.instance_id, "config_outdated"),)
         return "replace_outdated_nat", terminate + _release_loose(snapshot, eip_on_eni)
+    problem = health_problem(kept, snapshot.heartbeat)
+    if problem:
+        return _replace_unhealthy(snapshot, kept, problem, eip_on_eni)
     if kept.state == STOPPING:
         return "wait_for_stopping_nat", _release_loose(snapshot, eip_on_eni)
     if kept.state == STOPPED:
@@ -314,11 +528,13 @@ def _scale_down(snapshot, kept, dying, has_eip, eip_on_eni):
     az = snapshot.az
     if kept is not None and kept.state in ACTIVE_STATES and kept.spot:
         # Its EIP goes now: once terminated, no later event shows its ENI.
-        release = _release_all(snapshot, kept) or (ReleaseEip(az),)
+        release = _release_all(snapshot, kept, eip_on_eni)
+        if not release and not _keeps_address_while_idle(snapshot):
+            release = (ReleaseEip(az),)
         return "terminate_idle_spot_nat", (TerminateNat(az, kept.instance_id, "idle_spot"),) + release
     if kept is not None and kept.state in ACTIVE_STATES:
         return "stop_nat", (StopNat(az, kept.instance_id),) + _release_loose(snapshot, eip_on_eni)
     if kept is not None and kept.state == STOPPING:
         return "wait_for_stopping_nat", _release_loose(snapshot, eip_on_eni)
-    release = _release_all(snapshot, kept)
+    release = _release_all(snapshot, kept, eip_on_eni)
     return ("release_eip" if release else "steady"), release

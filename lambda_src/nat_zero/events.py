@@ -15,6 +15,9 @@ from .record import Record
 
 _INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 STATE_CHANGE = "EC2 Instance State-change Notification"
+SPOT_INTERRUPTION = "EC2 Spot Instance Interruption Warning"
+# What EC2 does to a Spot Instance two minutes after the warning.
+_INTERRUPTION_ACTIONS = ("terminate", "stop", "hibernate")
 
 
 class StateChange(Record):
@@ -31,11 +34,18 @@ class Sweep(Record):
     reason: str
 
 
+class Interruption(Record):
+    """EC2 takes this Spot Instance back in two minutes."""
+
+    instance_id: str
+    action: str
+
+
 class Ignored(Record):
     reason: str
 
 
-Request = Union[StateChange, Sweep, Ignored]
+Request = Union[StateChange, Sweep, Interruption, Ignored]
 
 
 def parse_event(event, config: Config) -> Request:
@@ -51,8 +61,10 @@ def _parse(event, config: Config) -> Request:
     if "action" in event:
         if event.get("action") == "reconcile" and "detail-type" not in event:
             return Sweep("requested")
+        if event.get("action") == "health" and "detail-type" not in event:
+            return Sweep("health")
         return Ignored("unknown action")
-    if event.get("source") != "aws.ec2" or event.get("detail-type") != STATE_CHANGE:
+    if event.get("source") != "aws.ec2" or event.get("detail-type") not in (STATE_CHANGE, SPOT_INTERRUPTION):
         return Ignored("not an EC2 instance state-change notification")
     region = event.get("region")
     if region is not None and region != config.region:
@@ -68,6 +80,11 @@ def _parse(event, config: Config) -> Request:
     # malformed ID would then read as unknown and cost a whole sweep.
     if not isinstance(instance_id, str) or not _INSTANCE_ID.fullmatch(instance_id):
         return Ignored("event has no valid instance-id")
+    if event["detail-type"] == SPOT_INTERRUPTION:
+        action = detail.get("instance-action")
+        if action not in _INTERRUPTION_ACTIONS:
+            return Ignored("interruption warning has no valid instance-action")
+        return Interruption(instance_id, action)
     if state not in INSTANCE_STATES:
         return Ignored("event has no valid state")
     return StateChange(instance_id, state, _event_time(event.get("time")))

@@ -11,14 +11,15 @@ import json
 import os
 import sys
 import time
+from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .act import Actor
-from .aws import CallCounter, ec2_client
-from .config import load_config
-from .decision import FORWARDING, Snapshot, decide, describe_action
-from .events import Ignored, StateChange, Sweep, parse_event
+from .aws import CallCounter, ec2_client, events_client
+from .config import ALWAYS_ON, load_config
+from .decision import ACTIVE_STATES, FORWARDING, DisableSourceDestCheck, PointRoute, Snapshot, decide, describe_action
+from .events import Ignored, Interruption, StateChange, Sweep, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
 
@@ -30,6 +31,11 @@ def log(record: dict) -> None:
     """One JSON line on stdout: CloudWatch Logs keeps it, Insights queries it."""
     sys.stdout.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
     sys.stdout.flush()
+
+
+def now() -> datetime:
+    """The time of a look (a test moves it to age a NAT or its report)."""
+    return datetime.now(timezone.utc)
 
 
 def _config():
@@ -88,13 +94,51 @@ def _reconcile(event, config, summary: dict) -> None:
     if isinstance(request, Ignored):
         return
     ec2 = ec2_client(config, _counter)
-    observer = Observer(ec2, config)
+    observer = Observer(ec2, config, now=now())
     snapshots = _observe(request, config, observer, summary)
     if snapshots is None:
         return
     actor = Actor(ec2, config, observer)
     for snapshot in snapshots:
         _reconcile_zone(snapshot, actor, summary)
+    _switch_health_rule(request, config, snapshots, summary)
+
+
+# What makes a NAT live for the health rule: these actions, done.
+_BRINGS_A_NAT_UP = ("create_nat", "start_nat")
+
+
+def health_rule_switch(request, config, snapshots: list[Snapshot], outcomes: list[dict]) -> str | None:
+    """ "enable", "disable" or None (leave it). The 1-minute health rule runs
+    only while a NAT is live, so an idle deployment pays for no invocation:
+    a NAT brought up, or seen running by the 5-minute sweep, turns it on; a
+    health run (which proves it is on) that finds no live NAT turns it off.
+    always_on keeps it on."""
+    if config.health_rule is None:
+        return None
+    brought_up = any(o.get("action") in _BRINGS_A_NAT_UP and o.get("result") == "done" for o in outcomes)
+    live = any(n.state in ACTIVE_STATES for s in snapshots for n in s.nats)
+    is_health_run = isinstance(request, Sweep) and request.reason == "health"
+    if is_health_run:
+        return "disable" if not (live or brought_up or config.mode == ALWAYS_ON) else None
+    if brought_up or (isinstance(request, Sweep) and (live or config.mode == ALWAYS_ON)):
+        return "enable"
+    return None
+
+
+def _switch_health_rule(request, config, snapshots: list[Snapshot], summary: dict) -> None:
+    outcomes = [o for zone in summary["zones"] for o in zone["outcomes"]]
+    switch = health_rule_switch(request, config, snapshots, outcomes)
+    if switch is None:
+        return
+    client = events_client(config, _counter)
+    call = client.enable_rule if switch == "enable" else client.disable_rule
+    try:
+        call(Name=config.health_rule)
+        summary["health_rule"] = {"switch": switch, "result": "done"}
+    except (ClientError, BotoCoreError) as exc:
+        # The next sweep or health run tries again; the NATs are unaffected.
+        summary["health_rule"] = {"switch": switch, "result": "error", "error": type(exc).__name__}
 
 
 def _describe_request(request) -> dict:
@@ -102,12 +146,16 @@ def _describe_request(request) -> dict:
         return {"kind": "state_change", "instance_id": request.instance_id, "state": request.state}
     if isinstance(request, Sweep):
         return {"kind": "sweep", "reason": request.reason}
+    if isinstance(request, Interruption):
+        return {"kind": "spot_interruption", "instance_id": request.instance_id, "action": request.action}
     return {"kind": "ignored", "reason": request.reason}
 
 
 def _observe(request, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
     if isinstance(request, Sweep):
         return observer.all_snapshots()
+    if isinstance(request, Interruption):
+        return _observe_interruption(request, config, observer, summary)
     instance = observer.instance(request.instance_id)
     if instance is None:
         # EC2 no longer knows it (or not yet): we cannot tell its AZ, so look at all.
@@ -122,6 +170,20 @@ def _observe(request, config, observer: Observer, summary: dict) -> list[Snapsho
         summary["trigger"]["resolved"] = "az_not_managed"
         return None
     return [observer.zone_snapshot(role.az, request, instance)]
+
+
+def _observe_interruption(request: Interruption, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
+    """A warning for one of our NATs: a sweep that judges that NAT unhealthy
+    now, two minutes before EC2 takes it (traffic fails over first). Anything
+    else is none of ours."""
+    instance = observer.instance(request.instance_id)
+    role = role_of(instance, config) if instance is not None else None
+    if role is None or role.kind != "nat" or role.az not in config.zones:
+        summary["trigger"]["resolved"] = "not_our_nat"
+        return None
+    summary["trigger"]["resolved"] = "nat"
+    summary["trigger"]["az"] = role.az
+    return observer.all_snapshots({request.instance_id: f"spot interruption ({request.action})"})
 
 
 def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:
@@ -143,5 +205,9 @@ def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:
         # Issue 17's health check acts on this; for now an operator sees it.
         record["not_forwarding"] = not_forwarding
     summary["zones"].append(record)
+    for outcome, action in zip(outcomes, decision.actions):
+        if isinstance(action, (PointRoute, DisableSourceDestCheck)):
+            # One line per repair: what someone (or something) changed by hand.
+            log({"level": "warning", "repair": outcome, "az": snapshot.az})
     level = "warning" if not_forwarding or snapshot.failed_launch is not None else "info"
     log({"level": level, "trigger": summary["trigger"], "aws_calls_so_far": _counter.summary(), **record})

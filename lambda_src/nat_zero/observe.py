@@ -19,9 +19,22 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from .config import AZ_TAG, CONFIG_VERSION_TAG, DATAPLANE_TAG, DEPLOYMENT_TAG, VPC_TAG, Config
+from .config import (
+    ALWAYS_ON,
+    AZ_TAG,
+    CONFIG_VERSION_TAG,
+    CROSS_AZ,
+    DATAPLANE_TAG,
+    DEPLOYMENT_TAG,
+    EIP_OWNER_TAG,
+    EIP_OWNER_USER,
+    STATIC,
+    VPC_TAG,
+    Config,
+)
 from .decision import (
     ACTIVE_STATES,
+    NO_REPORT,
     RUNNING,
     SHUTTING_DOWN,
     STOPPED,
@@ -30,9 +43,11 @@ from .decision import (
     Eip,
     FailedLaunch,
     Nat,
+    Route,
     Snapshot,
     Workload,
     freshest_state,
+    with_failover_targets,
 )
 from .events import StateChange
 from .record import Record
@@ -55,7 +70,13 @@ LAUNCH_FAILURE_CODES = frozenset(
         "Server.InternalError",
     )
 )
-NO_REPORT = "no report since launch"
+# Scheduled events that end the instance on its current hardware (EC2's
+# DescribeInstanceStatus event codes; an EBS-backed instance being retired
+# gets "instance-stop").
+RETIREMENT_EVENT_CODES = frozenset(("instance-retirement", "instance-stop"))
+# Events EC2 keeps listing after they are over.
+_PAST_EVENT_PREFIXES = ("[Completed]", "[Canceled]")
+DEFAULT_ROUTE = "0.0.0.0/0"
 _REPORT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -132,20 +153,43 @@ def _on_zone_enis(instance: dict, public_eni_id: str, private_eni_id: str) -> bo
     return {public_eni_id, private_eni_id} <= attached
 
 
-def dataplane_report(instance: dict, state: str | None) -> str | None:
-    """What a running NAT's data plane says of itself since its last launch
-    (EC2 moves LaunchTime on every start, so an older report is stale)."""
+def _dataplane(instance: dict, state: str | None) -> tuple[str | None, datetime | None]:
+    """What a running NAT's data plane says of itself since its last launch,
+    and when it said it (EC2 moves LaunchTime on every start, so an older
+    report is stale)."""
     if state != RUNNING:
-        return None
+        return None, None
     status, _separator, reported = tags_of(instance).get(DATAPLANE_TAG, "").rpartition(" ")
     launched = instance.get("LaunchTime")
     try:
         reported_at = datetime.strptime(reported, _REPORT_TIME).replace(tzinfo=timezone.utc)
     except ValueError:
-        return NO_REPORT
+        return NO_REPORT, None
     if not status or (isinstance(launched, datetime) and launched.tzinfo and reported_at < launched):
-        return NO_REPORT
-    return status
+        return NO_REPORT, None
+    return status, reported_at
+
+
+def dataplane_report(instance: dict, state: str | None) -> str | None:
+    return _dataplane(instance, state)[0]
+
+
+def _seconds_since(moment, now: datetime | None) -> float | None:
+    if now is None or not isinstance(moment, datetime) or moment.tzinfo is None:
+        return None
+    return round(max(0.0, (now - moment).total_seconds()), 1)
+
+
+def status_problem(status: dict) -> str | None:
+    """What one DescribeInstanceStatus entry says is wrong, or None."""
+    for check, label in (("SystemStatus", "system"), ("InstanceStatus", "instance")):
+        if (status.get(check) or {}).get("Status") == "impaired":
+            return f"{label} status impaired"
+    for event in status.get("Events") or ():
+        description = str(event.get("Description", ""))
+        if event.get("Code") in RETIREMENT_EVENT_CODES and not description.startswith(_PAST_EVENT_PREFIXES):
+            return f"{event['Code']} scheduled"
+    return None
 
 
 def failed_launch(instance: dict | None, config: Config) -> FailedLaunch | None:
@@ -164,7 +208,18 @@ def _eip_from_address(address: dict) -> Eip:
         public_ip=address.get("PublicIp", ""),
         association_id=address.get("AssociationId") or None,
         network_interface_id=address.get("NetworkInterfaceId") or None,
+        user_owned=tags_of(address).get(EIP_OWNER_TAG) == EIP_OWNER_USER,
     )
+
+
+def _address_of_zone(address: dict, az: str, config: Config) -> bool:
+    if not address.get("AllocationId"):
+        return False
+    # A user's own address may lack our AZ tag: the allocation named for the
+    # AZ, or the ENI it sits on, says which AZ it serves.
+    byo = (config.eip_allocations or {}).get(az)
+    on_zone_eni = address.get("NetworkInterfaceId") == config.zones[az].public_eni_id
+    return address["AllocationId"] == byo or on_zone_eni or tags_of(address).get(AZ_TAG) == az
 
 
 def build_snapshot(
@@ -174,6 +229,10 @@ def build_snapshot(
     trigger: StateChange | None = None,
     trigger_instance: dict | None = None,
     addresses: Iterable[dict] | None = None,
+    statuses: dict[str, str] | None = None,
+    now: datetime | None = None,
+    routes: dict[str, Route] | None = None,
+    source_dest_checked: Iterable[str] = (),
 ) -> Snapshot:
     """One AZ's snapshot from DescribeInstances (and DescribeAddresses) answers.
 
@@ -206,6 +265,7 @@ def build_snapshot(
             workloads.append(Workload(iid, state))
         elif role.kind == "nat" and state != TERMINATED:
             tags = tags_of(instance)
+            report, reported_at = _dataplane(instance, state)
             nats.append(
                 Nat(
                     instance_id=iid,
@@ -215,12 +275,15 @@ def build_snapshot(
                     launch_time=str(instance.get("LaunchTime", "")),
                     spot=instance.get("InstanceLifecycle") == "spot",
                     on_zone_enis=_on_zone_enis(instance, zone.public_eni_id, zone.private_eni_id),
-                    dataplane=dataplane_report(instance, state),
+                    dataplane=report,
+                    running_for_s=_seconds_since(instance.get("LaunchTime"), now),
+                    report_age_s=_seconds_since(reported_at, now),
+                    status_problem=(statuses or {}).get(iid) if state == RUNNING else None,
                 )
             )
     eips = None
     if addresses is not None:
-        eips = tuple(_eip_from_address(a) for a in addresses if tags_of(a).get(AZ_TAG) == az and a.get("AllocationId"))
+        eips = tuple(_eip_from_address(a) for a in addresses if _address_of_zone(a, az, config))
     return Snapshot(
         az=az,
         config_version=config.config_version,
@@ -229,6 +292,16 @@ def build_snapshot(
         nats=tuple(sorted(nats, key=lambda n: n.instance_id)),
         eips=eips,
         failed_launch=failed_launch(trigger_instance, config) if trigger is not None else None,
+        always_on=config.mode == ALWAYS_ON,
+        static_eip=config.eip_mode == STATIC,
+        user_allocation_id=(config.eip_allocations or {}).get(az),
+        heartbeat=config.health_rule is not None,
+        private_eni_id=zone.private_eni_id,
+        routes=None if routes is None else tuple(routes[r] for r in zone.route_table_ids if r in routes),
+        source_dest_checked=tuple(
+            e for e in (zone.public_eni_id, zone.private_eni_id) if e in set(source_dest_checked)
+        ),
+        failover=config.failover == CROSS_AZ,
     )
 
 
@@ -244,9 +317,11 @@ def _instances(reservations: Iterable[dict]) -> list[dict]:
 
 
 class Observer:
-    def __init__(self, ec2, config: Config):
+    def __init__(self, ec2, config: Config, now: datetime | None = None):
         self.ec2 = ec2
         self.config = config
+        # The time of this look: a report's age and a NAT's uptime count from it.
+        self.now = now
 
     def instance(self, instance_id: str) -> dict | None:
         """The instance by ID, or None when EC2 does not know it (any more)."""
@@ -301,10 +376,78 @@ class Observer:
             # The trigger is the proof the AZ has a workload: the decision needs
             # only the NATs. This keeps an event storm of launches in a big AZ
             # at constant cost per event.
-            return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance)
-        return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance)
+            return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance, now=self.now)
+        return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance, now=self.now)
 
-    def all_snapshots(self) -> list[Snapshot]:
+    def instance_statuses(self, instance_ids: list[str]) -> dict[str, str]:
+        """The problems EC2 reports for these running instances, by ID (one call)."""
+        if not instance_ids:
+            return {}
+        # Without IncludeAllInstances EC2 answers for running instances only.
+        answer = self.ec2.describe_instance_status(InstanceIds=instance_ids)
+        problems = {}
+        for status in answer.get("InstanceStatuses") or ():
+            problem = status_problem(status)
+            if problem:
+                problems[status["InstanceId"]] = problem
+        return problems
+
+    def default_routes(self) -> dict[str, Route] | None:
+        """Each configured private route table's 0.0.0.0/0 route, in one read."""
+        table_ids = sorted({r for zone in self.config.zones.values() for r in zone.route_table_ids})
+        if not table_ids:
+            return None
+        routes = {}
+        for table in self.ec2.describe_route_tables(RouteTableIds=table_ids).get("RouteTables") or ():
+            default = [r for r in table.get("Routes") or () if r.get("DestinationCidrBlock") == DEFAULT_ROUTE]
+            table_id = table["RouteTableId"]
+            if default:
+                routes[table_id] = Route(table_id, default[0].get("NetworkInterfaceId"))
+            else:
+                routes[table_id] = Route(table_id, None, present=False)
+        return routes
+
+    def source_dest_checked(self, instances: list[dict]) -> set[str]:
+        """The deployment's ENIs whose source/dest check is on. An attached
+        ENI shows it in DescribeInstances; the others cost one more read."""
+        ours = {e for zone in self.config.zones.values() for e in (zone.public_eni_id, zone.private_eni_id)}
+        checked, known = set(), set()
+        for instance in instances:
+            for eni in instance.get("NetworkInterfaces") or ():
+                eni_id = eni.get("NetworkInterfaceId")
+                if eni_id in ours and "SourceDestCheck" in eni:
+                    known.add(eni_id)
+                    if eni["SourceDestCheck"]:
+                        checked.add(eni_id)
+        unknown = sorted(ours - known)
+        if unknown:
+            for eni in self.ec2.describe_network_interfaces(NetworkInterfaceIds=unknown).get("NetworkInterfaces") or ():
+                if eni.get("SourceDestCheck"):
+                    checked.add(eni["NetworkInterfaceId"])
+        return checked
+
+    def all_snapshots(self, extra_statuses: dict[str, str] | None = None) -> list[Snapshot]:
         instances = self.vpc_instances()
         addresses = self.addresses()
-        return [build_snapshot(self.config, az, instances, addresses=addresses) for az in sorted(self.config.zones)]
+        running_nats = [
+            i["InstanceId"]
+            for i in instances
+            if role_of(i, self.config).kind == "nat" and (i.get("State") or {}).get("Name") == RUNNING
+        ]
+        statuses = {**self.instance_statuses(sorted(running_nats)), **(extra_statuses or {})}
+        routes = self.default_routes()
+        checked = self.source_dest_checked(instances)
+        snapshots = [
+            build_snapshot(
+                self.config,
+                az,
+                instances,
+                addresses=addresses,
+                statuses=statuses,
+                now=self.now,
+                routes=routes,
+                source_dest_checked=checked,
+            )
+            for az in sorted(self.config.zones)
+        ]
+        return with_failover_targets(snapshots)

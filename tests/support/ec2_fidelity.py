@@ -24,6 +24,10 @@ depend on it install an Ec2Fidelity on the reconciler's own client:
   AssociateAddress calls naming it (InvalidAllocationID.NotFound), and an
   address just disassociated is still in use to the next N ReleaseAddress
   calls (InvalidIPAddress.InUse), as EC2 answers while it settles.
+- Status checks: moto reports every running instance "ok" and never
+  schedules an event. A test can impair an instance's instance or system
+  check, or schedule its retirement, as DescribeInstanceStatus then shows;
+  like EC2, the answer (without IncludeAllInstances) lists running instances only.
 """
 
 from __future__ import annotations
@@ -68,7 +72,10 @@ class Ec2Fidelity:
         # allocation ID -> [operation that does not see the change yet, calls left]
         self.unsettled: dict[str, list] = {}
         self._last_params: dict[str, dict] = {}
+        self.impaired: dict[str, str] = {}  # instance -> "InstanceStatus" or "SystemStatus"
+        self.retiring: set = set()
         self._handlers = [
+            ("after-call.ec2.DescribeInstanceStatus", self._status_checks),
             ("before-parameter-build.ec2.*", self._remember_params),
             ("before-parameter-build.ec2.RunInstances", self._reject_enis_in_use),
             ("before-parameter-build.ec2.RunInstances", self._require_spot_service_linked_role),
@@ -111,6 +118,13 @@ class Ec2Fidelity:
         AssociateAddress calls naming it, and each disassociated address the
         next `calls` ReleaseAddress calls."""
         self.settling_calls = calls
+
+    def impair(self, instance_id: str, check: str = "InstanceStatus") -> None:
+        """Its `check` (InstanceStatus or SystemStatus) fails from now on."""
+        self.impaired[instance_id] = check
+
+    def schedule_retirement(self, instance_id: str) -> None:
+        self.retiring.add(instance_id)
 
     def serve_stale_state(self, instance_id: str, state: str, reads: int = 1) -> None:
         self.stale_states[instance_id] = [state, reads]
@@ -257,6 +271,23 @@ class Ec2Fidelity:
         for change in parsed.get("TerminatingInstances", ()):
             self.shutting_down.add(change["InstanceId"])
             change["CurrentState"] = {"Code": 32, "Name": "shutting-down"}
+
+    def _status_checks(self, parsed, **_):
+        statuses = parsed.get("InstanceStatuses") or []
+        parsed["InstanceStatuses"] = [s for s in statuses if (s.get("InstanceState") or {}).get("Name") == "running"]
+        for status in parsed["InstanceStatuses"]:
+            iid = status["InstanceId"]
+            if iid in self.impaired:
+                check = self.impaired[iid]
+                status[check] = {"Status": "impaired", "Details": [{"Name": "reachability", "Status": "failed"}]}
+            if iid in self.retiring:
+                status["Events"] = [
+                    {
+                        "Code": "instance-retirement",
+                        "Description": "The instance is running on degraded hardware",
+                        "InstanceEventId": "instance-event-0123456789abcdef0",
+                    }
+                ]
 
     def _age_reads(self, parsed, **_):
         params = self._last_params.get("DescribeInstances", {})

@@ -165,6 +165,10 @@ def build_world(name: str = "demo", azs=AZS[:2], ec2=None, cidr_second_octet: in
         ]
         public_eni = ec2.create_network_interface(SubnetId=public_id, TagSpecifications=eni_tags)
         private_eni = ec2.create_network_interface(SubnetId=private_id, TagSpecifications=eni_tags)
+        for eni in (public_eni, private_eni):
+            # As the role leaves them: a NAT forwards nothing through a checked ENI.
+            eni_id = eni["NetworkInterface"]["NetworkInterfaceId"]
+            ec2.modify_network_interface_attribute(NetworkInterfaceId=eni_id, SourceDestCheck={"Value": False})
         template = ec2.create_launch_template(
             LaunchTemplateName=f"{name}-{vpc_id}-nat-{az}",
             LaunchTemplateData={

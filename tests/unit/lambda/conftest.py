@@ -16,8 +16,10 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     nat_zero_aws._clients.clear()
+    nat_zero_aws._events_clients.clear()
     yield
     nat_zero_aws._clients.clear()
+    nat_zero_aws._events_clients.clear()
 
 
 @pytest.fixture

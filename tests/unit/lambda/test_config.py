@@ -51,7 +51,52 @@ BROKEN = [
     ("NAT_ZERO_TAGS", "{not json"),
     ("NAT_ZERO_TAGS", "[]"),
     ("NAT_ZERO_TAGS", json.dumps({"team": {"nested": "no"}})),
+    ("NAT_ZERO_MODE", "always"),
+    ("NAT_ZERO_FAILOVER", "cross-az"),
+    ("NAT_ZERO_EIP_MODE", "fixed"),
+    ("NAT_ZERO_EIP_ALLOCATIONS", "{not json"),
+    ("NAT_ZERO_EIP_ALLOCATIONS", json.dumps(["eipalloc-0123456789abcdef0"])),
+    ("NAT_ZERO_EIP_ALLOCATIONS", json.dumps({"us-east-1a": "eip-1"})),
+    ("NAT_ZERO_EIP_ALLOCATIONS", json.dumps({"us-east-1b": "eipalloc-0123456789abcdef0"})),
+    ("NAT_ZERO_HEALTH_RULE", "has spaces"),
 ]
+
+
+def _zones_with(**extra):
+    zones = json.loads(GOOD_ENV["NAT_ZERO_ZONES"])
+    zones["us-east-1a"].update(extra)
+    return json.dumps(zones)
+
+
+def test_missing_issue_17_settings_mean_the_old_behaviour():
+    config = load_config(GOOD_ENV)
+    assert (config.mode, config.failover, config.eip_mode) == ("scale_to_zero", "none", "ephemeral")
+    assert config.eip_allocations == {} and config.health_rule is None
+    assert config.zones["us-east-1a"].route_table_ids == ()
+
+
+def test_issue_17_settings_are_read():
+    env = {
+        **GOOD_ENV,
+        "NAT_ZERO_MODE": "always_on",
+        "NAT_ZERO_FAILOVER": "cross_az",
+        "NAT_ZERO_EIP_MODE": "static",
+        "NAT_ZERO_EIP_ALLOCATIONS": json.dumps({"us-east-1a": "eipalloc-0123456789abcdef0"}),
+        "NAT_ZERO_HEALTH_RULE": "demo-nat-zero-health",
+        "NAT_ZERO_ZONES": _zones_with(route_table_ids=["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"]),
+    }
+    config = load_config(env)
+    assert (config.mode, config.failover, config.eip_mode) == ("always_on", "cross_az", "static")
+    assert config.eip_allocations == {"us-east-1a": "eipalloc-0123456789abcdef0"}
+    assert config.health_rule == "demo-nat-zero-health"
+    assert config.zones["us-east-1a"].route_table_ids == ("rtb-0123456789abcdef0", "rtb-0123456789abcdef1")
+
+
+@pytest.mark.parametrize("route_table_ids", ["rtb-0123456789abcdef0", ["rtb-nope"], [7]])
+def test_bad_route_table_ids_name_the_field(route_table_ids):
+    env = {**GOOD_ENV, "NAT_ZERO_ZONES": _zones_with(route_table_ids=route_table_ids)}
+    with pytest.raises(ConfigError, match=r"NAT_ZERO_ZONES\['us-east-1a'\]\.route_table_ids"):
+        load_config(env)
 
 
 @pytest.mark.parametrize("key,value", BROKEN)

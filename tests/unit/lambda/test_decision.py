@@ -5,10 +5,14 @@ import pytest
 from nat_zero.decision import (
     AttachEip,
     CreateNat,
+    DisableSourceDestCheck,
+    DisassociateEip,
     Eip,
     FailedLaunch,
     Nat,
+    PointRoute,
     ReleaseEip,
+    Route,
     Snapshot,
     StartNat,
     StopNat,
@@ -16,6 +20,7 @@ from nat_zero.decision import (
     Workload,
     decide,
     freshest_state,
+    with_failover_targets,
 )
 
 AZ = "us-east-1a"
@@ -310,3 +315,320 @@ FRESHNESS = [
 @pytest.mark.parametrize("read,event,believed", FRESHNESS)
 def test_freshest_state(read, event, believed):
     assert freshest_state(read, event) == believed
+
+
+# --- issue 17: health, always-on, static and bring-your-own addresses --------
+
+
+def healthy(**kw):
+    """A running NAT of the current config with its EIP, booted long ago."""
+    return nat("running", eip="198.51.100.1").replace(**{"running_for_s": 3600.0, "dataplane": "forwarding", **kw})
+
+
+def with_heartbeat(snap):
+    return snap.replace(heartbeat=True)
+
+
+def user_eip(alloc="eipalloc-9", on_eni=False):
+    eni = dict(association_id="eipassoc-9", network_interface_id=PUBLIC_ENI) if on_eni else {}
+    return Eip(alloc, "203.0.113.9", user_owned=True, **eni)
+
+
+HEALTH_TABLE = [
+    ("healthy_nat_is_steady", with_heartbeat(snapshot(1, [healthy(report_age_s=30.0)])), "steady", ()),
+    (
+        "status_impaired_nat_is_replaced",
+        snapshot(1, [healthy(status_problem="instance status impaired")]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: instance status impaired"),),
+    ),
+    (
+        "status_impaired_young_nat_is_replaced_at_once",
+        snapshot(1, [healthy(status_problem="system status impaired", running_for_s=60.0)]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: system status impaired"),),
+    ),
+    (
+        "retirement_scheduled_nat_is_replaced",
+        snapshot(1, [healthy(status_problem="instance-retirement scheduled")]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: instance-retirement scheduled"),),
+    ),
+    (
+        "failed_report_is_a_fault_even_without_heartbeat",
+        snapshot(1, [healthy(dataplane="failed:install nftables")]),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data plane failed:install nftables"),),
+    ),
+    (
+        "not_forwarding_report_with_heartbeat_is_a_fault",
+        with_heartbeat(snapshot(1, [healthy(dataplane="not-forwarding:ip_forward off", report_age_s=20.0)])),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data plane not-forwarding:ip_forward off"),),
+    ),
+    (
+        "stale_report_with_heartbeat_is_a_fault",
+        with_heartbeat(snapshot(1, [healthy(report_age_s=91.0)])),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data-plane report 91 s old"),),
+    ),
+    ("stale_report_without_heartbeat_is_no_fault", snapshot(1, [healthy(report_age_s=3600.0)]), "steady", ()),
+    (
+        "missing_report_after_boot_with_heartbeat_is_a_fault",
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch")])),
+        "replace_unhealthy_nat",
+        (TerminateNat(AZ, NAT_ID, "unhealthy: data plane no report since launch"),),
+    ),
+    (
+        "missing_report_during_boot_is_no_fault",
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch", running_for_s=200.0)])),
+        "steady",
+        (),
+    ),
+    (
+        "young_nat_with_data_plane_fault_backs_off",
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch", running_for_s=600.0)])),
+        "back_off_unhealthy_nat",
+        (),
+    ),
+    (
+        "unhealthy_idle_nat_is_just_stopped",
+        snapshot(0, [healthy(status_problem="instance status impaired")]),
+        "stop_nat",
+        (StopNat(AZ, NAT_ID),),
+    ),
+    (
+        "stopped_nat_is_not_judged",
+        with_heartbeat(snapshot(1, [nat("stopped", eip="198.51.100.1").replace(running_for_s=9999.0)])),
+        "start_nat",
+        (StartNat(AZ, NAT_ID),),
+    ),
+    # --- always_on --------------------------------------------------------------
+    (
+        "always_on_without_workloads_creates",
+        snapshot(0).replace(always_on=True),
+        "create_nat",
+        (CreateNat(AZ), AttachEip(AZ)),
+    ),
+    ("always_on_idle_running_nat_is_steady", snapshot(0, [healthy()]).replace(always_on=True), "steady", ()),
+    (
+        "always_on_starts_a_nat_stopped_by_hand",
+        snapshot(0, [nat("stopped", eip="198.51.100.1")]).replace(always_on=True),
+        "start_nat",
+        (StartNat(AZ, NAT_ID),),
+    ),
+    # --- static EIP ---------------------------------------------------------------
+    (
+        "static_idle_keeps_the_address_on_the_eni",
+        snapshot(0, [nat("stopped")], eips=[eip_on_eni(), free_eip()]).replace(static_eip=True),
+        "release_eip",
+        (ReleaseEip(AZ, "eipalloc-2"),),
+    ),
+    (
+        "static_stop_keeps_the_address",
+        snapshot(0, [healthy()], eips=[eip_on_eni()]).replace(static_eip=True),
+        "stop_nat",
+        (StopNat(AZ, NAT_ID),),
+    ),
+    (
+        "static_idle_event_path_releases_nothing",
+        snapshot(0, [nat("stopped", eip="198.51.100.1")]).replace(static_eip=True),
+        "steady",
+        (),
+    ),
+    (
+        "static_idle_spot_keeps_the_address",
+        snapshot(0, [healthy(spot=True)], eips=[eip_on_eni()]).replace(static_eip=True),
+        "terminate_idle_spot_nat",
+        (TerminateNat(AZ, NAT_ID, "idle_spot"),),
+    ),
+    # --- bring-your-own address ---------------------------------------------------
+    (
+        "byo_allocation_is_attached_on_scale_up",
+        snapshot(1, [], eips=[user_eip()]).replace(user_allocation_id="eipalloc-9"),
+        "create_nat",
+        (CreateNat(AZ), AttachEip(AZ, "eipalloc-9")),
+    ),
+    (
+        "byo_allocation_replaces_our_address_on_the_eni",
+        snapshot(1, [healthy()], eips=[eip_on_eni(), user_eip()]).replace(user_allocation_id="eipalloc-9"),
+        "release_extra_eips",
+        (ReleaseEip(AZ, "eipalloc-1", "eipassoc-1"), AttachEip(AZ, "eipalloc-9")),
+    ),
+    (
+        "byo_address_on_eni_is_kept_idle_even_when_ephemeral",
+        snapshot(0, [nat("stopped")], eips=[user_eip(on_eni=True)]).replace(user_allocation_id="eipalloc-9"),
+        "steady",
+        (),
+    ),
+    (
+        "user_address_no_longer_wanted_is_disassociated_never_released",
+        snapshot(0, [nat("stopped")], eips=[user_eip(on_eni=True)]),
+        "release_eip",
+        (DisassociateEip(AZ, "eipalloc-9", "eipassoc-9"),),
+    ),
+    (
+        "user_address_elsewhere_is_left_alone",
+        snapshot(1, [healthy()], eips=[eip_on_eni(), user_eip()]),
+        "steady",
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize("name,snap,verdict,actions", HEALTH_TABLE, ids=[row[0] for row in HEALTH_TABLE])
+def test_issue_17_decision_table(name, snap, verdict, actions):
+    decision = decide(snap)
+    assert (decision.verdict, decision.actions) == (verdict, actions)
+
+
+def test_no_action_ever_releases_a_users_address():
+    for _, snap, _, _ in HEALTH_TABLE:
+        users = {e.allocation_id for e in snap.eips or () if e.user_owned}
+        released = {a.allocation_id for a in decide(snap).actions if isinstance(a, ReleaseEip)}
+        assert not users & released
+
+
+# --- drift repair and cross-AZ failover ------------------------------------------
+
+PRIVATE_ENI = "eni-0bbbbbbbbbbbbbbbb"
+OTHER_AZ_ENI = "eni-0cccccccccccccccc"
+RTB = "rtb-0123456789abcdef0"
+
+
+def swept(snap, route_eni=PRIVATE_ENI, present=True, **kw):
+    """The snapshot as a sweep reads it: with the AZ's route table."""
+    route = Route(RTB, route_eni if present else None, present)
+    return snap.replace(private_eni_id=PRIVATE_ENI, routes=(route,), **kw)
+
+
+def failing_over(snap, **kw):
+    return swept(snap, failover=True, failover_eni_id=OTHER_AZ_ENI, **kw)
+
+
+DRIFT_TABLE = [
+    ("route_in_place_is_steady", swept(snapshot(1, [healthy()])), "steady", ()),
+    (
+        "deleted_route_is_created",
+        swept(snapshot(1, [healthy()]), present=False),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, False, "missing"),),
+    ),
+    (
+        "route_pointed_elsewhere_is_replaced",
+        swept(snapshot(1, [healthy()]), route_eni="eni-0ffffffffffffffff"),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, "eni-0ffffffffffffffff"),),
+    ),
+    (
+        "route_to_a_gateway_is_replaced",
+        swept(snapshot(0), route_eni=None),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, "another target"),),
+    ),
+    (
+        "source_dest_check_turned_on_is_turned_off",
+        swept(snapshot(1, [healthy()]), source_dest_checked=(PUBLIC_ENI,)),
+        "repair_drift",
+        (DisableSourceDestCheck(AZ, PUBLIC_ENI),),
+    ),
+    (
+        "repairs_come_with_the_verdicts_actions",
+        swept(snapshot(1, [nat("stopped", eip="198.51.100.1")]), present=False),
+        "start_nat",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, False, "missing"), StartNat(AZ, NAT_ID)),
+    ),
+    # --- cross_az failover ------------------------------------------------------
+    ("failover_healthy_nat_keeps_its_route", failing_over(snapshot(1, [healthy()])), "steady", ()),
+    (
+        "failover_moves_the_route_before_replacing_a_sick_nat",
+        failing_over(snapshot(1, [healthy(status_problem="instance status impaired")])),
+        "replace_unhealthy_nat",
+        (
+            PointRoute(AZ, RTB, OTHER_AZ_ENI, True, PRIVATE_ENI),
+            TerminateNat(AZ, NAT_ID, "unhealthy: instance status impaired"),
+        ),
+    ),
+    (
+        "failover_route_stays_while_the_replacement_is_missing",
+        failing_over(snapshot(1, [], eips=[eip_on_eni()]), route_eni=OTHER_AZ_ENI),
+        "create_nat",
+        (CreateNat(AZ),),
+    ),
+    (
+        "failover_route_stays_while_the_replacement_boots",
+        with_heartbeat(
+            failing_over(
+                snapshot(1, [healthy(dataplane="no report since launch", running_for_s=30.0)]), route_eni=OTHER_AZ_ENI
+            )
+        ),
+        "steady",
+        (),
+    ),
+    (
+        "failover_route_is_restored_once_the_nat_forwards",
+        with_heartbeat(failing_over(snapshot(1, [healthy(report_age_s=10.0)]), route_eni=OTHER_AZ_ENI)),
+        "repair_drift",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, OTHER_AZ_ENI),),
+    ),
+    (
+        "failover_without_a_healthy_target_keeps_the_own_eni",
+        swept(snapshot(1, [healthy(status_problem="instance status impaired")]), route_eni=OTHER_AZ_ENI, failover=True),
+        "replace_unhealthy_nat",
+        (
+            PointRoute(AZ, RTB, PRIVATE_ENI, True, OTHER_AZ_ENI),
+            TerminateNat(AZ, NAT_ID, "unhealthy: instance status impaired"),
+        ),
+    ),
+    (
+        "failover_off_route_goes_home",
+        swept(snapshot(1, []), route_eni=OTHER_AZ_ENI, failover_eni_id=OTHER_AZ_ENI),
+        "create_nat",
+        (PointRoute(AZ, RTB, PRIVATE_ENI, True, OTHER_AZ_ENI), CreateNat(AZ), AttachEip(AZ)),
+    ),
+    (
+        "idle_az_whose_nat_carries_another_azs_traffic_is_not_stopped",
+        swept(snapshot(0, [healthy()]), serves_other_azs=True),
+        "steady",
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize("name,snap,verdict,actions", DRIFT_TABLE, ids=[row[0] for row in DRIFT_TABLE])
+def test_drift_and_failover_decision_table(name, snap, verdict, actions):
+    decision = decide(snap)
+    assert (decision.verdict, decision.actions) == (verdict, actions)
+
+
+def zone_look(az, private_eni, nats, route_eni, workloads=1):
+    return Snapshot(
+        az=az,
+        config_version=VERSION,
+        public_eni_id=f"eni-0pub{az[-1]}",
+        private_eni_id=private_eni,
+        workloads=tuple(Workload(f"i-0w{n:015d}", "running") for n in range(workloads)),
+        nats=tuple(nats),
+        routes=(Route(f"rtb-0{az[-1]}", route_eni),),
+        failover=True,
+    )
+
+
+def test_failover_targets_only_a_nat_that_carries_traffic():
+    sick = healthy(status_problem="system status impaired")
+    a = zone_look("us-east-1a", "eni-0a", [sick], "eni-0a")
+    b = zone_look("us-east-1b", "eni-0b", [healthy(instance_id="i-0nat00000000000b")], "eni-0b")
+    c = zone_look("us-east-1c", "eni-0c", [nat("stopped")], "eni-0c")
+    marked = {s.az: s for s in with_failover_targets([a, b, c])}
+    assert marked["us-east-1a"].failover_eni_id == "eni-0b"
+    assert marked["us-east-1b"].failover_eni_id is None  # a is sick, c is stopped
+    assert marked["us-east-1c"].failover_eni_id == "eni-0b"
+    assert [s.serves_other_azs for s in marked.values()] == [False, False, False]
+
+
+def test_an_az_whose_eni_other_routes_use_knows_it():
+    a = zone_look("us-east-1a", "eni-0a", [], "eni-0b")
+    b = zone_look("us-east-1b", "eni-0b", [healthy(instance_id="i-0nat00000000000b")], "eni-0b", workloads=0)
+    marked = {s.az: s for s in with_failover_targets([a, b])}
+    assert marked["us-east-1b"].serves_other_azs and not marked["us-east-1a"].serves_other_azs
+    assert decide(marked["us-east-1b"]).verdict == "steady"

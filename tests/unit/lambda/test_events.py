@@ -3,7 +3,7 @@
 import pytest
 
 from nat_zero.config import load_config
-from nat_zero.events import Ignored, StateChange, Sweep, parse_event
+from nat_zero.events import Ignored, Interruption, StateChange, Sweep, parse_event
 from tests.support.lambda_env import GOOD_ENV
 from tests.support.world import state_change_event
 
@@ -18,6 +18,17 @@ def test_state_change_is_parsed():
 
 def test_reconcile_action_is_a_sweep():
     assert parse_event({"action": "reconcile"}, CONFIG) == Sweep("requested")
+
+
+def test_health_action_is_a_health_sweep():
+    assert parse_event({"action": "health"}, CONFIG) == Sweep("health")
+
+
+@pytest.mark.parametrize("action", ["terminate", "stop", "hibernate"])
+def test_spot_interruption_warning_is_parsed(action):
+    event = with_field("detail-type", "EC2 Spot Instance Interruption Warning")
+    event["detail"] = {"instance-id": IID, "instance-action": action}
+    assert parse_event(event, CONFIG) == Interruption(IID, action)
 
 
 def with_detail(**detail):
@@ -41,7 +52,17 @@ HOSTILE = {
     "unknown_action": {"action": "delete-everything"},
     "action_wrong_type": {"action": ["reconcile"]},
     "other_source": with_field("source", "aws.ecs"),
-    "other_detail_type": with_field("detail-type", "EC2 Spot Instance Interruption Warning"),
+    "other_detail_type": with_field("detail-type", "EC2 Instance Rebalance Recommendation"),
+    "interruption_without_action": with_field("detail-type", "EC2 Spot Instance Interruption Warning"),
+    "interruption_bad_action": dict(
+        with_field("detail-type", "EC2 Spot Instance Interruption Warning"),
+        detail={"instance-id": IID, "instance-action": "explode"},
+    ),
+    "interruption_bad_instance": dict(
+        with_field("detail-type", "EC2 Spot Instance Interruption Warning"),
+        detail={"instance-id": "i-zz\n", "instance-action": "terminate"},
+    ),
+    "health_with_detail_type": {"action": "health", "detail-type": "Scheduled Event"},
     "other_region": with_field("region", "eu-west-1"),
     "other_account": with_field("account", "999999999999"),
     "detail_missing": {k: v for k, v in state_change_event(IID, "running").items() if k != "detail"},
