@@ -31,6 +31,18 @@ the second table shows how the cold create moves with the install time:
     OS boot, EC2 "running" to nat-zero.service ~8 s, the bootstrap ~1 s,
     dnf install nftables (metadata + ~1 MB of packages) ~25 s
 
+The failure cases (issue 17) time a NAT fault to traffic flowing again,
+from the calls the real handler makes on the health run that finds the fault
+(recorded the same way). Detection has its own column: the guard reports its
+data path every GUARD_PERIOD, the health rule runs the reconciler every
+HEALTH_PERIOD, a heartbeat older than STALE_REPORT counts as a hung NAT, and
+EC2 runs its status checks every minute; a fault lands anywhere in those
+periods, so detection is given on average and at worst. With cross_az, traffic
+flows again once ReplaceRoute takes effect (ROUTE_PROPAGATION, an assumption);
+without, once the replacement forwards: the old NAT terminates
+(TERMINATION, an assumption: the ENIs are exclusive), the terminated event
+launches the new one on the same ENIs, which keep the EIP.
+
     .venv/bin/python benchmarks/time_to_connectivity.py
 """
 
@@ -39,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -48,6 +61,7 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 
 from moto import mock_aws  # noqa: E402
 
+from nat_zero.decision import STALE_REPORT_S  # noqa: E402
 from tests.support.world import REGION, build_world, state_change_event  # noqa: E402
 
 EVENT_DELIVERY = 0.3
@@ -62,6 +76,17 @@ NFTABLES_INSTALL = 25.0
 INSTALL_SENSITIVITY = (10.0, 25.0, 60.0, 240.0)  # 240 s: one attempt's limit (NAT_INSTALL_SECONDS)
 PUBLISHED_REFERENCE = {"cold create": 10.7, "restart": 8.5}
 TARGETS = {"cold create": 8.0, "restart": 6.3}
+
+
+GUARD_PERIOD = 60.0  # nat-zero-guard.timer, OnUnitActiveSec=1min
+HEALTH_PERIOD = 60.0  # the health rule, rate(1 minute)
+STALE_REPORT = float(STALE_REPORT_S)  # the reconciler's limit for a heartbeat's age
+STATUS_CHECK_PERIOD = 60.0
+ROUTE_PROPAGATION = 2.0
+TERMINATION = 30.0
+SPOT_WARNING_AHEAD = 120.0
+COMPARED = {"HA NAT instance design, route failover": "~60 s", "alterNAT (+ a NAT Gateway's cost)": "10-20 s"}
+TARGET_AFTER_DETECTION = 30.0
 
 
 def call_seconds(operation: str) -> float:
@@ -109,6 +134,59 @@ def record_call_sequences() -> dict[str, list[str]]:
         invoke("start_with_eip", state_change_event(workload, "pending"))
     aws._clients.clear()
     return sequences
+
+
+def record_failure_sequences() -> dict[str, list[str]]:
+    """Operation names of the health run that finds AZ a's NAT sick, with and
+    without cross_az, and of the run that launches its replacement."""
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from nat_zero import aws, handler
+    from nat_zero.config import load_config
+
+    from tests.support.ec2_fidelity import Ec2Fidelity
+
+    sequences = {}
+    for failover in ("cross_az", "none"):
+        with mock_aws():
+            aws._clients.clear()
+            world = build_world("ttc")
+            os.environ.update(world.env(), NAT_ZERO_FAILOVER=failover)
+            os.environ["NAT_ZERO_ZONES"] = json.dumps(routed_zones(world))
+            client = aws.ec2_client(load_config(), handler._counter)
+            fidelity = Ec2Fidelity(client, raw_client=world.ec2, hold_terminations=True)
+            calls: list[str] = []
+            client.meta.events.register("before-call.ec2.*", lambda model, **_: calls.append(model.name))
+
+            def invoke(event):
+                calls.clear()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    handler.handler(event, None)
+                return list(calls)
+
+            for az in world.zones:
+                invoke(state_change_event(world.launch_workload(az), "pending"))
+            nat = world.nats("us-east-1a")[0]["InstanceId"]
+            fidelity.impair(nat)
+            sequences[f"health_finds_sick_nat_{failover}"] = invoke({"action": "health"})
+            fidelity.finish_shutdowns()
+            sequences[f"replacement_{failover}"] = invoke(state_change_event(nat, "terminated"))
+            fidelity.uninstall()
+        os.environ.pop("NAT_ZERO_FAILOVER")
+    aws._clients.clear()
+    return sequences
+
+
+def routed_zones(world) -> dict:
+    """NAT_ZERO_ZONES with each AZ's private route table, 0.0.0.0/0 -> its private ENI, as the role leaves it."""
+    zones = json.loads(world.env()["NAT_ZERO_ZONES"])
+    for az, zone in world.zones.items():
+        table = world.ec2.create_route_table(VpcId=world.vpc_id)["RouteTable"]["RouteTableId"]
+        world.ec2.create_route(
+            RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=zone.private_eni_id
+        )
+        zones[az]["route_table_ids"] = [table]
+    return zones
 
 
 # -- the discrete-event model --------------------------------------------------
@@ -161,8 +239,64 @@ def forwarding(running_at: float, eip_at: float, install_seconds: float) -> floa
     return max(ready + BOOTSTRAP_SECONDS, eip_at)
 
 
+def detection() -> dict[str, tuple[float, float]]:
+    """Seconds from each fault to the health run that sees it: (average, worst).
+    A fault lands uniformly within the periods it waits for."""
+    half_guard, half_health = GUARD_PERIOD / 2, HEALTH_PERIOD / 2
+    return {
+        "data path broken (guard: not-forwarding)": (half_guard + half_health, GUARD_PERIOD + HEALTH_PERIOD),
+        "NAT hung (heartbeat stops)": (STALE_REPORT - half_guard + half_health, STALE_REPORT + HEALTH_PERIOD),
+        "status check impaired": (STATUS_CHECK_PERIOD / 2 + half_health, STATUS_CHECK_PERIOD + HEALTH_PERIOD),
+    }
+
+
+def seconds_until(calls: list[str], operation: str) -> float:
+    """Seconds of an invocation's calls up to the end of `operation`."""
+    return sum(call_seconds(op) for op in calls[: calls.index(operation) + 1])
+
+
+def traffic_again_after_detection(sequences: dict[str, list[str]], install_seconds: float) -> dict[str, float]:
+    """From the health run that sees the fault to traffic flowing: route moved, or replacement forwarding."""
+    moved = seconds_until(sequences["health_finds_sick_nat_cross_az"], "ReplaceRoute") + ROUTE_PROPAGATION
+    terminated = seconds_until(sequences["health_finds_sick_nat_none"], "TerminateInstances") + TERMINATION
+    launched = terminated + EVENT_DELIVERY + seconds_until(sequences["replacement_none"], "RunInstances")
+    running = launched + BOOT_TO_RUNNING
+    # The EIP stays on the persistent public ENI: usable as soon as the NAT runs.
+    return {"cross_az": moved, "none": forwarding(running, running, install_seconds)}
+
+
+def print_failure_cases(sequences: dict[str, list[str]]) -> None:
+    print(
+        f"\nFrom a NAT fault to traffic flowing again (guard {GUARD_PERIOD:.0f} s, health rule "
+        f"{HEALTH_PERIOD:.0f} s, heartbeat stale after {STALE_REPORT:.0f} s, route change {ROUTE_PROPAGATION} s, "
+        f"termination {TERMINATION:.0f} s; average / worst)"
+    )
+    baked = traffic_again_after_detection(sequences, 0.0)
+    stock = traffic_again_after_detection(sequences, NFTABLES_INSTALL)
+    print(
+        "| fault | detection | cross_az: traffic again | of which after detection | "
+        "none: replacement forwarding (baked image) | none: (stock image) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for fault, (average, worst) in detection().items():
+        print(
+            f"| {fault} | {average:.0f} / {worst:.0f} s | {average + baked['cross_az']:.0f} / "
+            f"{worst + baked['cross_az']:.0f} s | {baked['cross_az']:.1f} s | {average + baked['none']:.0f} / "
+            f"{worst + baked['none']:.0f} s | {average + stock['none']:.0f} / {worst + stock['none']:.0f} s |"
+        )
+    moved_ahead = SPOT_WARNING_AHEAD - EVENT_DELIVERY - baked["cross_az"]
+    print(
+        f"| spot interruption warning | {EVENT_DELIVERY} s (EC2 warns {SPOT_WARNING_AHEAD:.0f} s ahead) | "
+        f"0 s: moved {moved_ahead:.0f} s before the NAT goes | {baked['cross_az']:.1f} s | - | - |"
+    )
+    verdict = "met" if baked["cross_az"] < TARGET_AFTER_DETECTION else "NOT met"
+    print(f"cross_az after detection: target under {TARGET_AFTER_DETECTION:.0f} s: {verdict}")
+    print("Compared: " + "; ".join(f"{name} {figure}" for name, figure in COMPARED.items()))
+
+
 def main():
     sequences = record_call_sequences()
+    sequences.update(record_failure_sequences())
     print("Invocations recorded from the real handler against moto:")
     for name, calls in sequences.items():
         print(f"  {name:<24} {len(calls)} calls: {', '.join(calls)}")
@@ -210,6 +344,7 @@ def main():
     for install in INSTALL_SENSITIVITY:
         stock = forwarding(*timings["cold create"], install)
         print(f"| {install:.0f} s | {stock:.1f} s | {stock - baked:.1f} s |")
+    print_failure_cases(sequences)
 
 
 if __name__ == "__main__":

@@ -51,17 +51,9 @@ MUTATING_EC2 = (
 )
 # Granted for the Lambda runtime, which writes the function's logs itself.
 RUNTIME_ONLY = {"WriteItsLogs"}
-# Granted for health, drift repair and failover (issue 17): each must be used
-# by the lifecycle below as soon as the reconciler's client can make the call.
-FOR_HEALTH_AND_REPAIR = {
-    "ec2:DescribeInstanceStatus",
-    "ec2:DescribeRouteTables",
-    "ec2:CreateRoute",
-    "ec2:ReplaceRoute",
-    "ec2:ModifyNetworkInterfaceAttribute",
-    "events:EnableRule",
-    "events:DisableRule",
-}
+# Not EC2, so the EC2 authorizer does not see its calls:
+# test_only_the_health_rule_can_be_toggled evaluates it.
+NOT_EC2 = {"ToggleTheHealthRule"}
 HEALTH_RULE = f"arn:aws:events:{REGION}:{DEFAULT_ACCOUNT_ID}:rule/{NAME}-nat-zero-health"
 
 
@@ -121,6 +113,15 @@ def harden_launch_templates(world, profile_arn: str) -> None:
         world.ec2.create_launch_template_version(LaunchTemplateId=zone.launch_template_id, LaunchTemplateData=data)
 
 
+def private_route_table(ec2, world, az) -> str:
+    """AZ's private route table as the role leaves it: 0.0.0.0/0 -> its private ENI."""
+    table = ec2.create_route_table(VpcId=world.vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(
+        RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=world.zones[az].private_eni_id
+    )
+    return table
+
+
 @pytest.fixture
 def deployment(monkeypatch):
     """A deployment in moto as the role leaves it, the reconciler's role
@@ -134,8 +135,8 @@ def deployment(monkeypatch):
         profile_arn = nat_instance_profile(iam)
         harden_launch_templates(world, profile_arn)
         zones = json.loads(world.env()["NAT_ZERO_ZONES"])
-        for zone in zones.values():
-            zone["route_table_ids"] = [ec2.create_route_table(VpcId=world.vpc_id)["RouteTable"]["RouteTableId"]]
+        for az, zone in zones.items():
+            zone["route_table_ids"] = [private_route_table(ec2, world, az)]
         instance_role = iam.get_role(RoleName=INSTANCE_ROLE)["Role"]["Arn"]
         facts = Facts(NAME, world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, zones, AMI, instance_role)
         policy = render_policy(facts)
@@ -148,6 +149,7 @@ def deployment(monkeypatch):
 
         for key, value in world.env().items():
             monkeypatch.setenv(key, value)
+        monkeypatch.setenv("NAT_ZERO_ZONES", json.dumps(zones))
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", reconciler["aws_access_key_id"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", reconciler["aws_secret_access_key"])
         monkeypatch.setenv("AWS_SESSION_TOKEN", reconciler["aws_session_token"])
@@ -229,14 +231,24 @@ def test_a_whole_lifecycle_works_and_uses_every_grant(deployment, monkeypatch):
     assert verdicts(reconcile(SWEEP_EVENT))[0] == "stop_nat"
     assert verdicts(reconcile(SWEEP_EVENT))[0] == "release_eip"
 
+    # Drift repair: a route deleted and a source/dest check turned on by hand.
+    zone = world.zones[AZ_A]
+    table = deployment.facts.zones[AZ_A]["route_table_ids"][0]
+    world.ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
+    world.ec2.modify_network_interface_attribute(NetworkInterfaceId=zone.public_eni_id, SourceDestCheck={"Value": True})
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "repair_drift"
+    [routes] = world.ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"]
+    assert any(r.get("NetworkInterfaceId") == zone.private_eni_id for r in routes["Routes"])
+    [eni] = world.ec2.describe_network_interfaces(NetworkInterfaceIds=[zone.public_eni_id])["NetworkInterfaces"]
+    assert eni["SourceDestCheck"] is False
+
     denied = [r for r in deployment.authorizer.seen if r.sid is None]
     assert denied == []
     reads_made = {r.action for r in deployment.authorizer.seen if r.operation.startswith("Describe")}
-    assert reads_made == granted_reads(deployment.policy) - not_callable_yet()
+    assert reads_made == granted_reads(deployment.policy)
     used = {r.sid for r in deployment.authorizer.seen}
     granted = {s["Sid"] for s in deployment.policy["Statement"]}
-    expected = granted - RUNTIME_ONLY - sids_not_callable_yet(deployment.policy)
-    assert used == expected, f"granted but never needed: {expected - used}"
+    assert used == granted - RUNTIME_ONLY - NOT_EC2, f"granted but never needed: {granted - RUNTIME_ONLY - used}"
 
 
 # -- moto's enforcement: actions outside the policy ---------------------------------------
@@ -538,16 +550,6 @@ def granted_reads(policy: dict) -> set:
     return {a for s in policy["Statement"] for a in s["Action"] if a.startswith("ec2:Describe")}
 
 
-def not_callable_yet() -> set:
-    """Grants of FOR_HEALTH_AND_REPAIR whose call the reconciler's client does not have yet."""
-    callable_actions = {f"ec2:{op}" for op in nat_zero_aws.EC2_OPERATIONS}
-    return {a for a in FOR_HEALTH_AND_REPAIR if a not in callable_actions}
-
-
-def sids_not_callable_yet(policy: dict) -> set:
-    return {s["Sid"] for s in policy["Statement"] if set(s["Action"]) <= not_callable_yet()}
-
-
 def test_the_reads_granted_are_exactly_those_the_reconciler_can_call(deployment):
     """Its client knows only the operations of the trimmed model it ships
     (lambda_src/nat_zero/botocore_data): a Describe call added to the code
@@ -555,7 +557,7 @@ def test_the_reads_granted_are_exactly_those_the_reconciler_can_call(deployment)
     [model] = Path(nat_zero_aws.MODEL_DIR).glob("ec2/*/service-2.json")
     callable_reads = {f"ec2:{op}" for op in json.loads(model.read_text())["operations"] if op.startswith("Describe")}
     assert callable_reads == {f"ec2:{op}" for op in nat_zero_aws.EC2_OPERATIONS if op.startswith("Describe")}
-    assert granted_reads(deployment.policy) - not_callable_yet() == callable_reads
+    assert granted_reads(deployment.policy) == callable_reads
     assert not any("*" in action for s in deployment.policy["Statement"] for action in s["Action"])
 
 
