@@ -143,7 +143,6 @@ def record_failure_sequences() -> dict[str, list[str]]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from nat_zero import aws, handler
     from nat_zero.config import load_config
-
     from tests.support.ec2_fidelity import Ec2Fidelity
 
     sequences = {}
