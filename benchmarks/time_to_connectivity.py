@@ -141,39 +141,44 @@ def record_failure_sequences() -> dict[str, list[str]]:
     without cross_az, and of the run that launches its replacement."""
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    sequences = {}
+    for failover in ("cross_az", "none"):
+        with mock_aws():
+            sequences.update(record_sick_nat(failover))
+        os.environ.pop("NAT_ZERO_FAILOVER")
+    return sequences
+
+
+def record_sick_nat(failover: str) -> dict[str, list[str]]:
     from nat_zero import aws, handler
     from nat_zero.config import load_config
     from tests.support.ec2_fidelity import Ec2Fidelity
 
-    sequences = {}
-    for failover in ("cross_az", "none"):
-        with mock_aws():
-            aws._clients.clear()
-            world = build_world("ttc")
-            os.environ.update(world.env(), NAT_ZERO_FAILOVER=failover)
-            os.environ["NAT_ZERO_ZONES"] = json.dumps(routed_zones(world))
-            client = aws.ec2_client(load_config(), handler._counter)
-            fidelity = Ec2Fidelity(client, raw_client=world.ec2, hold_terminations=True)
-            calls: list[str] = []
-            client.meta.events.register("before-call.ec2.*", lambda model, **_: calls.append(model.name))
-
-            def invoke(event):
-                calls.clear()
-                with contextlib.redirect_stdout(io.StringIO()):
-                    handler.handler(event, None)
-                return list(calls)
-
-            for az in world.zones:
-                invoke(state_change_event(world.launch_workload(az), "pending"))
-            nat = world.nats("us-east-1a")[0]["InstanceId"]
-            fidelity.impair(nat)
-            sequences[f"health_finds_sick_nat_{failover}"] = invoke({"action": "health"})
-            fidelity.finish_shutdowns()
-            sequences[f"replacement_{failover}"] = invoke(state_change_event(nat, "terminated"))
-            fidelity.uninstall()
-        os.environ.pop("NAT_ZERO_FAILOVER")
     aws._clients.clear()
-    return sequences
+    world = build_world("ttc")
+    os.environ.update(world.env(), NAT_ZERO_FAILOVER=failover)
+    os.environ["NAT_ZERO_ZONES"] = json.dumps(routed_zones(world))
+    client = aws.ec2_client(load_config(), handler._counter)
+    fidelity = Ec2Fidelity(client, raw_client=world.ec2, hold_terminations=True)
+    calls: list[str] = []
+    client.meta.events.register("before-call.ec2.*", lambda model, **_: calls.append(model.name))
+
+    def invoke(event):
+        calls.clear()
+        with contextlib.redirect_stdout(io.StringIO()):
+            handler.handler(event, None)
+        return list(calls)
+
+    for az in world.zones:
+        invoke(state_change_event(world.launch_workload(az), "pending"))
+    nat = world.nats("us-east-1a")[0]["InstanceId"]
+    fidelity.impair(nat)
+    found = invoke({"action": "health"})
+    fidelity.finish_shutdowns()
+    replaced = invoke(state_change_event(nat, "terminated"))
+    fidelity.uninstall()
+    aws._clients.clear()
+    return {f"health_finds_sick_nat_{failover}": found, f"replacement_{failover}": replaced}
 
 
 def routed_zones(world) -> dict:
