@@ -24,6 +24,8 @@ def resource_names(name: str) -> dict[str, str]:
         "log_group": f"/aws/lambda/{function}",
         "state_rule": f"{name}-nat-zero-ec2-state",
         "sweep_rule": f"{name}-nat-zero-sweep",
+        "health_rule": f"{name}-nat-zero-health",
+        "spot_warning_rule": f"{name}-nat-zero-spot-warning",
     }
 
 

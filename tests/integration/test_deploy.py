@@ -215,12 +215,35 @@ def test_state_change_rule_and_sweep_invoke_the_function_only_from_their_rule(aw
     assert json.loads(sweep_targets[0]["Input"]) == {"action": "reconcile"}
     assert [t["Arn"] for t in events.list_targets_by_rule(Rule=NAMED["state_rule"])["Targets"]] == [function_arn]
 
+    health_rule = events.describe_rule(Name=NAMED["health_rule"])
     policy = json.loads(aws("lambda").get_policy(FunctionName=NAMED["function"])["Policy"])
     sources = sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"])
-    assert sources == sorted([state_rule["Arn"], sweep_rule["Arn"]])
+    assert sources == sorted([state_rule["Arn"], sweep_rule["Arn"], health_rule["Arn"]])
     for statement in policy["Statement"]:
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Action"] == "lambda:InvokeFunction"
+
+
+def test_health_rule_waits_disabled_for_the_reconciler_and_no_spot_rule_without_spot(aws, function):
+    events = aws("events")
+    health_rule = events.describe_rule(Name=NAMED["health_rule"])
+    assert health_rule["ScheduleExpression"] == "rate(1 minute)"
+    # The reconciler enables it while a NAT runs: an idle deployment pays nothing.
+    assert health_rule["State"] == "DISABLED"
+    [target] = events.list_targets_by_rule(Rule=NAMED["health_rule"])["Targets"]
+    assert target["Arn"] == function["FunctionArn"] and json.loads(target["Input"]) == {"action": "health"}
+    assert NAMED["spot_warning_rule"] not in [r["Name"] for r in events.list_rules(NamePrefix=NAME)["Rules"]]
+
+
+def test_the_reconciler_gets_the_health_failover_and_eip_settings(function, reconciler_zones, zones):
+    environment = function["Environment"]["Variables"]
+    assert environment["NAT_ZERO_MODE"] == "scale_to_zero"
+    assert environment["NAT_ZERO_FAILOVER"] == "none"
+    assert environment["NAT_ZERO_EIP_MODE"] == "ephemeral"
+    assert environment["NAT_ZERO_EIP_ALLOCATIONS"] == ""
+    assert environment["NAT_ZERO_HEALTH_RULE"] == NAMED["health_rule"]
+    for az, zone in reconciler_zones.items():
+        assert zone["route_table_ids"] == [zones[az]["route_table"]]
 
 
 def test_nat_instance_role_has_ssm_core_and_may_tag_only_itself(aws, first_deploy):
