@@ -461,7 +461,10 @@ def with_failover_targets(snapshots: list[Snapshot]) -> list[Snapshot]:
         marked.append(
             snap.replace(
                 failover_eni_id=others[0] if others else None,
-                serves_other_azs=any(r.network_interface_id == snap.private_eni_id for r in routes_of_others),
+                # Only our own failover moves a route on purpose; a hand-made
+                # one is drift, repaired in this sweep, and keeps nothing up.
+                serves_other_azs=snap.failover
+                and any(r.network_interface_id == snap.private_eni_id for r in routes_of_others),
             )
         )
     return marked

@@ -25,6 +25,10 @@ RATES = {
     "slow_shutdown": (0.1, 0.4),  # per termination: minutes in shutting-down
     "stray_nat": (0.15, 0.4),  # per seed: an instance with our NAT tags appears
     "config_change": (0.15, 0.4),  # per seed: the role is updated mid-run
+    # per tenants' action: instead, a human or EC2 breaks the NAT's setup
+    # (scenario.GAME_DAY: NAT stopped, terminated, rebooted, impaired; EIP
+    # disassociated or released; route deleted or redirected; source/dest check on)
+    "game_day": (0.05, 0.2),
 }
 
 

@@ -12,7 +12,9 @@ after every invocation:
 at the end, after the events stop and one sweep runs:
 - every managed AZ converged: workloads -> exactly one running NAT on the AZ's
   ENIs, current configuration, one EIP on its public ENI; none -> the NAT
-  stopped or absent and no EIP.
+  stopped or absent and no EIP; either way the AZ's private route table's
+  0.0.0.0/0 points at its private ENI and both ENIs have source/dest check off
+  (game days break these by hand: scenario.GameDay).
 
 Moto's state is read straight from its in-process backend (MotoView): the
 checks run after every step and must not cost API calls.
@@ -60,6 +62,16 @@ class MotoView:
         instance = self.backend.get_instance(instance_id)
         return {index: eni.id for index, eni in instance.nics.items()}
 
+    def default_route_target(self, route_table_id: str) -> str | None:
+        """The ENI of the table's 0.0.0.0/0 route ("absent" when there is none)."""
+        for route in self.backend.route_tables[route_table_id].routes:
+            if route.destination_cidr_block == "0.0.0.0/0":
+                return route.network_interface_id
+        return "absent"
+
+    def source_dest_check(self, eni_id: str) -> bool:
+        return bool(self.backend.get_network_interface(eni_id).source_dest_check)
+
     def holders(self) -> dict[str, list[str]]:
         """ENI -> the instances that have it attached, whatever their state."""
         held = defaultdict(list)
@@ -71,8 +83,9 @@ class MotoView:
 
 
 class Invariants:
-    def __init__(self, world: World, fleet: Fleet, view: MotoView, clock):
+    def __init__(self, world: World, fleet: Fleet, view: MotoView, clock, route_tables: dict[str, str] | None = None):
         self.world = world
+        self.route_tables = route_tables or {}
         self.fleet = fleet
         self.view = view
         self.clock = clock
@@ -126,6 +139,14 @@ class Invariants:
             tags = {t["Key"]: t["Value"] for spec in params.get("TagSpecifications", ()) for t in spec["Tags"]}
             if not self.ours(Address("new", None, None, tags)):
                 yield f"allocates an EIP tagged {tags}"
+        elif operation in ("CreateRoute", "ReplaceRoute"):
+            if params.get("RouteTableId") not in self.route_tables.values():
+                yield f"route table {params.get('RouteTableId')}"
+            if params.get("NetworkInterfaceId") not in our_enis or params.get("DestinationCidrBlock") != "0.0.0.0/0":
+                yield f"route {params.get('DestinationCidrBlock')} -> {params.get('NetworkInterfaceId')}"
+        elif operation == "ModifyNetworkInterfaceAttribute":
+            if params.get("NetworkInterfaceId") not in our_enis:
+                yield f"ENI {params.get('NetworkInterfaceId')}"
         elif operation in ("AssociateAddress", "DisassociateAddress", "ReleaseAddress"):
             if operation == "AssociateAddress" and params.get("NetworkInterfaceId") not in our_enis:
                 yield f"ENI {params.get('NetworkInterfaceId')}"
@@ -211,6 +232,13 @@ class Invariants:
                 self.check(not awake, f"{az} has no workload but NATs {[(n.instance_id, n.state) for n in awake]}")
                 self.check(not eips, f"{az} has no workload but EIPs {[a.allocation_id for a in eips]}")
                 leaks += [n.instance_id for n in awake] + [a.allocation_id for a in eips]
+        for az, table in sorted(self.route_tables.items()):
+            target = self.view.default_route_target(table)
+            own = self.world.zones[az].private_eni_id
+            self.check(target == own, f"{az}'s route table {table} sends 0.0.0.0/0 to {target}, not {own}")
+        for az, zone in sorted(self.world.zones.items()):
+            checked = [e for e in (zone.public_eni_id, zone.private_eni_id) if self.view.source_dest_check(e)]
+            self.check(not checked, f"{az}'s ENIs {checked} have source/dest check on")
         strays = [a.allocation_id for a in addresses if a.tags.get(AZ_TAG) not in self.world.zones]
         self.check(not strays, f"EIPs of the deployment outside its AZs: {strays}")
         return leaks + strays

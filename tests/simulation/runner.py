@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import multiprocessing
 import os
 import random
@@ -38,11 +39,11 @@ from nat_zero import handler as nat_zero_handler
 from nat_zero.config import load_config
 from tests.simulation.clock import Clock
 from tests.simulation.delivery import EventDelivery, Invocation
-from tests.simulation.ec2_model import SimulatedCrash, SimulatedEc2
+from tests.simulation.ec2_model import SimulatedCrash, SimulatedEc2, simulated_time
 from tests.simulation.faults import FaultPlan
 from tests.simulation.fleet import FOREIGN, NEIGHBOUR_NAT, UNMANAGED_AZ, Delays, Fleet
 from tests.simulation.invariants import Invariants, MotoView, foreign_intact
-from tests.simulation.scenario import Tenants
+from tests.simulation.scenario import GameDay, Tenants
 from tests.support.world import AMI, AZS, NAT_TAG, REGION, build_world
 
 MAX_STEPS = 3000  # per phase; a run that does not calm down within them fails
@@ -117,6 +118,7 @@ def sandbox(seed: int):
     saved_env = dict(os.environ)
     saved_random = random.getstate()
     saved_time = botocore.endpoint.time
+    saved_now = nat_zero_handler.now
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(key, None)
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
@@ -136,6 +138,7 @@ def sandbox(seed: int):
     finally:
         nat_zero_aws._clients.clear()
         botocore.endpoint.time = saved_time
+        nat_zero_handler.now = saved_now
         random.setstate(saved_random)
         os.environ.clear()
         os.environ.update(saved_env)
@@ -161,16 +164,18 @@ class Simulation:
         self.result.azs = len(azs)
         self.world = build_world("sim", azs=azs, ec2=raw)
         os.environ.update(self.world.env())
+        self.route_tables = self._route_tables(raw)
         subnets = self._others(raw, azs)
         self.view = MotoView()
         self.fleet = Fleet(self.clock, raw, Delays(self.rng, self.plan.rate("slow_shutdown"), self.faults))
-        self.invariants = Invariants(self.world, self.fleet, self.view, self.clock)
+        self.invariants = Invariants(self.world, self.fleet, self.view, self.clock, self.route_tables)
         self.delivery = EventDelivery(self.clock, self.rng, self.plan, self.faults, self.trace)
         self.fleet.listeners.append(self.delivery.state_changed)
         client = nat_zero_aws.ec2_client(load_config(), nat_zero_handler._counter)
         self.ec2 = SimulatedEc2(client, raw, self.fleet, self.clock, self.rng, self.plan, self.faults, self.invariants)
         botocore.endpoint.time = types.SimpleNamespace(sleep=self.clock.advance)  # retry backoff
         nat_zero_act.time = types.SimpleNamespace(sleep=self.clock.advance)  # settling pauses
+        nat_zero_handler.now = lambda: simulated_time(self.clock.now)  # a NAT's age, a report's age
         self.tenants = Tenants(
             self.clock,
             self.rng,
@@ -182,6 +187,7 @@ class Simulation:
             self.faults,
             self.trace,
             self._change_config,
+            GameDay(self.rng, self.fleet, raw, self.world, self.route_tables, self.ec2, self.faults, self.trace),
         )
         self.clock.after_each = lambda label: self.invariants.step()
         self._neighbour(raw, azs[0])
@@ -191,6 +197,21 @@ class Simulation:
         self.result.violations = self.invariants.violations
         self.result.simulated_seconds = self.clock.now
         self.faults["eni_in_use"] += self.ec2.eni_conflicts
+
+    def _route_tables(self, raw) -> dict[str, str]:
+        """Each AZ's private route table, 0.0.0.0/0 -> its private ENI, in the
+        reconciler's environment as the role writes it."""
+        tables = {}
+        zones = json.loads(os.environ["NAT_ZERO_ZONES"])
+        for az, zone in self.world.zones.items():
+            table = raw.create_route_table(VpcId=self.world.vpc_id)["RouteTable"]["RouteTableId"]
+            raw.create_route(
+                RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=zone.private_eni_id
+            )
+            zones[az]["route_table_ids"] = [table]
+            tables[az] = table
+        os.environ["NAT_ZERO_ZONES"] = json.dumps(zones, sort_keys=True)
+        return tables
 
     def _others(self, raw, azs) -> dict[str, tuple]:
         """Subnets for the instances that must never count: one in an AZ the

@@ -20,6 +20,7 @@ from tests.simulation.clock import Clock
 from tests.simulation.faults import FaultPlan
 from tests.simulation.fleet import (
     IGNORED,
+    NAT,
     NEIGHBOUR_NAT,
     RUNNING,
     STOPPED,
@@ -51,6 +52,7 @@ class Tenants:
         faults: Counter,
         trace: Callable[[str], None],
         change_config: Callable[[], None],
+        game_day: GameDay | None = None,
     ):
         """`subnets`: kind -> (AZ, subnet) for the kinds that live outside the
         managed AZs' subnets (UNMANAGED_AZ, FOREIGN), when the run has them."""
@@ -64,6 +66,7 @@ class Tenants:
         self.faults = faults
         self.trace = trace
         self.change_config = change_config
+        self.game_day = game_day
         self.until = ENDLESS
         self._restart_when_stopped: set[str] = set()
         fleet.listeners.append(self._on_change)
@@ -83,7 +86,10 @@ class Tenants:
     def _tick(self) -> None:
         if self.clock.now >= self.until:
             return
-        self.act()
+        if self.game_day is not None and self.rng.random() < self.plan.rate("game_day"):
+            self.game_day.strike()
+        else:
+            self.act()
         self.clock.after(self.rng.expovariate(1 / MEAN_INTERVAL), "tenants", self._tick)
 
     # -- actions -----------------------------------------------------------------------
@@ -181,3 +187,82 @@ class Tenants:
     def _change_config(self) -> None:
         self.faults["config_change"] += 1
         self.change_config()
+
+
+class GameDay:
+    """Faults of the NAT's own setup, by a human or by EC2: each is something
+    the next sweep must put right (invariants.converged checks it did)."""
+
+    def __init__(self, rng: random.Random, fleet: Fleet, raw_ec2, world: World, route_tables, ec2_model, faults, trace):
+        self.rng = rng
+        self.fleet = fleet
+        self.raw = raw_ec2
+        self.world = world
+        self.route_tables = route_tables  # az -> the AZ's private route table
+        self.ec2_model = ec2_model  # status checks (tests.support.ec2_fidelity)
+        self.faults = faults
+        self.trace = trace
+
+    def strike(self) -> None:
+        choices = self._choices()
+        label, action = self.rng.choice(choices)
+        self.faults[f"game_day_{label.split()[0]}"] += 1
+        self.trace(f"game day: {label}")
+        action()
+
+    def _choices(self):
+        az = self.rng.choice(sorted(self.world.zones))
+        zone = self.world.zones[az]
+        table = self.route_tables[az]
+        elsewhere = self.world.zones[self.rng.choice([a for a in sorted(self.world.zones) if a != az])]
+        eni = self.rng.choice((zone.public_eni_id, zone.private_eni_id))
+        choices = [
+            (f"delete_route {table}", lambda: self._delete_route(table)),
+            (f"redirect_route {table}", lambda: self._point(table, elsewhere.private_eni_id)),
+            (f"source_dest_check_on {eni}", lambda: self._check_on(eni)),
+        ]
+        running = self.fleet.of_kind(NAT, states=(RUNNING,))
+        if running:
+            nat = self.rng.choice(running).instance_id
+            choices += [
+                (f"stop_nat {nat}", lambda: self.fleet.stop(nat)),
+                (f"terminate_nat {nat}", lambda: self.fleet.terminate(nat)),
+                (f"reboot_nat {nat}", lambda: self.raw.reboot_instances(InstanceIds=[nat])),
+                (
+                    f"impair_nat {nat}",
+                    lambda: self.ec2_model.impair(nat, self.rng.choice(("InstanceStatus", "SystemStatus"))),
+                ),
+            ]
+        on_eni = self._address_on(zone.public_eni_id)
+        if on_eni is not None:
+            choices += [
+                (f"disassociate_eip {on_eni['AllocationId']}", lambda: self._disassociate(on_eni)),
+                (f"release_eip {on_eni['AllocationId']}", lambda: self._release(on_eni)),
+            ]
+        return choices
+
+    def _address_on(self, eni_id: str) -> dict | None:
+        found = self.raw.describe_addresses(Filters=[{"Name": "network-interface-id", "Values": [eni_id]}])
+        return (found["Addresses"] or [None])[0]
+
+    def _delete_route(self, table: str) -> None:
+        try:
+            self.raw.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
+        except self.raw.exceptions.ClientError:
+            pass  # already gone: deleted by an earlier strike
+
+    def _point(self, table: str, eni_id: str) -> None:
+        try:
+            self.raw.replace_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=eni_id)
+        except self.raw.exceptions.ClientError:
+            self.raw.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NetworkInterfaceId=eni_id)
+
+    def _check_on(self, eni_id: str) -> None:
+        self.raw.modify_network_interface_attribute(NetworkInterfaceId=eni_id, SourceDestCheck={"Value": True})
+
+    def _disassociate(self, address: dict) -> None:
+        self.raw.disassociate_address(AssociationId=address["AssociationId"])
+
+    def _release(self, address: dict) -> None:
+        self._disassociate(address)
+        self.raw.release_address(AllocationId=address["AllocationId"])

@@ -626,6 +626,14 @@ def test_failover_targets_only_a_nat_that_carries_traffic():
     assert [s.serves_other_azs for s in marked.values()] == [False, False, False]
 
 
+def test_a_route_redirected_by_hand_keeps_no_nat_up_without_failover():
+    a = zone_look("us-east-1a", "eni-0a", [], "eni-0b").replace(failover=False)
+    b = zone_look("us-east-1b", "eni-0b", [healthy(instance_id="i-0nat00000000000b")], "eni-0b", workloads=0)
+    marked = {s.az: s for s in with_failover_targets([a, b.replace(failover=False)])}
+    assert not marked["us-east-1b"].serves_other_azs
+    assert decide(marked["us-east-1b"]).verdict == "stop_nat"
+
+
 def test_an_az_whose_eni_other_routes_use_knows_it():
     a = zone_look("us-east-1a", "eni-0a", [], "eni-0b")
     b = zone_look("us-east-1b", "eni-0b", [healthy(instance_id="i-0nat00000000000b")], "eni-0b", workloads=0)
