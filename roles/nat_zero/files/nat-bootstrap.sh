@@ -45,12 +45,21 @@ report_failure() {
   fi
 }
 
+# One IMDSv2 token per run (each curl is a process: at boot they are most of
+# the time to forwarding). Its TTL outlasts the longest wait for the ENIs.
+IMDS_TOKEN=""
+imds_token() {
+  [[ -n "$IMDS_TOKEN" ]] && return 0
+  IMDS_TOKEN=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "${IMDS}/latest/api/token")
+}
+
+# Each argument a metadata path, all asked in one curl; each answer ends in a newline.
 imds_get() {
-  local token
-  token=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "${IMDS}/latest/api/token") || return 1
-  curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 \
-    -H "X-aws-ec2-metadata-token: ${token}" "${IMDS}/latest/meta-data/$1"
+  local urls=() path
+  for path in "$@"; do urls+=("${IMDS}/latest/meta-data/${path}"); done
+  curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -w '\n' \
+    -H "X-aws-ec2-metadata-token: ${IMDS_TOKEN}" "${urls[@]}"
 }
 
 # The data plane's own word, as a tag on its instance that the reconciler
@@ -129,16 +138,30 @@ ensure_ssm_agent() {
   fi
 }
 
-imds_mac_for_device() {
-  local mac
-  for mac in $(imds_get network/interfaces/macs/); do
-    mac=${mac%/}
-    if [[ "$(imds_get "network/interfaces/macs/${mac}/device-number")" == "$1" ]]; then
-      printf '%s\n' "$mac"
-      return 0
-    fi
+# Device index -> MAC of every attached ENI, into DEVICE_MACS: the MAC list,
+# then every MAC's device number in one curl (IMDS answers a bare number: one
+# line each, in the order asked). Read again only while an ENI is missing.
+declare -A DEVICE_MACS=()
+imds_read_devices() {
+  local answer macs=() numbers=() paths=() mac i
+  imds_token || return 1
+  answer=$(imds_get network/interfaces/macs/) || return 1
+  read -ra macs <<<"${answer//$'\n'/ }"
+  for mac in "${macs[@]}"; do paths+=("network/interfaces/macs/${mac%/}/device-number"); done
+  (( ${#paths[@]} )) || return 1
+  answer=$(imds_get "${paths[@]}") || return 1
+  mapfile -t numbers <<<"$answer"
+  DEVICE_MACS=()
+  for i in "${!macs[@]}"; do
+    [[ "${numbers[i]:-}" =~ ^[0-9]+$ ]] && DEVICE_MACS[${numbers[i]}]="${macs[i]%/}"
   done
-  return 1
+  return 0
+}
+
+imds_mac_for_device() {
+  [[ -n "${DEVICE_MACS[$1]:-}" ]] || imds_read_devices || return 1
+  FOUND_MAC="${DEVICE_MACS[$1]:-}"
+  [[ -n "$FOUND_MAC" ]]
 }
 
 iface_for_mac() {
@@ -160,14 +183,15 @@ find_iface() {
     if [[ -n "$override" ]]; then
       ip link show dev "$override" >/dev/null 2>&1 && iface="$override"
     else
-      mac=$(imds_mac_for_device "$device") && iface=$(iface_for_mac "$mac") || iface=""
+      imds_mac_for_device "$device" && mac="$FOUND_MAC" && iface=$(iface_for_mac "$mac") || iface=""
     fi
     [[ -n "$iface" ]] && break
     if (( SECONDS >= deadline )); then
       [[ -n "$override" ]] && die "interface '${override}' (device index ${device}) not found after ${IFACE_WAIT_SECONDS}s"
       die "no interface with device index ${device} (IMDS MAC '${mac}') after ${IFACE_WAIT_SECONDS}s"
     fi
-    sleep 1
+    # A hot-attached ENI is noticed within a tenth of a second (two requests to IMDS each look).
+    sleep 0.1
   done
   [[ "$iface" =~ ^[A-Za-z0-9._-]{1,15}$ ]] || die "unusable interface name '${iface}'"
   printf -v "$var" '%s' "$iface"
@@ -185,7 +209,8 @@ find_private_cidrs() {
   step "find private CIDRs"
   local raw="${NAT_PRIVATE_CIDRS:-}" cidr mac raw_list
   if [[ -z "$raw" ]]; then
-    mac=$(imds_mac_for_device 1) || die "private ENI MAC not in IMDS"
+    imds_mac_for_device 1 || die "private ENI MAC not in IMDS"
+    mac="$FOUND_MAC"
     raw=$(imds_get "network/interfaces/macs/${mac}/subnet-ipv4-cidr-block") || die "private subnet CIDR not in IMDS"
   fi
   PRIVATE_CIDRS=()
