@@ -45,21 +45,11 @@ report_failure() {
   fi
 }
 
-# One IMDSv2 token per run (each curl is a process: at boot they are most of
-# the time to forwarding). Its TTL outlasts the longest wait for the ENIs.
+# A metadata path; curl's {a,b} globbing asks several in one process, each answer a line.
 IMDS_TOKEN=""
-imds_token() {
-  [[ -n "$IMDS_TOKEN" ]] && return 0
-  IMDS_TOKEN=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "${IMDS}/latest/api/token")
-}
-
-# Each argument a metadata path, all asked in one curl; each answer ends in a newline.
 imds_get() {
-  local urls=() path
-  for path in "$@"; do urls+=("${IMDS}/latest/meta-data/${path}"); done
   curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -w '\n' \
-    -H "X-aws-ec2-metadata-token: ${IMDS_TOKEN}" "${urls[@]}"
+    -H "X-aws-ec2-metadata-token: ${IMDS_TOKEN}" "${IMDS}/latest/meta-data/$1"
 }
 
 # The data plane's own word, as a tag on its instance that the reconciler
@@ -138,30 +128,23 @@ ensure_ssm_agent() {
   fi
 }
 
-# Device index -> MAC of every attached ENI, into DEVICE_MACS: the MAC list,
-# then every MAC's device number in one curl (IMDS answers a bare number: one
-# line each, in the order asked). Read again only while an ENI is missing.
+# Sets the caller's $mac to the MAC of the ENI at device index $1. Each curl is
+# a process, most of the time to forwarding at boot: one IMDSv2 token per run
+# (its TTL outlasts the wait for the ENIs), then the MAC list and every MAC's
+# device number (a bare number each) in two requests, read again only while an
+# ENI is missing. A failed request leaves the device unknown: the caller retries.
 declare -A DEVICE_MACS=()
-imds_read_devices() {
-  local answer macs=() numbers=() paths=() mac i
-  imds_token || return 1
-  answer=$(imds_get network/interfaces/macs/) || return 1
-  read -ra macs <<<"${answer//$'\n'/ }"
-  for mac in "${macs[@]}"; do paths+=("network/interfaces/macs/${mac%/}/device-number"); done
-  (( ${#paths[@]} )) || return 1
-  answer=$(imds_get "${paths[@]}") || return 1
-  mapfile -t numbers <<<"$answer"
-  DEVICE_MACS=()
-  for i in "${!macs[@]}"; do
-    [[ "${numbers[i]:-}" =~ ^[0-9]+$ ]] && DEVICE_MACS[${numbers[i]}]="${macs[i]%/}"
-  done
-  return 0
-}
-
 imds_mac_for_device() {
-  [[ -n "${DEVICE_MACS[$1]:-}" ]] || imds_read_devices || return 1
-  FOUND_MAC="${DEVICE_MACS[$1]:-}"
-  [[ -n "$FOUND_MAC" ]]
+  local macs numbers i
+  if [[ -z "${DEVICE_MACS[$1]:-}" ]]; then
+    [[ -n "$IMDS_TOKEN" ]] || IMDS_TOKEN=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
+      -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "${IMDS}/latest/api/token") || return 1
+    read -rd '' -a macs < <(imds_get network/interfaces/macs/) || :
+    mapfile -t numbers < <(imds_get "network/interfaces/macs/{$(IFS=,; echo "${macs[*]%/}")}/device-number")
+    for i in "${!macs[@]}"; do DEVICE_MACS[${numbers[i]:-x}]=${macs[i]%/}; done
+  fi
+  mac=${DEVICE_MACS[$1]:-}
+  [[ -n "$mac" ]]
 }
 
 iface_for_mac() {
@@ -183,14 +166,14 @@ find_iface() {
     if [[ -n "$override" ]]; then
       ip link show dev "$override" >/dev/null 2>&1 && iface="$override"
     else
-      imds_mac_for_device "$device" && mac="$FOUND_MAC" && iface=$(iface_for_mac "$mac") || iface=""
+      imds_mac_for_device "$device" && iface=$(iface_for_mac "$mac") || iface=""
     fi
     [[ -n "$iface" ]] && break
     if (( SECONDS >= deadline )); then
       [[ -n "$override" ]] && die "interface '${override}' (device index ${device}) not found after ${IFACE_WAIT_SECONDS}s"
       die "no interface with device index ${device} (IMDS MAC '${mac}') after ${IFACE_WAIT_SECONDS}s"
     fi
-    # A hot-attached ENI is noticed within a tenth of a second (two requests to IMDS each look).
+    # A hot-attached ENI is noticed within a tenth of a second.
     sleep 0.1
   done
   [[ "$iface" =~ ^[A-Za-z0-9._-]{1,15}$ ]] || die "unusable interface name '${iface}'"
@@ -210,7 +193,6 @@ find_private_cidrs() {
   local raw="${NAT_PRIVATE_CIDRS:-}" cidr mac raw_list
   if [[ -z "$raw" ]]; then
     imds_mac_for_device 1 || die "private ENI MAC not in IMDS"
-    mac="$FOUND_MAC"
     raw=$(imds_get "network/interfaces/macs/${mac}/subnet-ipv4-cidr-block") || die "private subnet CIDR not in IMDS"
   fi
   PRIVATE_CIDRS=()
