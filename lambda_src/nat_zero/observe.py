@@ -4,9 +4,11 @@ One event costs at most two reads: the triggering instance by ID (its VPC, AZ
 and tags), then one DescribeInstances that returns NATs, their ENIs and the
 EIP on the public ENI at once. When the trigger is itself an active workload,
 the AZ has a workload, so that second read asks only for this deployment's
-NATs (a handful, however big the AZ). Otherwise it reads the whole VPC+AZ to
-learn whether any workload is left. A sweep reads the whole VPC once and the
-deployment's Elastic IPs once.
+NATs (a handful, however big the AZ). Otherwise (a workload's stop, a NAT's
+own event) it reads the NATs the same way, then asks for active instances in
+small pages and stops at the first page that holds a workload other than the
+trigger: one such workload is all a decision needs, whatever the AZ's size. A
+sweep reads the whole VPC once and the deployment's Elastic IPs once.
 
 Turning API answers into a Snapshot is pure (build_snapshot) and tested on its
 own.
@@ -56,6 +58,10 @@ from .record import Record
 _OBSERVED_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 # EC2's largest page; big AZs are read in pages of this many instances.
 _PAGE_SIZE = 1000
+# The search for a workload left in an AZ: a first page this small costs little
+# to parse and usually ends the search; when it holds none (ignored instances,
+# NATs, or an empty page EC2 filtered after paging) the rest is read in big pages.
+_FIRST_WORKLOAD_PAGE_SIZE = 25
 _MISSING_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
 # State reasons of an instance EC2 terminated while launching it (the EC2 API
 # reference's StateReason, and what a root volume under a KMS key the
@@ -334,13 +340,26 @@ class Observer:
         found = _instances(reservations)
         return found[0] if found else None
 
-    def zone_instances(self, az: str) -> list[dict]:
+    def first_workloads(self, az: str, trigger_id: str) -> list[dict]:
+        """Active workloads of the AZ other than the trigger, from the first page
+        that holds any; [] only once EC2 has no further page. EC2 filters after
+        paging, so a page may be short or empty and still carry a NextToken."""
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
             {"Name": "availability-zone", "Values": [az]},
-            {"Name": "instance-state-name", "Values": _OBSERVED_STATES},
+            {"Name": "instance-state-name", "Values": list(ACTIVE_STATES)},
         ]
-        return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
+        request = {"Filters": filters, "MaxResults": _FIRST_WORKLOAD_PAGE_SIZE}
+        while True:
+            response = self.ec2.describe_instances(**request)
+            workloads = [
+                instance
+                for instance in _instances(response.get("Reservations") or ())
+                if instance.get("InstanceId") != trigger_id and role_of(instance, self.config).kind == "workload"
+            ]
+            if workloads or not response.get("NextToken"):
+                return workloads
+            request = {"Filters": filters, "MaxResults": _PAGE_SIZE, "NextToken": response["NextToken"]}
 
     def zone_nats(self, az: str) -> list[dict]:
         """This deployment's NATs in the AZ, whatever else runs there."""
@@ -377,7 +396,10 @@ class Observer:
             # only the NATs. This keeps an event storm of launches in a big AZ
             # at constant cost per event.
             return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance, now=self.now)
-        return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance, now=self.now)
+        # The trigger's own state comes from its event and by-ID read (build_snapshot
+        # merges them); the search is for any other workload that keeps the NAT in use.
+        instances = self.zone_nats(az) + self.first_workloads(az, trigger.instance_id)
+        return build_snapshot(self.config, az, instances, trigger, trigger_instance, now=self.now)
 
     def instance_statuses(self, instance_ids: list[str]) -> dict[str, str]:
         """The problems EC2 reports for these running instances, by ID (one call)."""

@@ -248,6 +248,50 @@ except OSError as error:
 """
 
 
+# IMDSv2 for the NAT's two ENIs (MAC=device number arguments); prints each GET's
+# path, so a caller can count the metadata lookups.
+FAKE_IMDS = r"""
+import http.server, sys
+macs = dict(arg.split("=") for arg in sys.argv[2:])
+paths = {"/latest/meta-data/network/interfaces/macs/": "".join(f"{m}/\n" for m in macs)}
+for mac, number in macs.items():
+    base = f"/latest/meta-data/network/interfaces/macs/{mac}/"
+    paths[base + "device-number"] = number
+    paths[base + "subnet-ipv4-cidr-block"] = "10.77.1.0/24" if number == "1" else "203.0.113.0/24"
+class IMDS(http.server.BaseHTTPRequestHandler):
+    def answer(self, code, body=""):
+        self.send_response(code)
+        self.end_headers()
+        self.wfile.write(body.encode())
+    def do_PUT(self):
+        print("PUT", self.path, flush=True)
+        self.answer(200, "token-1") if self.path == "/latest/api/token" else self.answer(404)
+    def do_GET(self):
+        print("GET", self.path, flush=True)
+        if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
+            return self.answer(401)
+        self.answer(200, paths[self.path]) if self.path in paths else self.answer(404)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), IMDS)
+print("ready", flush=True)
+server.serve_forever()
+"""
+
+
+def start_fake_imds(topology: Topology, port: int) -> subprocess.Popen:
+    """The fake IMDS in the NAT namespace, knowing the MACs of its two interfaces."""
+    macs = {
+        topology.exec(topology.nat, "cat", f"/sys/class/net/{dev}/address").stdout.strip(): number
+        for dev, number in ((PUBLIC_IFACE, "0"), (PRIVATE_IFACE, "1"))
+    }
+    imds = topology.start(
+        topology.nat, sys.executable, "-c", FAKE_IMDS, str(port), *(f"{mac}={number}" for mac, number in macs.items())
+    )
+    wait_until(lambda: imds.stdout.readline().strip() == "ready", timeout=10, what="fake IMDS")
+    return imds
+
+
 def start_peer_server(topology: Topology, ns: str, address: str, port: int) -> subprocess.Popen:
     server = topology.start(ns, sys.executable, "-c", PEER_SERVER, address, str(port))
     wait_until(lambda: server.stdout.readline().strip() == "ready", timeout=10, what=f"server on {address}:{port}")

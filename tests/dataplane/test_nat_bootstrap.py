@@ -17,8 +17,8 @@ from tests.dataplane.netns_topology import (
     SERVER_IP,
     WORKLOAD_IP,
     peer_seen_by_server,
+    start_fake_imds,
     start_peer_server,
-    wait_until,
 )
 
 pytestmark = pytest.mark.dataplane
@@ -189,46 +189,11 @@ def test_malformed_private_cidr_exits_nonzero_naming_the_step(topology, state_di
     assert "nat_zero" not in topology.ruleset()
 
 
-FAKE_IMDS = r"""
-import http.server, sys
-macs = dict(arg.split("=") for arg in sys.argv[2:])
-paths = {"/latest/meta-data/network/interfaces/macs/": "".join(f"{m}/\n" for m in macs)}
-for mac, number in macs.items():
-    base = f"/latest/meta-data/network/interfaces/macs/{mac}/"
-    paths[base + "device-number"] = number
-    paths[base + "subnet-ipv4-cidr-block"] = "10.77.1.0/24" if number == "1" else "203.0.113.0/24"
-class IMDS(http.server.BaseHTTPRequestHandler):
-    def answer(self, code, body=""):
-        self.send_response(code)
-        self.end_headers()
-        self.wfile.write(body.encode())
-    def do_PUT(self):
-        self.answer(200, "token-1") if self.path == "/latest/api/token" else self.answer(404)
-    def do_GET(self):
-        if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
-            return self.answer(401)
-        self.answer(200, paths[self.path]) if self.path in paths else self.answer(404)
-    def log_message(self, *args):
-        pass
-server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), IMDS)
-print("ready", flush=True)
-server.serve_forever()
-"""
-
-
-def mac_of(topology, dev: str) -> str:
-    return topology.exec(topology.nat, "cat", f"/sys/class/net/{dev}/address").stdout.strip()
-
-
 def test_imds_discovery_waits_for_the_second_eni(topology, state_dir):
     """No overrides: device numbers come from IMDS; the private ENI shows up late."""
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed (the script asks IMDS with curl; apt-get install curl)")
-    macs = {mac_of(topology, PUBLIC_IFACE): "0", mac_of(topology, PRIVATE_IFACE): "1"}
-    imds = topology.start(
-        topology.nat, sys.executable, "-c", FAKE_IMDS, "8169", *(f"{mac}={number}" for mac, number in macs.items())
-    )
-    wait_until(lambda: imds.stdout.readline().strip() == "ready", timeout=10, what="fake IMDS")
+    start_fake_imds(topology, 8169)
     topology.ip(topology.nat, "link", "set", PRIVATE_IFACE, "netns", topology.workload)
     bootstrap = topology.start_bootstrap(
         state_dir,

@@ -117,3 +117,49 @@ def test_conntrack_table_is_sized_to_memory(mem_kb, expected):
         check=True,
     )
     assert int(sized.stdout) == expected
+
+
+def units_in(user_data: str) -> dict[str, str]:
+    """Each systemd unit the user data writes: name -> its text."""
+    units = {}
+    for chunk in user_data.split("cat > /etc/systemd/system/")[1:]:
+        name, _, rest = chunk.partition(" <<'NAT_ZERO_EOF'\n")
+        units[name] = rest.split("\nNAT_ZERO_EOF\n")[0]
+    return units
+
+
+def ordering(unit_text: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for line in unit_text.splitlines():
+        key, _, value = line.partition("=")
+        if key in ("After", "Wants", "Requires", "Before", "DefaultDependencies"):
+            found.setdefault(key, set()).update(value.split())
+    return found
+
+
+def test_the_data_plane_waits_for_the_network_only(user_data):
+    """At every boot nat-zero.service starts once the network is online (IMDS
+    answers), with systemd's default early-boot dependencies and nothing else:
+    not after cloud-init, multi-user.target or any other service. (At first
+    boot the user data itself starts it, from cloud-final.)"""
+    units = units_in(user_data)
+    assert ordering(units["nat-zero.service"]) == {
+        "Wants": {"network-online.target"},
+        "After": {"network-online.target"},
+    }
+    assert ordering(units["nat-zero-guard.service"]) == {"After": {"nat-zero.service"}}
+    assert "WantedBy=multi-user.target" in units["nat-zero.service"]
+
+
+def test_systemd_accepts_the_units(user_data, tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    paths = []
+    for name, text in units_in(user_data).items():
+        # ExecStart must exist for verify; the script's own checks are above.
+        path = tmp_path / name
+        path.write_text(text.replace("/usr/local/sbin/nat-bootstrap.sh", "/bin/true").replace("EnvironmentFile=", "#"))
+        paths.append(str(path))
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", *paths], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -28,6 +28,12 @@ depend on it install an Ec2Fidelity on the reconciler's own client:
   schedules an event. A test can impair an instance's instance or system
   check, or schedule its retirement, as DescribeInstanceStatus then shows;
   like EC2, the answer (without IncludeAllInstances) lists running instances only.
+- Filters after paging: DescribeInstances applies its instance-state-name
+  filter to each page it has cut, so a page holds at most MaxResults and may be
+  short, or empty, and still carry a NextToken (aws/aws-sdk-js#940, #939:
+  6 instances and a NextToken for MaxResults 7). The filter is applied here to
+  the state a read shows (true, stale or shutting down), and the next N paged
+  reads can be made to answer an empty page with a NextToken.
 """
 
 from __future__ import annotations
@@ -74,12 +80,17 @@ class Ec2Fidelity:
         self._last_params: dict[str, dict] = {}
         self.impaired: dict[str, str] = {}  # instance -> "InstanceStatus" or "SystemStatus"
         self.retiring: set = set()
+        self.empty_pages = 0
+        self._empty_page_states: set = set()
+        self._wanted_states: set | None = None  # the last DescribeInstances' state filter
         self._handlers = [
             ("after-call.ec2.DescribeInstanceStatus", self._status_checks),
             ("before-parameter-build.ec2.*", self._remember_params),
             ("before-parameter-build.ec2.RunInstances", self._reject_enis_in_use),
             ("before-parameter-build.ec2.RunInstances", self._require_spot_service_linked_role),
+            ("before-parameter-build.ec2.DescribeInstances", self._filter_states_after_paging),
             ("before-call.ec2.*", self._inject_failure),
+            ("before-call.ec2.DescribeInstances", self._answer_empty_page),
             ("after-call.ec2.AllocateAddress", self._new_allocation_unsettled),
             ("before-call.ec2.DisassociateAddress", self._disassociation_unsettled),
             ("before-call.ec2.AssociateAddress", self._refuse_unsettled),
@@ -131,6 +142,12 @@ class Ec2Fidelity:
 
     def hide_from_filtered_reads(self, instance_id: str, reads: int = 1) -> None:
         self.hidden[instance_id] = reads
+
+    def answer_empty_pages(self, pages: int, states) -> None:
+        """The next `pages` paged DescribeInstances reads filtered to exactly
+        these instance states answer no instance and a NextToken."""
+        self.empty_pages = pages
+        self._empty_page_states = set(states)
 
     def finish_shutdowns(self) -> list[str]:
         """Let every held shutdown complete: the instances are terminated and
@@ -190,6 +207,28 @@ class Ec2Fidelity:
         reservations = self.raw.describe_instances(InstanceIds=[instance_id])["Reservations"]
         states = [i["State"]["Name"] for r in reservations for i in r["Instances"]]
         return any(s != "terminated" for s in states)
+
+    def _filter_states_after_paging(self, params, **_):
+        # moto pages over all states, the state filter is applied to each page after.
+        filters = params.get("Filters") or []
+        wanted = [f for f in filters if f.get("Name") == "instance-state-name"]
+        self._wanted_states = {v for f in wanted for v in f.get("Values", ())} if wanted else None
+        if wanted:
+            params["Filters"] = [f for f in filters if f.get("Name") != "instance-state-name"]
+        if params.get("NextToken", "").startswith(_EMPTY_PAGE_TOKEN):
+            # The empty page cut nothing: the next page starts where it started.
+            del params["NextToken"]
+
+    def _answer_empty_page(self, model, params, **_):
+        if self.empty_pages <= 0 or not _query_param(params, "MaxResults"):
+            return None
+        if self._wanted_states != self._empty_page_states:
+            return None
+        self.empty_pages -= 1
+        return AWSResponse("https://answered-by-fidelity-hook.invalid/", 200, {}, None), {
+            "Reservations": [],
+            "NextToken": f"{_EMPTY_PAGE_TOKEN}{self.empty_pages}",
+        }
 
     def _inject_failure(self, model, **_):
         queued = self.failures.get(model.name)
@@ -295,6 +334,12 @@ class Ec2Fidelity:
         for reservation in parsed.get("Reservations", ()):
             seen = (self._view(instance, filtered) for instance in reservation.get("Instances", ()))
             reservation["Instances"] = [instance for instance in seen if instance is not None]
+            if self._wanted_states is not None:
+                reservation["Instances"] = [
+                    instance
+                    for instance in reservation["Instances"]
+                    if instance["State"]["Name"] in self._wanted_states
+                ]
         parsed["Reservations"] = [r for r in parsed.get("Reservations", ()) if r.get("Instances")]
 
     def _view(self, instance: dict, filtered: bool) -> dict | None:
@@ -313,6 +358,10 @@ class Ec2Fidelity:
             instance["State"] = {"Code": STATE_CODES.get(stale[0], 0), "Name": stale[0]}
             stale[1] -= 1
         return instance
+
+
+# The NextToken of an empty page a hook answered (EC2's tokens are opaque base64).
+_EMPTY_PAGE_TOKEN = "fidelity-empty-page-"
 
 
 def _query_param(request_dict: dict, name: str) -> str:

@@ -48,12 +48,11 @@ report_failure() {
   fi
 }
 
+# A metadata path; curl's {a,b} globbing asks several in one process, each answer a line.
+IMDS_TOKEN=""
 imds_get() {
-  local token
-  token=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "${IMDS}/latest/api/token") || return 1
-  curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 \
-    -H "X-aws-ec2-metadata-token: ${token}" "${IMDS}/latest/meta-data/$1"
+  curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -w '\n' \
+    -H "X-aws-ec2-metadata-token: ${IMDS_TOKEN}" "${IMDS}/latest/meta-data/$1"
 }
 
 # The data plane's own word, as a tag on its instance that the reconciler
@@ -135,16 +134,23 @@ ensure_ssm_agent() {
   fi
 }
 
+# Sets the caller's $mac to the MAC of the ENI at device index $1. Each curl is
+# a process, most of the time to forwarding at boot: one IMDSv2 token per run
+# (its TTL outlasts the wait for the ENIs), then the MAC list and every MAC's
+# device number (a bare number each) in two requests, read again only while an
+# ENI is missing. A failed request leaves the device unknown: the caller retries.
+declare -A DEVICE_MACS=()
 imds_mac_for_device() {
-  local mac
-  for mac in $(imds_get network/interfaces/macs/); do
-    mac=${mac%/}
-    if [[ "$(imds_get "network/interfaces/macs/${mac}/device-number")" == "$1" ]]; then
-      printf '%s\n' "$mac"
-      return 0
-    fi
-  done
-  return 1
+  local macs numbers i
+  if [[ -z "${DEVICE_MACS[$1]:-}" ]]; then
+    [[ -n "$IMDS_TOKEN" ]] || IMDS_TOKEN=$(curl -fsS --noproxy '*' --connect-timeout 1 --max-time 3 -X PUT \
+      -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "${IMDS}/latest/api/token") || return 1
+    read -rd '' -a macs < <(imds_get network/interfaces/macs/) || :
+    mapfile -t numbers < <(imds_get "network/interfaces/macs/{$(IFS=,; echo "${macs[*]%/}")}/device-number")
+    for i in "${!macs[@]}"; do DEVICE_MACS[${numbers[i]:-x}]=${macs[i]%/}; done
+  fi
+  mac=${DEVICE_MACS[$1]:-}
+  [[ -n "$mac" ]]
 }
 
 iface_for_mac() {
@@ -166,14 +172,15 @@ find_iface() {
     if [[ -n "$override" ]]; then
       ip link show dev "$override" >/dev/null 2>&1 && iface="$override"
     else
-      mac=$(imds_mac_for_device "$device") && iface=$(iface_for_mac "$mac") || iface=""
+      imds_mac_for_device "$device" && iface=$(iface_for_mac "$mac") || iface=""
     fi
     [[ -n "$iface" ]] && break
     if (( SECONDS >= deadline )); then
       [[ -n "$override" ]] && die "interface '${override}' (device index ${device}) not found after ${IFACE_WAIT_SECONDS}s"
       die "no interface with device index ${device} (IMDS MAC '${mac}') after ${IFACE_WAIT_SECONDS}s"
     fi
-    sleep 1
+    # A hot-attached ENI is noticed within a tenth of a second.
+    sleep 0.1
   done
   [[ "$iface" =~ ^[A-Za-z0-9._-]{1,15}$ ]] || die "unusable interface name '${iface}'"
   printf -v "$var" '%s' "$iface"
@@ -191,7 +198,7 @@ find_private_cidrs() {
   step "find private CIDRs"
   local raw="${NAT_PRIVATE_CIDRS:-}" cidr mac raw_list
   if [[ -z "$raw" ]]; then
-    mac=$(imds_mac_for_device 1) || die "private ENI MAC not in IMDS"
+    imds_mac_for_device 1 || die "private ENI MAC not in IMDS"
     raw=$(imds_get "network/interfaces/macs/${mac}/subnet-ipv4-cidr-block") || die "private subnet CIDR not in IMDS"
   fi
   PRIVATE_CIDRS=()
