@@ -26,6 +26,10 @@ _LAUNCH_TEMPLATE_ID = re.compile(r"^lt-[0-9a-f]{8,17}$")
 _AZ_NAME = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d[a-z]$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+# Where workloads come from (NAT_ZERO_WORKLOAD_SOURCES): EC2 instances, and
+# with "ecs" also ECS tasks with awsvpc networking (Fargate or EC2 launch type).
+WORKLOAD_SOURCES = ("ec2", "ecs")
 
 
 class ConfigError(ValueError):
@@ -37,6 +41,9 @@ class Zone(Record):
     launch_template_id: str
     public_eni_id: str
     private_eni_id: str
+    # The AZ's private subnets: an ECS task event names its subnet, so a task
+    # elsewhere is told apart without a read. Optional (older deployments).
+    private_subnet_ids: tuple[str, ...] = ()
 
 
 class Config(Record):
@@ -53,6 +60,14 @@ class Config(Record):
     user_tags: dict[str, str] | None = None
     # Write CloudWatch EMF metric lines (metrics.py); each metric costs money, so off unless asked.
     metrics: bool = False
+    workload_sources: tuple[str, ...] = ("ec2",)
+
+    def zone_of_subnet(self, subnet_id: str) -> str | None:
+        """The AZ whose private subnets include subnet_id, or None."""
+        for az, zone in self.zones.items():
+            if subnet_id in zone.private_subnet_ids:
+                return az
+        return None
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
@@ -111,8 +126,39 @@ def _zones(env) -> dict[str, Zone]:
                     f"environment variable NAT_ZERO_ZONES[{az!r}].{field_name}="
                     f"{zone.get(field_name)!r} is not a valid ID"
                 )
-        zones[az] = Zone(az, zone["launch_template_id"], zone["public_eni_id"], zone["private_eni_id"])
+        zones[az] = Zone(
+            az,
+            zone["launch_template_id"],
+            zone["public_eni_id"],
+            zone["private_eni_id"],
+            _private_subnet_ids(az, zone.get("private_subnet_ids", [])),
+        )
     return zones
+
+
+def _private_subnet_ids(az: str, value) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(s, str) and _SUBNET_ID.match(s) for s in value):
+        raise ConfigError(
+            f"environment variable NAT_ZERO_ZONES[{az!r}].private_subnet_ids={value!r} is not a list of subnet IDs"
+        )
+    return tuple(value)
+
+
+def _workload_sources(env, zones: dict[str, Zone]) -> tuple[str, ...]:
+    raw = env.get("NAT_ZERO_WORKLOAD_SOURCES", "").strip() or "ec2"
+    sources = tuple(s.strip() for s in raw.split(","))
+    if not sources or any(s not in WORKLOAD_SOURCES for s in sources) or len(set(sources)) != len(sources):
+        raise ConfigError(
+            f"environment variable NAT_ZERO_WORKLOAD_SOURCES={raw!r} must be a comma list of {', '.join(WORKLOAD_SOURCES)}"
+        )
+    missing = [az for az, zone in zones.items() if not zone.private_subnet_ids]
+    if "ecs" in sources and missing:
+        # A task is placed by its subnet: without them every task would be ignored.
+        raise ConfigError(
+            f"environment variable NAT_ZERO_WORKLOAD_SOURCES includes ecs but NAT_ZERO_ZONES{missing!r} "
+            "have no private_subnet_ids"
+        )
+    return sources
 
 
 def _user_tags(env) -> dict[str, str]:
@@ -137,11 +183,12 @@ def load_config(env=None) -> Config:
     account_id = env.get("NAT_ZERO_ACCOUNT_ID", "").strip() or None
     if account_id and not _ACCOUNT_ID.match(account_id):
         raise ConfigError(f"environment variable NAT_ZERO_ACCOUNT_ID={account_id!r} is not a 12-digit account ID")
+    zones = _zones(env)
     return Config(
         name=_matching(env, "NAT_ZERO_NAME", _NAME, "deployment name"),
         vpc_id=_matching(env, "NAT_ZERO_VPC_ID", _VPC_ID, "VPC ID"),
         region=region,
-        zones=_zones(env),
+        zones=zones,
         config_version=_required(env, "NAT_ZERO_CONFIG_VERSION"),
         nat_tag=(env.get("NAT_ZERO_NAT_TAG_KEY") or "nat-zero:managed", env.get("NAT_ZERO_NAT_TAG_VALUE") or "true"),
         ignore_tag=(
@@ -151,4 +198,5 @@ def load_config(env=None) -> Config:
         account_id=account_id,
         user_tags=_user_tags(env),
         metrics=env.get("NAT_ZERO_METRICS", "").strip().lower() == "true",
+        workload_sources=_workload_sources(env, zones),
     )

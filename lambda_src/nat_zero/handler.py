@@ -18,7 +18,7 @@ from .act import Actor
 from .aws import CallCounter, ec2_client
 from .config import load_config
 from .decision import FORWARDING, Snapshot, decide, describe_action
-from .events import Ignored, StateChange, Sweep, parse_event
+from .events import Ignored, StateChange, Sweep, TaskStateChange, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
 
@@ -100,6 +100,8 @@ def _reconcile(event, config, summary: dict) -> None:
 def _describe_request(request) -> dict:
     if isinstance(request, StateChange):
         return {"kind": "state_change", "instance_id": request.instance_id, "state": request.state}
+    if isinstance(request, TaskStateChange):
+        return {"kind": "task_state_change", "task_arn": request.task_arn, "state": request.last_status}
     if isinstance(request, Sweep):
         return {"kind": "sweep", "reason": request.reason}
     return {"kind": "ignored", "reason": request.reason}
@@ -108,6 +110,8 @@ def _describe_request(request) -> dict:
 def _observe(request, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
     if isinstance(request, Sweep):
         return observer.all_snapshots()
+    if isinstance(request, TaskStateChange):
+        return _observe_task(request, config, observer, summary)
     instance = observer.instance(request.instance_id)
     if instance is None:
         # EC2 no longer knows it (or not yet): we cannot tell its AZ, so look at all.
@@ -122,6 +126,17 @@ def _observe(request, config, observer: Observer, summary: dict) -> list[Snapsho
         summary["trigger"]["resolved"] = "az_not_managed"
         return None
     return [observer.zone_snapshot(role.az, request, instance)]
+
+
+def _observe_task(request: TaskStateChange, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
+    # The event names the task's subnet: a task anywhere else costs no read.
+    az = config.zone_of_subnet(request.subnet_id)
+    summary["trigger"]["az"] = az
+    if az is None:
+        summary["trigger"]["resolved"] = "outside_private_subnets"
+        return None
+    summary["trigger"]["resolved"] = "task"
+    return [observer.task_snapshot(az, request)]
 
 
 def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:

@@ -8,6 +8,12 @@ NATs (a handful, however big the AZ). Otherwise it reads the whole VPC+AZ to
 learn whether any workload is left. A sweep reads the whole VPC once and the
 deployment's Elastic IPs once.
 
+ECS tasks (NAT_ZERO_WORKLOAD_SOURCES with ecs) are seen by their ENIs: one
+DescribeNetworkInterfaces filtered on the private subnets and ECS's
+attachment description. A task event names its subnet, so it costs no read to
+place; a starting task costs the NATs read only, a leaving one the AZ's
+instances and task ENIs. A sweep adds one read for the whole VPC's task ENIs.
+
 Turning API answers into a Snapshot is pure (build_snapshot) and tested on its
 own.
 """
@@ -34,7 +40,7 @@ from .decision import (
     Workload,
     freshest_state,
 )
-from .events import StateChange
+from .events import StateChange, TaskStateChange
 from .record import Record
 
 # Terminated instances are gone: their ENIs are free again, they are nobody's workload.
@@ -56,6 +62,9 @@ LAUNCH_FAILURE_CODES = frozenset(
     )
 )
 NO_REPORT = "no report since launch"
+# ECS describes each task ENI it creates (Fargate and the EC2 launch type
+# alike) with the ARN of the task's attachment; EC2 filters take wildcards.
+_TASK_ENI_DESCRIPTION = "arn:aws*:ecs:{region}:*:attachment/*"
 _REPORT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -158,6 +167,28 @@ def failed_launch(instance: dict | None, config: Config) -> FailedLaunch | None:
     return FailedLaunch(instance["InstanceId"], reason["Code"], str(reason.get("Message", ""))[:300])
 
 
+def task_attachment_id(eni: dict) -> str | None:
+    """The ECS attachment an ENI was created for, from its description."""
+    description = eni.get("Description") or ""
+    prefix, separator, attachment_id = description.rpartition(":attachment/")
+    return attachment_id if separator and prefix.startswith("arn:") and attachment_id else None
+
+
+def task_workloads(config: Config, az: str, task_enis: Iterable[dict], trigger: TaskStateChange | None) -> list:
+    """The AZ's ECS tasks: one per task ENI in its private subnets, with the
+    triggering task's event state put over what the read shows of it (a task
+    leaving still has its ENI; one provisioning has none yet)."""
+    subnets = config.zones[az].private_subnet_ids
+    attachments = {task_attachment_id(eni) for eni in task_enis if eni.get("SubnetId") in subnets}
+    attachments.discard(None)
+    if trigger is not None:
+        attachments.discard(trigger.attachment_id)
+    workloads = [Workload(a, RUNNING, "task") for a in attachments]
+    if trigger is not None and trigger.workload_state and config.zone_of_subnet(trigger.subnet_id) == az:
+        workloads.append(Workload(trigger.attachment_id, trigger.workload_state, "task"))
+    return workloads
+
+
 def _eip_from_address(address: dict) -> Eip:
     return Eip(
         allocation_id=address["AllocationId"],
@@ -174,6 +205,8 @@ def build_snapshot(
     trigger: StateChange | None = None,
     trigger_instance: dict | None = None,
     addresses: Iterable[dict] | None = None,
+    task_enis: Iterable[dict] = (),
+    trigger_task: TaskStateChange | None = None,
 ) -> Snapshot:
     """One AZ's snapshot from DescribeInstances (and DescribeAddresses) answers.
 
@@ -218,6 +251,7 @@ def build_snapshot(
                     dataplane=dataplane_report(instance, state),
                 )
             )
+    workloads.extend(task_workloads(config, az, task_enis, trigger_task))
     eips = None
     if addresses is not None:
         eips = tuple(_eip_from_address(a) for a in addresses if tags_of(a).get(AZ_TAG) == az and a.get("AllocationId"))
@@ -278,6 +312,19 @@ class Observer:
         ]
         return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
 
+    def task_enis(self, az: str | None = None) -> list[dict]:
+        """The ENIs ECS created for tasks in the deployment's private subnets
+        (of one AZ, or all); none read unless ECS is a workload source."""
+        if "ecs" not in self.config.workload_sources:
+            return []
+        zones = [self.config.zones[az]] if az else self.config.zones.values()
+        subnets = sorted({s for zone in zones for s in zone.private_subnet_ids})
+        filters = [
+            {"Name": "subnet-id", "Values": subnets},
+            {"Name": "description", "Values": [_TASK_ENI_DESCRIPTION.format(region=self.config.region)]},
+        ]
+        return _paginate(self.ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
+
     def vpc_instances(self) -> list[dict]:
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
@@ -302,9 +349,23 @@ class Observer:
             # only the NATs. This keeps an event storm of launches in a big AZ
             # at constant cost per event.
             return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance)
-        return build_snapshot(self.config, az, self.zone_instances(az), trigger, trigger_instance)
+        return build_snapshot(
+            self.config, az, self.zone_instances(az), trigger, trigger_instance, task_enis=self.task_enis(az)
+        )
+
+    def task_snapshot(self, az: str, trigger: TaskStateChange) -> Snapshot:
+        if trigger.workload_state:
+            # As for an instance: the task is the proof, only the NATs are read.
+            return build_snapshot(self.config, az, self.zone_nats(az), trigger_task=trigger)
+        return build_snapshot(
+            self.config, az, self.zone_instances(az), task_enis=self.task_enis(az), trigger_task=trigger
+        )
 
     def all_snapshots(self) -> list[Snapshot]:
         instances = self.vpc_instances()
         addresses = self.addresses()
-        return [build_snapshot(self.config, az, instances, addresses=addresses) for az in sorted(self.config.zones)]
+        task_enis = self.task_enis()
+        return [
+            build_snapshot(self.config, az, instances, addresses=addresses, task_enis=task_enis)
+            for az in sorted(self.config.zones)
+        ]

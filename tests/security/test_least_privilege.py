@@ -120,7 +120,9 @@ def deployment(monkeypatch):
         harden_launch_templates(world, profile_arn)
         zones = json.loads(world.env()["NAT_ZERO_ZONES"])
         instance_role = iam.get_role(RoleName=INSTANCE_ROLE)["Role"]["Arn"]
-        facts = Facts(NAME, world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, zones, AMI, instance_role)
+        # With ecs, every read the reconciler's client knows is granted (the most it can have).
+        sources = {"nat_zero_workload_sources": ["ec2", "ecs"]}
+        facts = Facts(NAME, world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, zones, AMI, instance_role, overrides=sources)
         policy = render_policy(facts)
 
         role = iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))["Role"]
@@ -129,6 +131,7 @@ def deployment(monkeypatch):
         session = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role["Arn"], RoleSessionName="reconciler")
         reconciler = credentials(session["Credentials"])
 
+        world.extra_env["NAT_ZERO_WORKLOAD_SOURCES"] = "ec2,ecs"
         for key, value in world.env().items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", reconciler["aws_access_key_id"])
@@ -448,6 +451,12 @@ def test_the_reads_granted_are_exactly_those_the_reconciler_can_call(deployment)
     assert callable_reads == {f"ec2:{op}" for op in nat_zero_aws.EC2_OPERATIONS if op.startswith("Describe")}
     assert granted_reads(deployment.policy) == callable_reads
     assert not any("*" in action for s in deployment.policy["Statement"] for action in s["Action"])
+
+
+def test_task_enis_are_read_only_when_ecs_is_a_workload_source(deployment):
+    facts = Facts(NAME, deployment.world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, {}, AMI, "arn:aws:iam::1:role/x")
+    assert "ec2:DescribeNetworkInterfaces" not in granted_reads(render_policy(facts))
+    assert "ec2:DescribeNetworkInterfaces" in granted_reads(deployment.policy)
 
 
 def test_only_reads_are_granted_on_every_resource(deployment):
