@@ -24,6 +24,7 @@ def resource_names(name: str) -> dict[str, str]:
         "log_group": f"/aws/lambda/{function}",
         "state_rule": f"{name}-nat-zero-ec2-state",
         "sweep_rule": f"{name}-nat-zero-sweep",
+        "task_rule": f"{name}-nat-zero-ecs-task",
     }
 
 

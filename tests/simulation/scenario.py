@@ -65,6 +65,7 @@ class Tenants:
         self.trace = trace
         self.change_config = change_config
         self.until = ENDLESS
+        self.tasks = None  # tests.simulation.tasks.SimulatedTasks, in seeds with ECS tasks
         self._restart_when_stopped: set[str] = set()
         fleet.listeners.append(self._on_change)
 
@@ -106,6 +107,7 @@ class Tenants:
             subnet = zone.public_subnet_id if public else zone.private_subnet_id
             choices.append((3, f"launch workload in {az}", lambda: self._launch(WORKLOAD, az, subnet)))
         choices += self._lifecycle_choices(WORKLOAD, weight=2)
+        choices += self.tasks.choices() if self.tasks else []
         running = self.fleet.of_kind(WORKLOAD, states=(RUNNING,))
         if running:
             flapping = self.rng.choice(running).instance_id
