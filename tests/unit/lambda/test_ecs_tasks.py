@@ -55,7 +55,9 @@ def test_the_task_lifecycle_keeps_then_stops_the_nat(ecs_world, reconcile):
     assert verdicts(summary) == ["stop_nat"]
     assert reads(summary)["DescribeNetworkInterfaces"] == 1
     assert live_nats(ecs_world, AZ_A) == []
-    assert verdicts(reconcile(task.deprovision())) in (["steady"], ["release_eip"])
+    # STOPPED: the NAT is stopped, the EIP still on its public ENI goes.
+    assert verdicts(reconcile(task.deprovision())) == ["release_eip"]
+    assert ecs_world.eips(AZ_A) == []
 
 
 def test_a_stopped_tasks_lingering_eni_does_not_hold_the_nat(ecs_world, reconcile):
