@@ -10,7 +10,7 @@ CPU time measured here is the handler's own (botocore included), not moto's.
 A second AZ holds a fixed 1,000 instances throughout: the cost of an event
 must follow the instances of its own AZ, not of the VPC.
 
-    .venv/bin/python benchmarks/reconciler_cost.py [--sizes 10,100,1000] [--repeat 5]
+    .venv/bin/python benchmarks/reconciler_cost.py [--sizes 10,100,1000] [--repeat 5] [--noise 1000]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def launch(world, az, count, stopped=True):
 
 
 class Bench:
-    def __init__(self, size):
+    def __init__(self, size, noise):
         from nat_zero import aws, handler
 
         self.handler = handler
@@ -68,7 +68,7 @@ class Bench:
         for key, value in self.world.env().items():
             os.environ[key] = value
         launch(self.world, AZ, size - 1)  # stopped: read on every event, never workloads
-        launch(self.world, NOISE_AZ, NOISE_INSTANCES)
+        launch(self.world, NOISE_AZ, noise)
         self.workload = launch(self.world, AZ, 1, stopped=False)[0]
         other = build_world(f"other{size}", ec2=self.world.ec2, cidr_second_octet=1)
         self.stranger = other.launch_workload(AZ)
@@ -180,6 +180,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--noise", type=int, default=NOISE_INSTANCES, help="instances in the other AZ")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
@@ -191,13 +192,13 @@ def main():
             AWS_DEFAULT_REGION=REGION,
         )
         for size in sizes:
-            bench = Bench(size)
+            bench = Bench(size, args.noise)
             bench.call(SWEEP_EVENT)  # warm the client, as a warm Lambda container would be
             for kind in KINDS:
                 results[kind, size] = bench.measure(kind, args.repeat)
     print(
         f"Reconciler cost per event (AZ size = instances in the event's AZ; "
-        f"+{NOISE_INSTANCES} in another AZ of the VPC; median of {args.repeat})"
+        f"+{args.noise} in another AZ of the VPC; median of {args.repeat})"
     )
     header = "| event kind | verdict | " + " | ".join(f"calls @{s} | CPU ms @{s}" for s in sizes) + " |"
     print(header)
