@@ -22,7 +22,6 @@ import random
 import uuid
 from dataclasses import dataclass
 
-
 REGION = "us-east-1"  # the sandbox's and the tests' region
 ACCOUNT = "123456789012"  # moto's default account
 CLUSTER = "apps"
