@@ -1,11 +1,16 @@
 """AWS calls and handler CPU per event kind, for AZs of 10, 100 and 1,000 instances.
 
+The task_* kinds are ECS task state changes (NAT_ZERO_WORKLOAD_SOURCES=ec2,ecs;
+tasks and their ENIs modelled as in tests.support.ecs_tasks), sweep_ecs the
+sweep of such a deployment: their rows set against the instance rows above
+them show what a task event costs against an instance event.
+
 The reconciler runs in this process against a moto server in another, so the
 CPU time measured here is the handler's own (botocore included), not moto's.
 A second AZ holds a fixed 1,000 instances throughout: the cost of an event
 must follow the instances of its own AZ, not of the VPC.
 
-    .venv/bin/python benchmarks/reconciler_cost.py [--sizes 10,100,1000] [--repeat 5]
+    .venv/bin/python benchmarks/reconciler_cost.py [--sizes 10,100,1000] [--repeat 5] [--noise 1000]
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 import boto3  # noqa: E402
 
 from playbooks.sandbox.emulator import moto_server  # noqa: E402
+from tests.support.ecs_tasks import running_task, start_task  # noqa: E402
 from tests.support.world import AMI, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
 
 AZ, NOISE_AZ = "us-east-1a", "us-east-1b"
 NOISE_INSTANCES = 1000
-KINDS = ("out_of_vpc", "in_vpc_noop", "create", "start", "stop", "eip_attach", "release", "sweep")
+INSTANCE_KINDS = ("out_of_vpc", "in_vpc_noop", "create", "start", "stop", "eip_attach", "release", "sweep")
+TASK_KINDS = ("task_out_of_subnets", "task_noop", "task_create", "task_stop", "sweep_ecs")
+KINDS = INSTANCE_KINDS + TASK_KINDS
 
 
 def launch(world, az, count, stopped=True):
@@ -51,7 +59,7 @@ def launch(world, az, count, stopped=True):
 
 
 class Bench:
-    def __init__(self, size):
+    def __init__(self, size, noise):
         from nat_zero import aws, handler
 
         self.handler = handler
@@ -60,10 +68,11 @@ class Bench:
         for key, value in self.world.env().items():
             os.environ[key] = value
         launch(self.world, AZ, size - 1)  # stopped: read on every event, never workloads
-        launch(self.world, NOISE_AZ, NOISE_INSTANCES)
+        launch(self.world, NOISE_AZ, noise)
         self.workload = launch(self.world, AZ, 1, stopped=False)[0]
         other = build_world(f"other{size}", ec2=self.world.ec2, cidr_second_octet=1)
         self.stranger = other.launch_workload(AZ)
+        self.tasks = []
 
     def call(self, event):
         with contextlib.redirect_stdout(io.StringIO()):  # the JSON log lines
@@ -96,7 +105,36 @@ class Bench:
     def _converge(self):
         self.call(SWEEP_EVENT)
 
+    def arrange_task(self, kind):
+        """An ECS task event, the AZ's instance workload stopped: tasks alone
+        decide. Earlier tasks are stopped first (their ENIs deleted)."""
+        os.environ["NAT_ZERO_WORKLOAD_SOURCES"] = "ec2,ecs"
+        while self.tasks:
+            self.tasks.pop().deprovision()
+        self._set_workload(False)
+        if kind == "task_out_of_subnets":
+            return start_task(self.world, AZ, subnet_id=self.world.zones[AZ].public_subnet_id).event()
+        if kind == "task_create":
+            if self.nat():
+                self.world.ec2.terminate_instances(InstanceIds=[self.nat()])
+            self._release_all()
+            return start_task(self.world, AZ).event()
+        task = running_task(self.world, AZ)
+        self.tasks.append(task)
+        if kind == "sweep_ecs":
+            return SWEEP_EVENT
+        self._converge()
+        if kind == "task_noop":
+            return task.run()
+        if kind == "task_stop":
+            self.tasks.remove(task)
+            return task.deprovision()
+        raise ValueError(kind)
+
     def arrange(self, kind):
+        if kind in TASK_KINDS:
+            return self.arrange_task(kind)
+        os.environ.pop("NAT_ZERO_WORKLOAD_SOURCES", None)
         if kind == "out_of_vpc":
             return state_change_event(self.stranger, "running")
         if kind == "sweep":
@@ -142,6 +180,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--noise", type=int, default=NOISE_INSTANCES, help="instances in the other AZ")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {}
@@ -153,13 +192,13 @@ def main():
             AWS_DEFAULT_REGION=REGION,
         )
         for size in sizes:
-            bench = Bench(size)
+            bench = Bench(size, args.noise)
             bench.call(SWEEP_EVENT)  # warm the client, as a warm Lambda container would be
             for kind in KINDS:
                 results[kind, size] = bench.measure(kind, args.repeat)
     print(
         f"Reconciler cost per event (AZ size = instances in the event's AZ; "
-        f"+{NOISE_INSTANCES} in another AZ of the VPC; median of {args.repeat})"
+        f"+{args.noise} in another AZ of the VPC; median of {args.repeat})"
     )
     header = "| event kind | verdict | " + " | ".join(f"calls @{s} | CPU ms @{s}" for s in sizes) + " |"
     print(header)
@@ -171,6 +210,8 @@ def main():
             cells += [str(calls), f"{cpu:.1f}"]
         print(f"| {kind} | {results[kind, sizes[0]][2]} | " + " | ".join(cells) + " |")
     print("targets: out_of_vpc <= 1 call, in_vpc_noop <= 2 calls (reference Go implementation: 8 and 4)")
+    print("task events: task_out_of_subnets 0 calls (the event names its subnet), task_noop/task_create as their")
+    print("instance kinds less the by-ID read; a task leaving adds one DescribeNetworkInterfaces of its AZ")
 
 
 if __name__ == "__main__":

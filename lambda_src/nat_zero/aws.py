@@ -11,7 +11,8 @@ from botocore.loaders import Loader
 
 from .config import Config
 
-# The EC2 operations the reconciler calls, and the only ones in the trimmed
+# The EC2 operations the reconciler calls (DescribeNetworkInterfaces: the
+# ENIs of ECS tasks, with NAT_ZERO_WORKLOAD_SOURCES including ecs), and the only ones in the trimmed
 # service model it ships (tools/trim_service_model.py). Decoding the full
 # model is most of botocore's cold start.
 EC2_OPERATIONS = (
@@ -32,7 +33,7 @@ EC2_OPERATIONS = (
     "StopInstances",
     "TerminateInstances",
 )
-EC2_PAGINATORS = ("DescribeInstances",)
+EC2_PAGINATORS = ("DescribeInstances", "DescribeNetworkInterfaces")
 MUTATING_OPERATIONS = tuple(op for op in EC2_OPERATIONS if not op.startswith("Describe"))
 MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "botocore_data")
 

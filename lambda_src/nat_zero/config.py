@@ -43,6 +43,10 @@ _ROUTE_TABLE_ID = re.compile(r"^rtb-[0-9a-f]{8,17}$")
 _ALLOCATION_ID = re.compile(r"^eipalloc-[0-9a-f]{8,17}$")
 # An EventBridge rule name.
 _RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+# Where workloads come from (NAT_ZERO_WORKLOAD_SOURCES): EC2 instances, and
+# with "ecs" also ECS tasks with awsvpc networking (Fargate or EC2 launch type).
+WORKLOAD_SOURCES = ("ec2", "ecs")
 
 
 class ConfigError(ValueError):
@@ -56,6 +60,9 @@ class Zone(Record):
     private_eni_id: str
     # Every private route table of the AZ (its 0.0.0.0/0 goes to private_eni_id).
     route_table_ids: tuple[str, ...] = ()
+    # The AZ's private subnets: an ECS task event names its subnet, so a task
+    # elsewhere is told apart without a read. Optional (older deployments).
+    private_subnet_ids: tuple[str, ...] = ()
 
 
 class Config(Record):
@@ -79,6 +86,14 @@ class Config(Record):
     eip_allocations: dict[str, str] | None = None
     # The 1-minute EventBridge rule that sends {"action": "health"}; None: no health rule.
     health_rule: str | None = None
+    workload_sources: tuple[str, ...] = ("ec2",)
+
+    def zone_of_subnet(self, subnet_id: str) -> str | None:
+        """The AZ whose private subnets include subnet_id, or None."""
+        for az, zone in self.zones.items():
+            if subnet_id in zone.private_subnet_ids:
+                return az
+        return None
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
@@ -143,6 +158,7 @@ def _zones(env) -> dict[str, Zone]:
             zone["public_eni_id"],
             zone["private_eni_id"],
             _route_table_ids(az, zone.get("route_table_ids")),
+            _private_subnet_ids(az, zone.get("private_subnet_ids", [])),
         )
     return zones
 
@@ -175,6 +191,31 @@ def _optional_json(env, key: str):
         return json.loads(raw)
     except ValueError as exc:
         raise ConfigError(f"environment variable {key} is not valid JSON: {exc}") from None
+
+
+def _private_subnet_ids(az: str, value) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(s, str) and _SUBNET_ID.match(s) for s in value):
+        raise ConfigError(
+            f"environment variable NAT_ZERO_ZONES[{az!r}].private_subnet_ids={value!r} is not a list of subnet IDs"
+        )
+    return tuple(value)
+
+
+def _workload_sources(env, zones: dict[str, Zone]) -> tuple[str, ...]:
+    raw = env.get("NAT_ZERO_WORKLOAD_SOURCES", "").strip() or "ec2"
+    sources = tuple(s.strip() for s in raw.split(","))
+    if not sources or any(s not in WORKLOAD_SOURCES for s in sources) or len(set(sources)) != len(sources):
+        raise ConfigError(
+            f"environment variable NAT_ZERO_WORKLOAD_SOURCES={raw!r} must be a comma list of {', '.join(WORKLOAD_SOURCES)}"
+        )
+    missing = [az for az, zone in zones.items() if not zone.private_subnet_ids]
+    if "ecs" in sources and missing:
+        # A task is placed by its subnet: without them every task would be ignored.
+        raise ConfigError(
+            f"environment variable NAT_ZERO_WORKLOAD_SOURCES includes ecs but NAT_ZERO_ZONES{missing!r} "
+            "have no private_subnet_ids"
+        )
+    return sources
 
 
 def _eip_allocations(env, zones: dict[str, Zone]) -> dict[str, str]:
@@ -233,4 +274,5 @@ def load_config(env=None) -> Config:
         eip_mode=_choice(env, "NAT_ZERO_EIP_MODE", EIP_MODES),
         eip_allocations=_eip_allocations(env, zones),
         health_rule=_health_rule(env),
+        workload_sources=_workload_sources(env, zones),
     )

@@ -52,8 +52,10 @@ def freshest_state(read_state: str | None, event_state: str | None) -> str | Non
 
 
 class Workload(Record):
+    # An instance ID, or for an ECS task (kind "task") its ENI attachment ID.
     instance_id: str
     state: str
+    kind: str = "instance"
 
 
 # What the NAT's data plane reports of itself (nat-bootstrap.sh tags its own

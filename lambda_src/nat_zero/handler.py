@@ -19,7 +19,7 @@ from .act import Actor
 from .aws import CallCounter, ec2_client, events_client
 from .config import ALWAYS_ON, load_config
 from .decision import ACTIVE_STATES, FORWARDING, DisableSourceDestCheck, PointRoute, Snapshot, decide, describe_action
-from .events import Ignored, Interruption, StateChange, Sweep, parse_event
+from .events import Ignored, Interruption, StateChange, Sweep, TaskStateChange, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
 
@@ -144,6 +144,8 @@ def _switch_health_rule(request, config, snapshots: list[Snapshot], summary: dic
 def _describe_request(request) -> dict:
     if isinstance(request, StateChange):
         return {"kind": "state_change", "instance_id": request.instance_id, "state": request.state}
+    if isinstance(request, TaskStateChange):
+        return {"kind": "task_state_change", "task_arn": request.task_arn, "state": request.last_status}
     if isinstance(request, Sweep):
         return {"kind": "sweep", "reason": request.reason}
     if isinstance(request, Interruption):
@@ -156,6 +158,8 @@ def _observe(request, config, observer: Observer, summary: dict) -> list[Snapsho
         return observer.all_snapshots()
     if isinstance(request, Interruption):
         return _observe_interruption(request, config, observer, summary)
+    if isinstance(request, TaskStateChange):
+        return _observe_task(request, config, observer, summary)
     instance = observer.instance(request.instance_id)
     if instance is None:
         # EC2 no longer knows it (or not yet): we cannot tell its AZ, so look at all.
@@ -184,6 +188,17 @@ def _observe_interruption(request: Interruption, config, observer: Observer, sum
     summary["trigger"]["resolved"] = "nat"
     summary["trigger"]["az"] = role.az
     return observer.all_snapshots({request.instance_id: f"spot interruption ({request.action})"})
+
+
+def _observe_task(request: TaskStateChange, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
+    # The event names the task's subnet: a task anywhere else costs no read.
+    az = config.zone_of_subnet(request.subnet_id)
+    summary["trigger"]["az"] = az
+    if az is None:
+        summary["trigger"]["resolved"] = "outside_private_subnets"
+        return None
+    summary["trigger"]["resolved"] = "task"
+    return [observer.task_snapshot(az, request)]
 
 
 def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:

@@ -10,6 +10,12 @@ small pages and stops at the first page that holds a workload other than the
 trigger: one such workload is all a decision needs, whatever the AZ's size. A
 sweep reads the whole VPC once and the deployment's Elastic IPs once.
 
+ECS tasks (NAT_ZERO_WORKLOAD_SOURCES with ecs) are seen by their ENIs: one
+DescribeNetworkInterfaces filtered on the private subnets and ECS's
+attachment description. A task event names its subnet, so it costs no read to
+place; a starting task costs the NATs read only, a leaving one the AZ's
+instances and task ENIs. A sweep adds one read for the whole VPC's task ENIs.
+
 Turning API answers into a Snapshot is pure (build_snapshot) and tested on its
 own.
 """
@@ -51,7 +57,7 @@ from .decision import (
     freshest_state,
     with_failover_targets,
 )
-from .events import StateChange
+from .events import StateChange, TaskStateChange
 from .record import Record
 
 # Terminated instances are gone: their ENIs are free again, they are nobody's workload.
@@ -83,6 +89,9 @@ RETIREMENT_EVENT_CODES = frozenset(("instance-retirement", "instance-stop"))
 # Events EC2 keeps listing after they are over.
 _PAST_EVENT_PREFIXES = ("[Completed]", "[Canceled]")
 DEFAULT_ROUTE = "0.0.0.0/0"
+# ECS describes each task ENI it creates (Fargate and the EC2 launch type
+# alike) with the ARN of the task's attachment; EC2 filters take wildcards.
+_TASK_ENI_DESCRIPTION = "arn:aws*:ecs:{region}:*:attachment/*"
 _REPORT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -208,6 +217,28 @@ def failed_launch(instance: dict | None, config: Config) -> FailedLaunch | None:
     return FailedLaunch(instance["InstanceId"], reason["Code"], str(reason.get("Message", ""))[:300])
 
 
+def task_attachment_id(eni: dict) -> str | None:
+    """The ECS attachment an ENI was created for, from its description."""
+    description = eni.get("Description") or ""
+    prefix, separator, attachment_id = description.rpartition(":attachment/")
+    return attachment_id if separator and prefix.startswith("arn:") and attachment_id else None
+
+
+def task_workloads(config: Config, az: str, task_enis: Iterable[dict], trigger: TaskStateChange | None) -> list:
+    """The AZ's ECS tasks: one per task ENI in its private subnets, with the
+    triggering task's event state put over what the read shows of it (a task
+    leaving still has its ENI; one provisioning has none yet)."""
+    subnets = config.zones[az].private_subnet_ids
+    attachments = {task_attachment_id(eni) for eni in task_enis if eni.get("SubnetId") in subnets}
+    attachments.discard(None)
+    if trigger is not None:
+        attachments.discard(trigger.attachment_id)
+    workloads = [Workload(a, RUNNING, "task") for a in attachments]
+    if trigger is not None and trigger.workload_state and config.zone_of_subnet(trigger.subnet_id) == az:
+        workloads.append(Workload(trigger.attachment_id, trigger.workload_state, "task"))
+    return workloads
+
+
 def _eip_from_address(address: dict) -> Eip:
     return Eip(
         allocation_id=address["AllocationId"],
@@ -239,6 +270,8 @@ def build_snapshot(
     now: datetime | None = None,
     routes: dict[str, Route] | None = None,
     source_dest_checked: Iterable[str] = (),
+    task_enis: Iterable[dict] = (),
+    trigger_task: TaskStateChange | None = None,
 ) -> Snapshot:
     """One AZ's snapshot from DescribeInstances (and DescribeAddresses) answers.
 
@@ -287,6 +320,7 @@ def build_snapshot(
                     status_problem=(statuses or {}).get(iid) if state == RUNNING else None,
                 )
             )
+    workloads.extend(task_workloads(config, az, task_enis, trigger_task))
     eips = None
     if addresses is not None:
         eips = tuple(_eip_from_address(a) for a in addresses if _address_of_zone(a, az, config))
@@ -340,7 +374,7 @@ class Observer:
         found = _instances(reservations)
         return found[0] if found else None
 
-    def first_workloads(self, az: str, trigger_id: str) -> list[dict]:
+    def first_workloads(self, az: str, trigger_id: str | None) -> list[dict]:
         """Active workloads of the AZ other than the trigger, from the first page
         that holds any; [] only once EC2 has no further page. EC2 filters after
         paging, so a page may be short or empty and still carry a NextToken."""
@@ -372,6 +406,19 @@ class Observer:
         ]
         return _instances(_paginate(self.ec2, "describe_instances", "Reservations", Filters=filters))
 
+    def task_enis(self, az: str | None = None) -> list[dict]:
+        """The ENIs ECS created for tasks in the deployment's private subnets
+        (of one AZ, or all); none read unless ECS is a workload source."""
+        if "ecs" not in self.config.workload_sources:
+            return []
+        zones = [self.config.zones[az]] if az else self.config.zones.values()
+        subnets = sorted({s for zone in zones for s in zone.private_subnet_ids})
+        filters = [
+            {"Name": "subnet-id", "Values": subnets},
+            {"Name": "description", "Values": [_TASK_ENI_DESCRIPTION.format(region=self.config.region)]},
+        ]
+        return _paginate(self.ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
+
     def vpc_instances(self) -> list[dict]:
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
@@ -398,8 +445,22 @@ class Observer:
             return build_snapshot(self.config, az, self.zone_nats(az), trigger, trigger_instance, now=self.now)
         # The trigger's own state comes from its event and by-ID read (build_snapshot
         # merges them); the search is for any other workload that keeps the NAT in use.
-        instances = self.zone_nats(az) + self.first_workloads(az, trigger.instance_id)
-        return build_snapshot(self.config, az, instances, trigger, trigger_instance, now=self.now)
+        instances, task_enis = self._zone_nats_and_first_workloads(az, trigger.instance_id)
+        return build_snapshot(self.config, az, instances, trigger, trigger_instance, now=self.now, task_enis=task_enis)
+
+    def task_snapshot(self, az: str, trigger: TaskStateChange) -> Snapshot:
+        if trigger.workload_state:
+            # As for an instance: the task is the proof, only the NATs are read.
+            return build_snapshot(self.config, az, self.zone_nats(az), trigger_task=trigger, now=self.now)
+        instances, task_enis = self._zone_nats_and_first_workloads(az, None)
+        return build_snapshot(self.config, az, instances, task_enis=task_enis, trigger_task=trigger, now=self.now)
+
+    def _zone_nats_and_first_workloads(self, az: str, trigger_id: str | None) -> tuple[list[dict], list[dict]]:
+        """(the AZ's NATs and its first other instance workloads, its task ENIs):
+        enough to tell whether any workload is left. The task ENIs are read
+        only when no instance workload was found."""
+        workloads = self.first_workloads(az, trigger_id)
+        return self.zone_nats(az) + workloads, ([] if workloads else self.task_enis(az))
 
     def instance_statuses(self, instance_ids: list[str]) -> dict[str, str]:
         """The problems EC2 reports for these running instances, by ID (one call)."""
@@ -459,6 +520,7 @@ class Observer:
         statuses = {**self.instance_statuses(sorted(running_nats)), **(extra_statuses or {})}
         routes = self.default_routes()
         checked = self.source_dest_checked(instances)
+        task_enis = self.task_enis()
         snapshots = [
             build_snapshot(
                 self.config,
@@ -469,6 +531,7 @@ class Observer:
                 now=self.now,
                 routes=routes,
                 source_dest_checked=checked,
+                task_enis=task_enis,
             )
             for az in sorted(self.config.zones)
         ]

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO)]
 
+from ecs_tasks import Task, new_task  # noqa: E402
 from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
 from inventory import deployment_resources, leftovers, zone_status  # noqa: E402
 from prices import per_az_costs  # noqa: E402
@@ -96,6 +97,7 @@ class Demo:
         self.relay: Relay | None = None
         self.logs: list[Path] = []
         self.workloads: dict[int, str] = {}
+        self.task: Task | None = None
 
     def client(self, service: str):
         return self.session.client(service, endpoint_url=self.endpoint)
@@ -174,7 +176,9 @@ class Demo:
         self.variables = yaml.safe_load(self.vars_file.read_text())
 
     def deploy(self):
-        if not self.playbook("site.yml", "-e", f"@{self.vars_file}"):
+        # ECS tasks count too (the Fargate task scene): the task rule and its read.
+        sources = json.dumps({"nat_zero_workload_sources": ["ec2", "ecs"]})
+        if not self.playbook("site.yml", "-e", f"@{self.vars_file}", "-e", sources):
             raise RuntimeError(f"playbooks/site.yml failed (see {self.work_dir / 'site.log'})")
         reconciler_log = self.work_dir / "reconciler.log"
         reconciler_log.write_text("")
@@ -192,6 +196,26 @@ class Demo:
         """stop, start or terminate the workload of AZ index, then let the reconciler react."""
         getattr(self.ec2, f"{action}_instances")(InstanceIds=[self.workloads[index]])
         print(f"       workload {self.workloads[index]}: {action}", flush=True)
+        self.relay.pump()
+
+    def run_task(self, index: int):
+        """A Fargate task in the AZ's private subnet, modelled (moto cannot run
+        one): ECS's PROVISIONING event, then its ENI, then RUNNING, delivered as
+        the task rule would (playbooks/sandbox/ecs_tasks.py)."""
+        az = self.variables["nat_zero_availability_zones"][index]
+        self.task = new_task(self.ec2, az, self.variables["nat_zero_private_subnets"][index])
+        print(f"       task {self.task.task_id[:12]} PROVISIONING in {az}", flush=True)
+        self.relay.invoke(self.task.event())
+        self.task.provision()
+        print(f"       task ENI {self.task.eni_id} created; task RUNNING", flush=True)
+        self.relay.invoke(self.task.run())
+        self.relay.pump()
+
+    def stop_task(self):
+        self.task.stop()
+        self.task.deprovision()
+        print(f"       task {self.task.task_id[:12]} STOPPED, its ENI deleted", flush=True)
+        self.relay.invoke(self.task.event())
         self.relay.pump()
 
     def teardown(self):
@@ -292,11 +316,21 @@ def workload_steps(demo: Demo) -> list[tuple[str, Callable[[], None], Callable[[
             lambda: demo.workload_action(1, "terminate"),
             expect_nats({0: "idle", 1: "idle"}),
         ),
+        (
+            f"Run a Fargate task in {a}: its NAT starts before the image pull",
+            lambda: demo.run_task(0),
+            expect_nats({0: "active", 1: "idle"}),
+        ),
+        (
+            f"Stop the Fargate task in {a}: its NAT stops",
+            demo.stop_task,
+            expect_nats({0: "idle", 1: "idle"}),
+        ),
     ]
 
 
 # Create, deploy, the workload steps, teardown.
-STEP_COUNT = 2 + 6 + 1
+STEP_COUNT = 2 + 8 + 1
 
 
 def run(name: str, work_dir: Path) -> int:

@@ -26,6 +26,7 @@ def resource_names(name: str) -> dict[str, str]:
         "sweep_rule": f"{name}-nat-zero-sweep",
         "health_rule": f"{name}-nat-zero-health",
         "spot_warning_rule": f"{name}-nat-zero-spot-warning",
+        "task_rule": f"{name}-nat-zero-ecs-task",
     }
 
 

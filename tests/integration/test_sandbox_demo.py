@@ -98,7 +98,7 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     assert completed.returncode == 0, output[-4000:]
     report = json.loads(stale.read_text())
     assert report["ok"] is True and "stale" not in report
-    assert [row["ok"] for row in report["steps"]] == [True] * 9
+    assert [row["ok"] for row in report["steps"]] == [True] * 11
     steps = _demo_steps(report)
 
     def zone(step, index):
@@ -114,7 +114,10 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     assert zone(start, 0)["nat"] == "running" and zone(start, 0)["nat_ids"] == zone(stop, 0)["nat_ids"]
     last = "Terminate the workload in us-east-1b"
     assert [zone(last, i)["eip_count"] for i in (0, 1)] == [0, 0]
-    assert all(steps[s]["reconciler_aws_calls"] > 0 for s in (first, both, stop, start, last))
+    task_up, task_down = "Run a Fargate task in us-east-1a", "Stop the Fargate task in us-east-1a"
+    assert zone(task_up, 0)["nat"] == "running" and zone(task_up, 0)["nat_ids"] == zone(start, 0)["nat_ids"]
+    assert zone(task_down, 0)["nat"] == "stopped" and zone(task_down, 0)["eip_count"] == 0
+    assert all(steps[s]["reconciler_aws_calls"] > 0 for s in (first, both, stop, start, last, task_up, task_down))
     assert [zone("Tear down with playbooks/teardown.yml", i)["nat"] for i in (0, 1)] == ["none", "none"]
 
     # The story as printed: each step announced before its tasks, no skipped

@@ -138,7 +138,9 @@ def deployment(monkeypatch):
         for az, zone in zones.items():
             zone["route_table_ids"] = [private_route_table(ec2, world, az)]
         instance_role = iam.get_role(RoleName=INSTANCE_ROLE)["Role"]["Arn"]
-        facts = Facts(NAME, world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, zones, AMI, instance_role)
+        # With ecs, every read the reconciler's client knows is granted (the most it can have).
+        sources = {"nat_zero_workload_sources": ["ec2", "ecs"]}
+        facts = Facts(NAME, world.vpc_id, REGION, DEFAULT_ACCOUNT_ID, zones, AMI, instance_role, overrides=sources)
         policy = render_policy(facts)
 
         role = iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))["Role"]
@@ -147,6 +149,7 @@ def deployment(monkeypatch):
         session = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role["Arn"], RoleSessionName="reconciler")
         reconciler = credentials(session["Credentials"])
 
+        world.extra_env["NAT_ZERO_WORKLOAD_SOURCES"] = "ec2,ecs"
         for key, value in world.env().items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("NAT_ZERO_ZONES", json.dumps(zones))

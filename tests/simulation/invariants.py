@@ -91,6 +91,7 @@ class Invariants:
         self.clock = clock
         self.checks = 0
         self.violations: list[str] = []
+        self.tasks = None  # tests.simulation.tasks.SimulatedTasks, in seeds with ECS tasks
 
     def check(self, holds: bool, message: str) -> None:
         self.checks += 1
@@ -203,7 +204,7 @@ class Invariants:
         for az, zone in sorted(self.world.zones.items()):
             eips = [a for a in addresses if a.tags.get(AZ_TAG) == az]
             nats = self._nats(az)
-            workloads = self._workloads(az)
+            workloads = self._workloads(az) + (self.tasks.running(az) if self.tasks else [])
             if workloads:
                 running = [n for n in nats if n.state == RUNNING]
                 self.check(

@@ -44,6 +44,7 @@ from tests.simulation.faults import FaultPlan
 from tests.simulation.fleet import FOREIGN, NEIGHBOUR_NAT, UNMANAGED_AZ, Delays, Fleet
 from tests.simulation.invariants import Invariants, MotoView, foreign_intact
 from tests.simulation.scenario import GameDay, Tenants
+from tests.simulation.tasks import SimulatedTasks
 from tests.support.world import AMI, AZS, NAT_TAG, REGION, build_world
 
 MAX_STEPS = 3000  # per phase; a run that does not calm down within them fails
@@ -190,6 +191,7 @@ class Simulation:
             GameDay(self.rng, self.fleet, raw, self.world, self.route_tables, self.ec2, self.faults, self.trace),
         )
         self.clock.after_each = lambda label: self.invariants.step()
+        self._tasks(random.Random(f"ecs-tasks-{self.result.seed}"))
         self._neighbour(raw, azs[0])
         self.foreign_eips = self._foreign_eips(raw, azs[0])
         self._play()
@@ -212,6 +214,16 @@ class Simulation:
             tables[az] = table
         os.environ["NAT_ZERO_ZONES"] = json.dumps(zones, sort_keys=True)
         return tables
+
+    def _tasks(self, rng: random.Random) -> None:
+        """Half the seeds have ECS tasks join the fleet. Their own generator
+        leaves the draws of seeds without tasks as they were."""
+        if rng.random() >= 0.5:
+            return
+        os.environ["NAT_ZERO_WORKLOAD_SOURCES"] = "ec2,ecs"
+        self.faults["ecs_tasks"] += 1
+        tasks = SimulatedTasks(self.clock, rng, self.world, self.delivery, self.trace)
+        self.tenants.tasks = self.invariants.tasks = tasks
 
     def _others(self, raw, azs) -> dict[str, tuple]:
         """Subnets for the instances that must never count: one in an AZ the

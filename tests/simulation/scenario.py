@@ -68,6 +68,7 @@ class Tenants:
         self.change_config = change_config
         self.game_day = game_day
         self.until = ENDLESS
+        self.tasks = None  # tests.simulation.tasks.SimulatedTasks, in seeds with ECS tasks
         self._restart_when_stopped: set[str] = set()
         fleet.listeners.append(self._on_change)
 
@@ -112,6 +113,7 @@ class Tenants:
             subnet = zone.public_subnet_id if public else zone.private_subnet_id
             choices.append((3, f"launch workload in {az}", lambda: self._launch(WORKLOAD, az, subnet)))
         choices += self._lifecycle_choices(WORKLOAD, weight=2)
+        choices += self.tasks.choices() if self.tasks else []
         running = self.fleet.of_kind(WORKLOAD, states=(RUNNING,))
         if running:
             flapping = self.rng.choice(running).instance_id

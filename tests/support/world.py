@@ -61,6 +61,7 @@ class World:
                 "launch_template_id": z.launch_template_id,
                 "public_eni_id": z.public_eni_id,
                 "private_eni_id": z.private_eni_id,
+                "private_subnet_ids": [z.private_subnet_id],
             }
             for az, z in self.zones.items()
         }

@@ -31,6 +31,27 @@ def test_users_tags_are_stored_as_aws_stores_them_and_go_on_every_nat():
     assert tags["Name"] != "mine" and tags["nat-zero:managed"] == "true"
 
 
+def test_workload_sources_default_to_instances_only():
+    assert load_config(GOOD_ENV).workload_sources == ("ec2",)
+
+
+def test_ecs_tasks_are_placed_by_the_private_subnets_of_each_zone():
+    zones = json.loads(GOOD_ENV["NAT_ZERO_ZONES"])
+    zones["us-east-1a"]["private_subnet_ids"] = ["subnet-0123456789abcdef0"]
+    env = {**GOOD_ENV, "NAT_ZERO_ZONES": json.dumps(zones), "NAT_ZERO_WORKLOAD_SOURCES": "ec2,ecs"}
+    config = load_config(env)
+    assert config.workload_sources == ("ec2", "ecs")
+    assert config.zone_of_subnet("subnet-0123456789abcdef0") == "us-east-1a"
+    assert config.zone_of_subnet("subnet-0fffffffffffffff0") is None
+
+
+def test_malformed_private_subnet_ids_name_the_variable():
+    zones = json.loads(GOOD_ENV["NAT_ZERO_ZONES"])
+    zones["us-east-1a"]["private_subnet_ids"] = "subnet-0123456789abcdef0"
+    with pytest.raises(ConfigError, match=r"NAT_ZERO_ZONES\['us-east-1a'\].private_subnet_ids"):
+        load_config({**GOOD_ENV, "NAT_ZERO_ZONES": json.dumps(zones)})
+
+
 def test_users_tags_are_optional():
     assert load_config(GOOD_ENV).user_tags == {}
 
@@ -59,6 +80,11 @@ BROKEN = [
     ("NAT_ZERO_EIP_ALLOCATIONS", json.dumps({"us-east-1a": "eip-1"})),
     ("NAT_ZERO_EIP_ALLOCATIONS", json.dumps({"us-east-1b": "eipalloc-0123456789abcdef0"})),
     ("NAT_ZERO_HEALTH_RULE", "has spaces"),
+    ("NAT_ZERO_WORKLOAD_SOURCES", "ec2,lambda"),
+    ("NAT_ZERO_WORKLOAD_SOURCES", "ec2,ec2"),
+    ("NAT_ZERO_WORKLOAD_SOURCES", "ec2,"),
+    # ecs places a task by its subnet: the zones must name their private subnets.
+    ("NAT_ZERO_WORKLOAD_SOURCES", "ec2,ecs"),
 ]
 
 

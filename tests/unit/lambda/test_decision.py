@@ -40,6 +40,14 @@ def snapshot(workloads=0, nats=(), eips=None, workload_state="running", failed_l
     )
 
 
+def tasks(pending=0, running=0, instances=0, nats=()):
+    """A snapshot whose workloads are ECS tasks (by attachment ID), and instances."""
+    workloads = [Workload(f"0000000{n}-task-pend-ing0-000000000000", "pending", "task") for n in range(pending)]
+    workloads += [Workload(f"0000000{n}-task-runn-ing0-000000000000", "running", "task") for n in range(running)]
+    workloads += [Workload(f"i-0w{n:015d}", "running") for n in range(instances)]
+    return Snapshot(AZ, VERSION, PUBLIC_ENI, workloads=tuple(workloads), nats=tuple(nats))
+
+
 def nat(state, iid="i-0nat000000000001", version=VERSION, eip=None, launched="2026-11-01", spot=False):
     return Nat(iid, state, config_version=version, eip_public_ip=eip, launch_time=launched, spot=spot)
 
@@ -271,6 +279,22 @@ TABLE = [
         "terminate_duplicates",
         (TerminateNat(AZ, NAT_2, "duplicate"),),
     ),
+    # --- ECS tasks are workloads like instances ----------------------------
+    ("task_provisioning_scales_up_from_none", tasks(pending=1), "create_nat", (CreateNat(AZ), AttachEip(AZ))),
+    (
+        "task_running_starts_a_stopped_nat",
+        tasks(running=1, nats=[nat("stopped")]),
+        "start_nat",
+        (StartNat(AZ, NAT_ID), AttachEip(AZ)),
+    ),
+    ("task_keeps_a_running_nat", tasks(running=1, nats=[nat("running", eip="198.51.100.1")]), "steady", ()),
+    (
+        "task_and_instance_keep_a_running_nat",
+        tasks(running=1, instances=1, nats=[nat("running", eip="198.51.100.1")]),
+        "steady",
+        (),
+    ),
+    ("task_waits_for_a_stopping_nat", tasks(pending=1, nats=[nat("stopping")]), "wait_for_stopping_nat", ()),
 ]
 
 
