@@ -12,9 +12,9 @@ version_added: 0.1.0
 description:
   - Manages what a scale-to-zero NAT instance of one availability zone keeps while it is stopped or
     replaced, so that every instance the reconciler launches plugs into the same network.
-  - A security group C(<name>-nat-<az>) that admits all traffic from the private CIDR blocks given (O(private_cidrs):
-    every private subnet of the deployment, so any AZ's NAT can take over another's traffic) and nothing else,
-    and allows all egress. Any other ingress rule is removed. Nothing is ever open to the internet.
+  - A security group C(<name>-nat-<az>) that admits all traffic from the private CIDR blocks given in
+    O(private_cidrs) (every private subnet of the deployment, so any AZ's NAT can take over another's traffic) and
+    nothing else, and allows all egress. Any other ingress rule is removed. Nothing is ever open to the internet.
   - A public ENI in the public subnet (device index 0 of the NAT) and a private ENI in the private subnet
     (device index 1), both with the source/destination check off.
   - The default route (V(0.0.0.0/0)) of each private route table of the AZ (O(route_table_ids)), pointing at the

@@ -47,8 +47,8 @@ options:
     elements: str
   subnet_tag_filter:
     description:
-      - Only subnets carrying all of these tags (key and value), public and private alike, for example
-        V({nat-zero:serve: "true"}) set on the subnets to serve and on the one public subnet per AZ to use.
+      - Only subnets carrying all of these tags (key and value), public and private alike, for example the tag
+        C(nat-zero:serve=true) set on the private subnets to serve and on the one public subnet per AZ to use.
       - A YAML boolean value matches the tag value V(true) or V(false).
     type: dict
     default: {}
