@@ -53,6 +53,16 @@ def reconciler_zones(function):
     return json.loads(function["Environment"]["Variables"]["NAT_ZERO_ZONES"])
 
 
+def test_readme_shows_what_discovery_finds_before_it_deploys(vpc, readme_deploy):
+    found, deployed = readme_deploy.split("PLAY [Deploy scale-to-zero NAT]")
+    assert "localhost | SUCCESS" in found
+    for zone in vpc.zones.values():
+        for subnet, table, cidr in zip(zone.private_subnet_ids, zone.private_route_table_ids, zone.private_cidrs):
+            assert subnet in found and table in found and cidr in found
+        assert zone.public_subnet_id in found
+    assert "failed=0" in deployed
+
+
 def test_readme_deploy_serves_every_az_with_all_its_route_tables_and_cidrs(vpc, reconciler_zones):
     assert sorted(reconciler_zones) == list(AZS)
     for az, zone in vpc.zones.items():
