@@ -218,11 +218,16 @@ def classify(subnets, route_tables, own_enis):
     return zones
 
 
+def private_tables(zone):
+    """The route table of each private subnet of a zone, in subnet order (None: no table at all)."""
+    return [table for subnet, table in zone["private"]]
+
+
 def zone_fact(az, zone):
     publics = [s["SubnetId"] for s in zone["public"]]
-    privates = [subnet for subnet, _ in zone["private"]]
+    privates = [subnet for subnet, table in zone["private"]]
     tables = []
-    for _, table in zone["private"]:
+    for table in private_tables(zone):
         if table and table["RouteTableId"] not in tables:
             tables.append(table["RouteTableId"])
     return dict(
@@ -237,7 +242,7 @@ def zone_fact(az, zone):
 
 def zone_problems(az, zone, own_enis):
     problems = []
-    privates = ", ".join(s["SubnetId"] for s, _ in zone["private"])
+    privates = ", ".join(subnet["SubnetId"] for subnet, table in zone["private"])
     if len(zone["public"]) > 1:
         problems.append(
             "%s has %d public subnets (%s): tag the one the NAT should use and the private subnets to serve, and "
@@ -276,7 +281,7 @@ def shared_table_problems(zones):
     """A route table has one default route: it cannot reach the NATs of two AZs."""
     azs_of = {}
     for az, zone in zones.items():
-        for _, table in zone["private"]:
+        for table in private_tables(zone):
             if table:
                 azs_of.setdefault(table["RouteTableId"], set()).add(az)
     return [
