@@ -12,18 +12,19 @@ version_added: 0.1.0
 description:
   - Manages what a scale-to-zero NAT instance of one availability zone keeps while it is stopped or
     replaced, so that every instance the reconciler launches plugs into the same network.
-  - A security group C(<name>-nat-<az>) that admits all traffic from the AZ's private subnet CIDR only
-    and allows all egress. Any other ingress rule is removed. Nothing is ever open to the internet.
+  - A security group C(<name>-nat-<az>) that admits all traffic from the private CIDR blocks given in
+    O(private_cidrs) (every private subnet of the deployment, so any AZ's NAT can take over another's traffic) and
+    nothing else, and allows all egress. Any other ingress rule is removed. Nothing is ever open to the internet.
   - A public ENI in the public subnet (device index 0 of the NAT) and a private ENI in the private subnet
     (device index 1), both with the source/destination check off.
-  - The default route (V(0.0.0.0/0)) of the private route table, pointing at the private ENI. A default
-    route that points elsewhere (a NAT gateway, another instance) is replaced and reported.
+  - The default route (V(0.0.0.0/0)) of each private route table of the AZ (O(route_table_ids)), pointing at the
+    private ENI. A default route that points elsewhere (a NAT gateway, another instance) is replaced and reported.
   - Resources are found by their tags (C(nat-zero:deployment), C(nat-zero:vpc), C(nat-zero:az)), never by
     remembered IDs, so the module converges whatever state a previous run left.
   - Before changing anything, the module checks that both subnets are in O(vpc_id) and O(availability_zone),
-    that the route table is in O(vpc_id), and that the public subnet is public (its route table, the one
+    that the route tables are in O(vpc_id), and that the public subnet is public (its route table, the one
     associated with it or else the VPC's main route table, sends V(0.0.0.0/0) to an internet gateway).
-  - With O(state=absent), removes the default route (only if it targets this deployment's ENI), the ENIs,
+  - With O(state=absent), removes every route of the VPC that targets this deployment's ENIs, the ENIs,
     then the security group. It refuses to delete an ENI that a live instance still holds; terminate the
     NAT instances first (M(natzero.aws.nat_cleanup)).
 author:
@@ -56,15 +57,26 @@ options:
     type: str
   private_cidr:
     description:
-      - The CIDR block of the AZ's private subnet. The security group admits traffic from it only.
-      - Required with O(state=present).
+      - One CIDR block, the same as O(private_cidrs) with one entry.
+      - With O(state=present), one of O(private_cidr) and O(private_cidrs) is required.
     type: str
+  private_cidrs:
+    description:
+      - The IPv4 CIDR blocks the security group admits, all traffic from each. Give every private subnet's CIDR of
+        the deployment, in all AZs, so this NAT can also carry another AZ's traffic.
+    type: list
+    elements: str
   route_table_id:
     description:
-      - The route table of the AZ's private subnet. Its default route is pointed at the private ENI.
-      - Required with O(state=present). With O(state=absent) every route table of the VPC is checked for
-        routes to this deployment's ENIs.
+      - One route table, the same as O(route_table_ids) with one entry.
+      - With O(state=present), one of O(route_table_id) and O(route_table_ids) is required. With O(state=absent)
+        every route table of the VPC is checked for routes to this deployment's ENIs.
     type: str
+  route_table_ids:
+    description:
+      - The route tables of the AZ's private subnets. The default route of each is pointed at the private ENI.
+    type: list
+    elements: str
   state:
     description:
       - V(present) creates or updates the network, V(absent) removes it.
@@ -100,6 +112,16 @@ EXAMPLES = r"""
       team: platform
   register: nat_network
 
+- name: Network of the NAT in us-east-1b, whose AZ has two private route tables
+  natzero.aws.nat_network:
+    name: prod
+    vpc_id: vpc-0123456789abcdef0
+    availability_zone: us-east-1b
+    public_subnet_id: subnet-0dddddddddddddddd
+    private_subnet_id: subnet-0eeeeeeeeeeeeeee1
+    private_cidrs: [10.0.101.0/24, 10.0.102.0/24, 10.0.103.0/24]
+    route_table_ids: [rtb-0fffffffffffffff1, rtb-0fffffffffffffff2]
+
 - name: Remove it (after the NAT instances are terminated)
   natzero.aws.nat_network:
     name: prod
@@ -125,20 +147,31 @@ private_eni_id:
   type: str
   sample: eni-0fedcba9876543210
 route_table_id:
-  description: The private route table.
+  description: The first private route table (of O(route_table_ids)).
   returned: success
   type: str
   sample: rtb-0cccccccccccccccc
+route_table_ids:
+  description: The private route tables routed to the private ENI.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [rtb-0cccccccccccccccc]
 route_target:
-  description: What the route table's default route points at after the run.
+  description: What the route tables' default route points at after the run.
   returned: when O(state=present)
   type: str
   sample: eni-0fedcba9876543210
 replaced_route_target:
-  description: The target of the default route that the module replaced (in check mode, would replace), or null.
+  description: The target of the first default route that the module replaced (in check mode, would replace), or null.
   returned: when O(state=present)
   type: str
   sample: nat-0123456789abcdef0
+replaced_route_targets:
+  description: Per route table, the target of the default route the module replaced (in check mode, would replace).
+  returned: when O(state=present)
+  type: dict
+  sample: {rtb-0cccccccccccccccc: nat-0123456789abcdef0}
 removed:
   description: The IDs of what O(state=absent) removed (or would remove, in check mode), in order.
   returned: when O(state=absent)
@@ -282,13 +315,7 @@ class Network:
 
     def validate(self):
         p = self.module.params
-        try:
-            network = ipaddress.ip_network(p["private_cidr"], strict=False)
-        except ValueError as exc:
-            raise ValidationError("private_cidr %r is not a valid CIDR block: %s" % (p["private_cidr"], exc)) from exc
-        if network.version != 4:
-            raise ValidationError("private_cidr %r must be an IPv4 CIDR block" % p["private_cidr"])
-        self.private_cidr = str(network)
+        self.private_cidrs = sorted({self.valid_cidr(cidr) for cidr in self.given("private_cidr")})
         if p["public_subnet_id"] == p["private_subnet_id"]:
             raise ValidationError("public_subnet_id and private_subnet_id must be different subnets")
         subnets = {}
@@ -309,17 +336,36 @@ class Network:
                     "Subnet %s is in %s, not in availability_zone %s" % (subnet_id, subnet["AvailabilityZone"], self.az)
                 )
         self.check_internet_route(p["public_subnet_id"])
+        self.route_table_ids = list(dict.fromkeys(self.given("route_table_id")))
+        for route_table_id in self.route_table_ids:
+            self.check_route_table(route_table_id)
+
+    def given(self, option):
+        """The list form of an option that also takes one value (route_table_id, route_table_ids)."""
+        p = self.module.params
+        return p[option + "s"] or [p[option]]
+
+    @staticmethod
+    def valid_cidr(cidr):
         try:
-            table = self.ec2.describe_route_tables(RouteTableIds=[p["route_table_id"]])["RouteTables"][0]
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError as exc:
+            raise ValidationError("private_cidrs entry %r is not a valid CIDR block: %s" % (cidr, exc)) from exc
+        if network.version != 4:
+            raise ValidationError("private_cidrs entry %r must be an IPv4 CIDR block" % cidr)
+        return str(network)
+
+    def check_route_table(self, route_table_id):
+        try:
+            table = self.ec2.describe_route_tables(RouteTableIds=[route_table_id])["RouteTables"][0]
         except ClientError as exc:
             if is_error(exc, "InvalidRouteTableID.NotFound", "InvalidRouteTableID.Malformed"):
-                raise ValidationError("Route table %s does not exist" % p["route_table_id"]) from exc
+                raise ValidationError("Route table %s does not exist" % route_table_id) from exc
             raise
         if table["VpcId"] != self.vpc_id:
             raise ValidationError(
-                "Route table %s is in %s, not in vpc_id %s" % (p["route_table_id"], table["VpcId"], self.vpc_id)
+                "Route table %s is in %s, not in vpc_id %s" % (route_table_id, table["VpcId"], self.vpc_id)
             )
-        return table
 
     def public_route_table(self, subnet_id):
         """(table, how it applies): the subnet's explicitly associated table, else the VPC's main table."""
@@ -367,11 +413,11 @@ class Network:
     def ensure_security_group(self):
         group = self.find_security_group()
         desired_tags = self.tags_for(self.resource_name)
-        wanted = ("-1", None, None, "cidr", self.private_cidr)
+        wanted = {("-1", None, None, "cidr", cidr) for cidr in self.private_cidrs}
         self.before["security_group"] = None
         self.after["security_group"] = {
             "name": self.resource_name,
-            "ingress": [describe_rule(wanted)],
+            "ingress": sorted(describe_rule(r) for r in wanted),
             "tags": desired_tags,
         }
         if group is None:
@@ -406,25 +452,32 @@ class Network:
             purge_requested(self.module.params),
         )
         current = ingress_rules(group.get("IpPermissions"))
-        unwanted = sorted(current - {wanted}, key=str)
+        unwanted = sorted(current - wanted, key=str)
         if unwanted:
             self.changed = True
             if not self.module.check_mode:
                 self.ec2.revoke_security_group_ingress(
                     GroupId=group_id, IpPermissions=[permission_for(r) for r in unwanted]
                 )
-        if wanted not in current:
+        missing = sorted(wanted - current, key=str)
+        if missing:
             self.changed = True
             if not self.module.check_mode:
-                perm = permission_for(wanted)
-                perm["IpRanges"][0]["Description"] = "private subnet of %s" % self.az
-                self.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[perm])
+                self.ec2.authorize_security_group_ingress(
+                    GroupId=group_id, IpPermissions=[self.described_permission(r) for r in missing]
+                )
         all_egress = ("-1", None, None, "cidr", "0.0.0.0/0")
         if all_egress not in ingress_rules(group.get("IpPermissionsEgress")):
             self.changed = True
             if not self.module.check_mode:
                 self.ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[permission_for(all_egress)])
         return group_id
+
+    @staticmethod
+    def described_permission(rule):
+        perm = permission_for(rule)
+        perm["IpRanges"][0]["Description"] = "private subnet of the deployment"
+        return perm
 
     def ensure_eni(self, interface, eni, subnet_id, group_id):
         name = "%s-%s" % (self.resource_name, interface)
@@ -482,13 +535,14 @@ class Network:
         return eni_id
 
     def ensure_route(self, route_table_id, private_eni_id):
+        """Point the table's default route at the private ENI; return what it replaced, or None."""
         table = self.ec2.describe_route_tables(RouteTableIds=[route_table_id])["RouteTables"][0]
         route = default_route(table)
         current = route_target(route) if route else None
-        self.before["route_target"] = current
-        self.after["route_target"] = private_eni_id or "(the private ENI)"
+        self.before.setdefault("route_targets", {})[route_table_id] = current
+        self.after.setdefault("route_targets", {})[route_table_id] = private_eni_id or "(the private ENI)"
         if route and current == private_eni_id:
-            return current, None
+            return None
         self.changed = True
         replaced = current if route else None
         if replaced:
@@ -497,7 +551,7 @@ class Network:
                 % ("Would replace" if self.module.check_mode else "Replaced", route_table_id, replaced)
             )
         if self.module.check_mode:
-            return private_eni_id, replaced
+            return replaced
         call = self.ec2.replace_route if route else self.ec2.create_route
         retry_on_codes(
             lambda: call(
@@ -505,7 +559,7 @@ class Network:
             ),
             _NOT_YET_VISIBLE,
         )
-        return private_eni_id, replaced
+        return replaced
 
     def present(self):
         p = self.module.params
@@ -514,14 +568,20 @@ class Network:
         enis = self.find_enis()
         public_eni_id = self.ensure_eni("public", enis["public"], p["public_subnet_id"], group_id)
         private_eni_id = self.ensure_eni("private", enis["private"], p["private_subnet_id"], group_id)
-        target, replaced = self.ensure_route(p["route_table_id"], private_eni_id)
+        replaced = {}
+        for route_table_id in self.route_table_ids:
+            target = self.ensure_route(route_table_id, private_eni_id)
+            if target:
+                replaced[route_table_id] = target
         return self.result(
             security_group_id=group_id,
             public_eni_id=public_eni_id,
             private_eni_id=private_eni_id,
-            route_table_id=p["route_table_id"],
-            route_target=target,
-            replaced_route_target=replaced,
+            route_table_id=self.route_table_ids[0],
+            route_table_ids=self.route_table_ids,
+            route_target=private_eni_id,
+            replaced_route_target=next(iter(replaced.values()), None),
+            replaced_route_targets=replaced,
         )
 
     # -- remove --------------------------------------------------------------
@@ -602,7 +662,7 @@ class Network:
             security_group_id=None,
             public_eni_id=None,
             private_eni_id=None,
-            route_table_id=self.module.params["route_table_id"],
+            route_table_id=self.given("route_table_id")[0],
             removed=removed,
         )
 
@@ -643,7 +703,9 @@ def main():
         public_subnet_id=dict(type="str"),
         private_subnet_id=dict(type="str"),
         private_cidr=dict(type="str"),
+        private_cidrs=dict(type="list", elements="str"),
         route_table_id=dict(type="str"),
+        route_table_ids=dict(type="list", elements="str"),
         **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait_timeout=dict(type="int", default=300),
@@ -651,7 +713,12 @@ def main():
     module = AWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("state", "present", ("public_subnet_id", "private_subnet_id", "private_cidr", "route_table_id"))],
+        required_if=[
+            ("state", "present", ("public_subnet_id", "private_subnet_id")),
+            ("state", "present", ("private_cidr", "private_cidrs"), True),
+            ("state", "present", ("route_table_id", "route_table_ids"), True),
+        ],
+        mutually_exclusive=[("private_cidr", "private_cidrs"), ("route_table_id", "route_table_ids")],
     )
     module.run(
         ensure, resource="network of deployment %s in %s" % (module.params["name"], module.params["availability_zone"])

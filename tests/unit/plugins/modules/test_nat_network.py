@@ -266,3 +266,44 @@ def test_absent_refuses_while_a_running_instance_holds_an_eni(run_module, fails,
 
     ec2.terminate_instances(InstanceIds=[instance_id])
     assert run_module(nat_network, absent)["changed"] is True
+
+
+def test_several_route_tables_all_route_to_the_private_eni_and_all_cidrs_are_admitted(run_module, ec2, args):
+    second_table = ec2.create_route_table(VpcId=args["vpc_id"])["RouteTable"]["RouteTableId"]
+    several = {k: v for k, v in args.items() if k not in ("route_table_id", "private_cidr")}
+    several.update(route_table_ids=[args["route_table_id"], second_table], private_cidrs=["10.0.1.0/24", "10.0.9.0/24"])
+
+    result = run_module(nat_network, several)
+
+    assert result["route_table_ids"] == [args["route_table_id"], second_table]
+    for table in (args["route_table_id"], second_table):
+        assert default_route(ec2, table)["NetworkInterfaceId"] == result["private_eni_id"]
+    group = ec2.describe_security_groups(GroupIds=[result["security_group_id"]])["SecurityGroups"][0]
+    assert sorted(r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]) == ["10.0.1.0/24", "10.0.9.0/24"]
+    assert run_module(nat_network, several)["changed"] is False
+
+
+def test_absent_removes_the_route_of_every_table_it_routed(run_module, ec2, args):
+    second_table = ec2.create_route_table(VpcId=args["vpc_id"])["RouteTable"]["RouteTableId"]
+    routed = {k: v for k, v in args.items() if k != "route_table_id"}
+    run_module(nat_network, dict(routed, route_table_ids=[args["route_table_id"], second_table]))
+
+    result = run_module(
+        nat_network,
+        dict(name="prod", vpc_id=args["vpc_id"], availability_zone=args["availability_zone"], state="absent"),
+    )
+
+    assert {"%s:0.0.0.0/0" % t for t in (args["route_table_id"], second_table)} <= set(result["removed"])
+    assert default_route(ec2, args["route_table_id"]) is None and default_route(ec2, second_table) is None
+
+
+def test_a_cidr_dropped_from_private_cidrs_is_revoked(run_module, ec2, args):
+    wide = {k: v for k, v in args.items() if k != "private_cidr"}
+    wide["private_cidrs"] = ["10.0.1.0/24", "10.0.9.0/24"]
+    first = run_module(nat_network, wide)
+
+    result = run_module(nat_network, dict(wide, private_cidrs=["10.0.1.0/24"]))
+
+    assert result["changed"] is True
+    group = ec2.describe_security_groups(GroupIds=[first["security_group_id"]])["SecurityGroups"][0]
+    assert [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]] == ["10.0.1.0/24"]
