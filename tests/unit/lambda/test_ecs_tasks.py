@@ -99,8 +99,10 @@ def test_the_sweep_finds_a_task_whose_events_were_lost(ecs_world, reconcile):
     running_task(ecs_world, AZ_B)
     summary = reconcile(SWEEP_EVENT)
     assert verdicts(summary) == ["steady", "create_nat"]
-    # One read more than an EC2-only sweep: the VPC's task ENIs at once.
-    assert reads(summary)["DescribeNetworkInterfaces"] == 1
+    # One DescribeNetworkInterfaces more than an EC2-only sweep (which reads
+    # the deployment's ENIs no NAT holds, for their source/dest check): the
+    # VPC's task ENIs, all at once.
+    assert reads(summary)["DescribeNetworkInterfaces"] == 2
     assert live_nats(ecs_world, AZ_A) == [] and live_nats(ecs_world, AZ_B) == ["running"]
 
 
