@@ -28,7 +28,7 @@ RATES = {
     # per tenants' action: instead, a human or EC2 breaks the NAT's setup
     # (scenario.GAME_DAY: NAT stopped, terminated, rebooted, impaired; EIP
     # disassociated or released; route deleted or redirected; source/dest check on)
-    "game_day": (0.05, 0.2),
+    "game_day": (0.1, 0.3),
 }
 
 

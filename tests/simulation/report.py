@@ -23,6 +23,16 @@ INJECTED = (
     "race",
     "stray_nat",
     "config_change",
+    # Game days (scenario.GameDay), one row per fault.
+    "game_day_stop_nat",
+    "game_day_terminate_nat",
+    "game_day_reboot_nat",
+    "game_day_impair_nat",
+    "game_day_disassociate_eip",
+    "game_day_release_eip",
+    "game_day_delete_route",
+    "game_day_redirect_route",
+    "game_day_source_dest_check_on",
 )
 CONSEQUENCES = (
     "eni_in_use",

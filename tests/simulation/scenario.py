@@ -207,7 +207,9 @@ class GameDay:
 
     def strike(self) -> None:
         choices = self._choices()
-        label, action = self.rng.choice(choices)
+        # A running NAT's faults weigh more: they are the ones met least often.
+        weights = [3 if label.split()[0].endswith(("_nat", "_eip")) else 1 for label, _ in choices]
+        label, action = self.rng.choices(choices, weights=weights)[0]
         self.faults[f"game_day_{label.split()[0]}"] += 1
         self.trace(f"game day: {label}")
         action()
