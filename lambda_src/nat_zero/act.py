@@ -19,6 +19,7 @@ from .decision import (
     CreateNat,
     Decision,
     ReleaseEip,
+    Retag,
     StartNat,
     StopNat,
     TerminateNat,
@@ -122,7 +123,17 @@ class Actor:
             return self._attach_eip(zone, action)
         if isinstance(action, ReleaseEip):
             return self._release_eip(zone, action)
+        if isinstance(action, Retag):
+            return self._retag(action)
         raise TypeError(f"unknown action {action!r}")
+
+    def _retag(self, action: Retag) -> dict:
+        if action.set_tags:
+            tags = [{"Key": key, "Value": value} for key, value in action.set_tags]
+            self.ec2.create_tags(Resources=[action.resource_id], Tags=tags)
+        if action.remove_keys:
+            self.ec2.delete_tags(Resources=[action.resource_id], Tags=[{"Key": key} for key in action.remove_keys])
+        return {"result": "done"}
 
     def _create_nat(self, zone: Zone) -> dict:
         # The ENIs are named in the call itself (not only in the launch

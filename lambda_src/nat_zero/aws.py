@@ -17,6 +17,8 @@ from .config import Config
 EC2_OPERATIONS = (
     "AllocateAddress",
     "AssociateAddress",
+    "CreateTags",
+    "DeleteTags",
     "DescribeAddresses",
     "DescribeInstances",
     "DisassociateAddress",

@@ -19,6 +19,10 @@ AZ_TAG = "nat-zero:az"
 CONFIG_VERSION_TAG = "nat-zero:config-version"
 # Written by the NAT itself (nat-bootstrap.sh): "<status> <UTC time>".
 DATAPLANE_TAG = "nat-zero:dataplane"
+# A user's own Elastic IP (bring-your-own, value "user"): never released, never retagged by us.
+EIP_OWNER_TAG = "nat-zero:eip-owner"
+# Tags of ours the reconciler never adds or removes on its own resources when it retags them.
+RESERVED_TAG_PREFIXES = ("aws:", "nat-zero:")
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
@@ -56,6 +60,7 @@ class Config(Record):
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
+            **(self.user_tags or {}),
             "Name": f"{self.name}-nat-{az}",
             self.nat_tag[0]: self.nat_tag[1],
             DEPLOYMENT_TAG: self.name,

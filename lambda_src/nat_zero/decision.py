@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Union
 
+from .config import RESERVED_TAG_PREFIXES
 from .record import Record
 
 PENDING = "pending"
@@ -76,6 +77,8 @@ class Nat(Record):
     # ("installing nftables", ...), "no report since launch", or None when it
     # is not running (a stopped NAT forwards nothing and is not expected to).
     dataplane: str | None = None
+    # Its tags as read, sorted (key, value) pairs; None when not read.
+    tags: tuple[tuple[str, str], ...] | None = None
 
 
 class FailedLaunch(Record):
@@ -93,6 +96,10 @@ class Eip(Record):
     public_ip: str = ""
     association_id: str | None = None
     network_interface_id: str | None = None
+    # Its tags as read, sorted (key, value) pairs; None when not read.
+    tags: tuple[tuple[str, str], ...] | None = None
+    # A user's own (bring-your-own): its tags are the user's to keep.
+    user_owned: bool = False
 
 
 class Snapshot(Record):
@@ -113,6 +120,10 @@ class Snapshot(Record):
     nats: tuple[Nat, ...] = ()
     eips: tuple[Eip, ...] | None = None
     failed_launch: FailedLaunch | None = None
+    # The tags this deployment gives its NAT and its Elastic IPs (user tags
+    # included, config version left out); None: tags are not compared.
+    nat_tags: tuple[tuple[str, str], ...] | None = None
+    eip_tags: tuple[tuple[str, str], ...] | None = None
 
 
 class CreateNat(Record):
@@ -152,7 +163,18 @@ class ReleaseEip(Record):
     association_id: str | None = None
 
 
-Action = Union[CreateNat, StartNat, StopNat, TerminateNat, AttachEip, ReleaseEip]
+class Retag(Record):
+    """Bring the tags of a NAT or an Elastic IP that stays to the deployment's, in
+    place: a change of nat_zero_tags needs no new instance. Tags of the aws: and
+    nat-zero: namespaces outside the deployment's set are left as they are."""
+
+    az: str
+    resource_id: str
+    set_tags: tuple[tuple[str, str], ...] = ()
+    remove_keys: tuple[str, ...] = ()
+
+
+Action = Union[CreateNat, StartNat, StopNat, TerminateNat, AttachEip, ReleaseEip, Retag]
 
 ACTION_NAMES = {
     CreateNat: "create_nat",
@@ -161,6 +183,7 @@ ACTION_NAMES = {
     TerminateNat: "terminate_nat",
     AttachEip: "attach_eip",
     ReleaseEip: "release_eip",
+    Retag: "retag",
 }
 
 
@@ -278,7 +301,37 @@ def decide(snapshot: Snapshot) -> Decision:
     actions.extend(more)
     if extras and verdict == "steady":
         verdict = "terminate_duplicates"
-    return Decision(az, verdict, tuple(actions))
+    # Last: a retag that fails must not hold back what traffic needs.
+    retags = _retags(snapshot, kept, actions)
+    if retags and verdict == "steady":
+        verdict = "retag"
+    return Decision(az, verdict, tuple(actions) + retags)
+
+
+def _retag(az: str, resource_id: str, current, desired) -> Retag | None:
+    if current is None or desired is None:
+        return None
+    # The reconciler's own keys (aws:, nat-zero:) say what a resource is: never retagged.
+    current = {k: v for k, v in current if not k.startswith(RESERVED_TAG_PREFIXES)}
+    desired = {k: v for k, v in desired if not k.startswith(RESERVED_TAG_PREFIXES)}
+    set_tags = tuple(sorted((k, v) for k, v in desired.items() if current.get(k) != v))
+    remove_keys = tuple(sorted(k for k in current if k not in desired))
+    if not set_tags and not remove_keys:
+        return None
+    return Retag(az, resource_id, set_tags, remove_keys)
+
+
+def _retags(snapshot: Snapshot, kept: Nat | None, actions: list) -> tuple[Retag, ...]:
+    """In-place tag updates of the NAT kept and of the Elastic IPs that stay."""
+    leaving = {getattr(a, "instance_id", None) for a in actions if isinstance(a, TerminateNat)}
+    leaving |= {a.allocation_id for a in actions if isinstance(a, ReleaseEip)}
+    retags = []
+    if kept is not None and kept.instance_id not in leaving:
+        retags.append(_retag(snapshot.az, kept.instance_id, kept.tags, snapshot.nat_tags))
+    for eip in snapshot.eips or ():
+        if eip.allocation_id not in leaving and not eip.user_owned:
+            retags.append(_retag(snapshot.az, eip.allocation_id, eip.tags, snapshot.eip_tags))
+    return tuple(r for r in retags if r is not None)
 
 
 def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):

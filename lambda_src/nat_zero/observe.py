@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from .config import AZ_TAG, CONFIG_VERSION_TAG, DATAPLANE_TAG, DEPLOYMENT_TAG, VPC_TAG, Config
+from .config import AZ_TAG, CONFIG_VERSION_TAG, DATAPLANE_TAG, DEPLOYMENT_TAG, EIP_OWNER_TAG, VPC_TAG, Config
 from .decision import (
     ACTIVE_STATES,
     RUNNING,
@@ -158,12 +158,19 @@ def failed_launch(instance: dict | None, config: Config) -> FailedLaunch | None:
     return FailedLaunch(instance["InstanceId"], reason["Code"], str(reason.get("Message", ""))[:300])
 
 
+def _sorted_tags(tags: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(tags.items()))
+
+
 def _eip_from_address(address: dict) -> Eip:
+    tags = tags_of(address)
     return Eip(
         allocation_id=address["AllocationId"],
         public_ip=address.get("PublicIp", ""),
         association_id=address.get("AssociationId") or None,
         network_interface_id=address.get("NetworkInterfaceId") or None,
+        tags=_sorted_tags(tags),
+        user_owned=tags.get(EIP_OWNER_TAG) == "user",
     )
 
 
@@ -216,6 +223,7 @@ def build_snapshot(
                     spot=instance.get("InstanceLifecycle") == "spot",
                     on_zone_enis=_on_zone_enis(instance, zone.public_eni_id, zone.private_eni_id),
                     dataplane=dataplane_report(instance, state),
+                    tags=_sorted_tags(tags),
                 )
             )
     eips = None
@@ -229,6 +237,8 @@ def build_snapshot(
         nats=tuple(sorted(nats, key=lambda n: n.instance_id)),
         eips=eips,
         failed_launch=failed_launch(trigger_instance, config) if trigger is not None else None,
+        nat_tags=_sorted_tags({k: v for k, v in config.nat_instance_tags(az).items() if k != CONFIG_VERSION_TAG}),
+        eip_tags=_sorted_tags(config.eip_tags(az)),
     )
 
 

@@ -132,6 +132,10 @@ def _as_list(value):
 
 
 def _condition_holds(operator: str, expected, actual) -> bool:
+    if operator.startswith("ForAllValues:"):
+        # Every value of a multivalued key must match (no value at all: it holds).
+        single = operator.removeprefix("ForAllValues:")
+        return all(_condition_holds(single, expected, [value]) for value in actual or ())
     if operator.endswith("IfExists"):
         if actual is None:
             return True
@@ -142,6 +146,8 @@ def _condition_holds(operator: str, expected, actual) -> bool:
         return any(a == e for a in actual for e in _as_list(expected))
     if operator in ("StringLike", "ArnLike"):
         return any(fnmatch.fnmatchcase(a, e) for a in actual for e in _as_list(expected))
+    if operator == "StringNotLike":
+        return not any(fnmatch.fnmatchcase(a, e) for a in actual for e in _as_list(expected))
     if operator == "Bool":
         return any(a.lower() == str(e).lower() for a in actual for e in _as_list(expected))
     raise NotImplementedError(f"condition operator {operator}: teach the authorizer before the policy uses it")
@@ -323,6 +329,7 @@ class Ec2Authorizer:
         if operation in ("CreateTags", "DeleteTags"):
             # Tagging what exists already: no ec2:CreateAction in the context.
             tags = {f"aws:RequestTag/{t['Key']}": [t.get("Value", "")] for t in params.get("Tags", ())}
+            tags["aws:TagKeys"] = [t["Key"] for t in params.get("Tags", ())]
             return [
                 Request(operation, action, self._arn_of(rid), {**tags, **self._existing(rid)})
                 for rid in params.get("Resources", ())

@@ -45,6 +45,7 @@ MUTATING_EC2 = (
     "ec2:DisassociateAddress",
     "ec2:ReleaseAddress",
     "ec2:CreateTags",
+    "ec2:DeleteTags",
 )
 # Granted for the Lambda runtime, which writes the function's logs itself.
 RUNTIME_ONLY = {"WriteItsLogs"}
@@ -196,6 +197,13 @@ def test_a_whole_lifecycle_works_and_uses_every_grant(deployment, monkeypatch):
 
     world.ec2.start_instances(InstanceIds=[workload])
     assert verdicts(reconcile(state_change_event(workload, "pending"))) == ["start_nat"]
+
+    # New user tags go onto the NAT and its EIP in place, old ones come off.
+    monkeypatch.setenv("NAT_ZERO_TAGS", json.dumps({"team": "network"}))
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "retag"
+    monkeypatch.setenv("NAT_ZERO_TAGS", "{}")
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "retag"
+    assert only_nat(world)["InstanceId"] == nat
 
     monkeypatch.setenv("NAT_ZERO_CONFIG_VERSION", "v2")
     assert verdicts(reconcile(SWEEP_EVENT))[0] == "replace_outdated_nat"
@@ -364,6 +372,10 @@ def launch_from_our_template_with_another_image(d):
     )
 
 
+def our_nat(d):
+    return our_run_instances(d)["Instances"][0]["InstanceId"]
+
+
 def another_template(d):
     template = d.ec2.create_launch_template(LaunchTemplateName="other", LaunchTemplateData={"ImageId": AMI})
     return template["LaunchTemplate"]["LaunchTemplateId"]
@@ -431,6 +443,20 @@ OUTSIDE = {
         launch_another_image,
         "ec2:RunInstances on arn:aws:ec2:us-east-1::image/ami-0badc0ffee0ddf00d",
     ),
+    "move_our_nat_to_another_deployment": (
+        lambda d: reconciler_ec2(d).create_tags(
+            Resources=[our_nat(d)], Tags=[{"Key": "nat-zero:deployment", "Value": "neighbour"}]
+        ),
+        "ec2:CreateTags on arn:aws:ec2:us-east-1:123456789012:instance/i-",
+    ),
+    "untag_our_nat_as_a_nat": (
+        lambda d: reconciler_ec2(d).delete_tags(Resources=[our_nat(d)], Tags=[{"Key": "nat-zero:managed"}]),
+        "ec2:DeleteTags on arn:aws:ec2:us-east-1:123456789012:instance/i-",
+    ),
+    "retag_another_deployments_nat": (
+        lambda d: reconciler_ec2(d).create_tags(Resources=[neighbour_nat(d)], Tags=[{"Key": "team", "Value": "x"}]),
+        "ec2:CreateTags on arn:aws:ec2:us-east-1:123456789012:instance/i-",
+    ),
     "tag_an_existing_instance": (
         lambda d: reconciler_ec2(d).create_tags(
             Resources=[d.world.launch_workload(AZ_A)], Tags=[{"Key": "nat-zero:deployment", "Value": NAME}]
@@ -459,6 +485,13 @@ def test_the_same_calls_on_the_deployments_own_resources_are_allowed(deployment)
     ec2.associate_address(AllocationId=allocation, NetworkInterfaceId=deployment.world.zones[AZ_A].public_eni_id)
     ec2.terminate_instances(InstanceIds=[launched])
     ec2.release_address(AllocationId=allocation)
+
+
+def test_retagging_our_nat_with_user_tags_is_allowed(deployment):
+    ec2 = reconciler_ec2(deployment)
+    nat = our_nat(deployment)
+    ec2.create_tags(Resources=[nat], Tags=[{"Key": "team", "Value": "network"}, {"Key": "Name", "Value": "x"}])
+    ec2.delete_tags(Resources=[nat], Tags=[{"Key": "team"}])
 
 
 def test_a_key_pair_in_the_launch_template_would_be_denied(deployment):
