@@ -106,6 +106,14 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import valid_name
 
 try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19 renders every inventory string as a template
+
+    def trust_as_template(value):
+        return value
+
+
+try:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
@@ -116,6 +124,9 @@ else:
 NAME_TAG = "nat-zero:name"
 GROUP = "nat_zero_vpcs"
 NAME_LENGTH = 40
+# The Python running ansible-playbook is the one with boto3 (a template, not a
+# value: ansible-inventory's Python need not be the playbook run's).
+PLAYBOOK_PYTHON = trust_as_template("{{ ansible_playbook_python }}")
 # The host variable each choice of the hostname option names hosts by.
 HOSTNAME_VARIABLE = {"vpc_id": "nat_zero_vpc_id", "nat_zero_name": "nat_zero_name"}
 
@@ -245,8 +256,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for key, value in host.items():
                 self.inventory.set_variable(name, key, value)
             self.inventory.set_variable(name, "ansible_connection", "local")
-            # The Python running ansible-playbook is the one with boto3.
-            self.inventory.set_variable(name, "ansible_python_interpreter", "{{ ansible_playbook_python }}")
+            self.inventory.set_variable(name, "ansible_python_interpreter", PLAYBOOK_PYTHON)
             self._set_composite_vars(self.get_option("compose"), host, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), host, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), host, name, strict=strict)
