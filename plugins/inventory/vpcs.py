@@ -81,6 +81,7 @@ EXAMPLES = r"""
 plugin: natzero.aws.vpcs
 regions: [us-east-1, eu-west-1]
 
+---
 # fleet.natzero.yml: two accounts, named hosts, cached for an hour, a group per region
 plugin: natzero.aws.vpcs
 regions: [eu-west-1]
