@@ -22,6 +22,7 @@ from .decision import (
     DisassociateEip,
     PointRoute,
     ReleaseEip,
+    Retag,
     StartNat,
     StopNat,
     TerminateNat,
@@ -141,7 +142,17 @@ class Actor:
         if isinstance(action, DisassociateEip):
             self.ec2.disassociate_address(AssociationId=action.association_id)
             return {"result": "done"}
+        if isinstance(action, Retag):
+            return self._retag(action)
         raise TypeError(f"unknown action {action!r}")
+
+    def _retag(self, action: Retag) -> dict:
+        if action.set_tags:
+            tags = [{"Key": key, "Value": value} for key, value in action.set_tags]
+            self.ec2.create_tags(Resources=[action.resource_id], Tags=tags)
+        if action.remove_keys:
+            self.ec2.delete_tags(Resources=[action.resource_id], Tags=[{"Key": key} for key in action.remove_keys])
+        return {"result": "done"}
 
     def _create_nat(self, zone: Zone) -> dict:
         # The ENIs are named in the call itself (not only in the launch

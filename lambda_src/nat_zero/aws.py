@@ -19,6 +19,8 @@ EC2_OPERATIONS = (
     "AllocateAddress",
     "AssociateAddress",
     "CreateRoute",
+    "CreateTags",
+    "DeleteTags",
     "DescribeAddresses",
     "DescribeInstanceStatus",
     "DescribeInstances",

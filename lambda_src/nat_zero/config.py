@@ -32,6 +32,8 @@ FAILOVERS = (NO_FAILOVER, CROSS_AZ)
 EPHEMERAL = "ephemeral"
 STATIC = "static"
 EIP_MODES = (EPHEMERAL, STATIC)
+# Tags of ours the reconciler never adds or removes on its own resources when it retags them.
+RESERVED_TAG_PREFIXES = ("aws:", "nat-zero:")
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")
@@ -97,6 +99,7 @@ class Config(Record):
 
     def eip_tags(self, az: str) -> dict[str, str]:
         return {
+            **(self.user_tags or {}),
             "Name": f"{self.name}-nat-{az}",
             self.nat_tag[0]: self.nat_tag[1],
             DEPLOYMENT_TAG: self.name,

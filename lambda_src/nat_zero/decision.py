@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Union
 
+from .config import RESERVED_TAG_PREFIXES
 from .record import Record
 
 PENDING = "pending"
@@ -111,6 +112,8 @@ class Route(Record):
     route_table_id: str
     network_interface_id: str | None = None
     present: bool = True
+    # Its tags as read, sorted (key, value) pairs; None when not read.
+    tags: tuple[tuple[str, str], ...] | None = None
 
 
 class FailedLaunch(Record):
@@ -128,6 +131,8 @@ class Eip(Record):
     public_ip: str = ""
     association_id: str | None = None
     network_interface_id: str | None = None
+    # Its tags as read, sorted (key, value) pairs; None when not read.
+    tags: tuple[tuple[str, str], ...] | None = None
     # The user's own address (tag nat-zero:eip-owner=user): never released.
     user_owned: bool = False
 
@@ -169,6 +174,10 @@ class Snapshot(Record):
     failover: bool = False
     failover_eni_id: str | None = None
     serves_other_azs: bool = False
+    # The tags this deployment gives its NAT and its Elastic IPs (user tags
+    # included, config version left out); None: tags are not compared.
+    nat_tags: tuple[tuple[str, str], ...] | None = None
+    eip_tags: tuple[tuple[str, str], ...] | None = None
 
 
 class CreateNat(Record):
@@ -232,6 +241,17 @@ class DisableSourceDestCheck(Record):
     network_interface_id: str
 
 
+class Retag(Record):
+    """Bring the tags of a NAT or an Elastic IP that stays to the deployment's, in
+    place: a change of nat_zero_tags needs no new instance. Tags of the aws: and
+    nat-zero: namespaces outside the deployment's set are left as they are."""
+
+    az: str
+    resource_id: str
+    set_tags: tuple[tuple[str, str], ...] = ()
+    remove_keys: tuple[str, ...] = ()
+
+
 Action = Union[
     CreateNat,
     StartNat,
@@ -242,6 +262,7 @@ Action = Union[
     DisassociateEip,
     PointRoute,
     DisableSourceDestCheck,
+    Retag,
 ]
 
 ACTION_NAMES = {
@@ -254,6 +275,7 @@ ACTION_NAMES = {
     DisassociateEip: "disassociate_eip",
     PointRoute: "point_route",
     DisableSourceDestCheck: "disable_source_dest_check",
+    Retag: "retag",
 }
 
 
@@ -432,8 +454,12 @@ def decide(snapshot: Snapshot) -> Decision:
     repairs = _repairs(snapshot, kept, verdict)
     if repairs and verdict == "steady":
         verdict = "repair_drift"
+    # Last: a retag that fails must not hold back what traffic needs.
+    retags = _retags(snapshot, kept, actions)
+    if retags and verdict == "steady":
+        verdict = "retag"
     # Traffic moves off a NAT before anything happens to it.
-    return Decision(az, verdict, tuple(repairs) + tuple(actions))
+    return Decision(az, verdict, tuple(repairs) + tuple(actions) + retags)
 
 
 _REPLACING = ("replace_unhealthy_nat", "replace_outdated_nat", "back_off_unhealthy_nat")
@@ -495,6 +521,32 @@ def _repairs(snapshot: Snapshot, kept: Nat | None, verdict: str) -> list[Action]
                 repairs.append(PointRoute(az, route.route_table_id, target, route.present, was))
     repairs.extend(DisableSourceDestCheck(az, eni) for eni in snapshot.source_dest_checked)
     return repairs
+
+
+def _retag(az: str, resource_id: str, current, desired) -> Retag | None:
+    if current is None or desired is None:
+        return None
+    # The reconciler's own keys (aws:, nat-zero:) say what a resource is: never retagged.
+    current = {k: v for k, v in current if not k.startswith(RESERVED_TAG_PREFIXES)}
+    desired = {k: v for k, v in desired if not k.startswith(RESERVED_TAG_PREFIXES)}
+    set_tags = tuple(sorted((k, v) for k, v in desired.items() if current.get(k) != v))
+    remove_keys = tuple(sorted(k for k in current if k not in desired))
+    if not set_tags and not remove_keys:
+        return None
+    return Retag(az, resource_id, set_tags, remove_keys)
+
+
+def _retags(snapshot: Snapshot, kept: Nat | None, actions: list) -> tuple[Retag, ...]:
+    """In-place tag updates of the NAT kept and of the Elastic IPs that stay."""
+    leaving = {getattr(a, "instance_id", None) for a in actions if isinstance(a, TerminateNat)}
+    leaving |= {a.allocation_id for a in actions if isinstance(a, ReleaseEip)}
+    retags = []
+    if kept is not None and kept.instance_id not in leaving:
+        retags.append(_retag(snapshot.az, kept.instance_id, kept.tags, snapshot.nat_tags))
+    for eip in snapshot.eips or ():
+        if eip.allocation_id not in leaving and not eip.user_owned:
+            retags.append(_retag(snapshot.az, eip.allocation_id, eip.tags, snapshot.eip_tags))
+    return tuple(r for r in retags if r is not None)
 
 
 def _scale_up(snapshot, kept, dying, has_eip, eip_on_eni):

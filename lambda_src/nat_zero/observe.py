@@ -239,13 +239,19 @@ def task_workloads(config: Config, az: str, task_enis: Iterable[dict], trigger: 
     return workloads
 
 
+def _sorted_tags(tags: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(tags.items()))
+
+
 def _eip_from_address(address: dict) -> Eip:
+    tags = tags_of(address)
     return Eip(
         allocation_id=address["AllocationId"],
         public_ip=address.get("PublicIp", ""),
         association_id=address.get("AssociationId") or None,
         network_interface_id=address.get("NetworkInterfaceId") or None,
-        user_owned=tags_of(address).get(EIP_OWNER_TAG) == EIP_OWNER_USER,
+        tags=_sorted_tags(tags),
+        user_owned=tags.get(EIP_OWNER_TAG) == EIP_OWNER_USER,
     )
 
 
@@ -318,6 +324,7 @@ def build_snapshot(
                     running_for_s=_seconds_since(instance.get("LaunchTime"), now),
                     report_age_s=_seconds_since(reported_at, now),
                     status_problem=(statuses or {}).get(iid) if state == RUNNING else None,
+                    tags=_sorted_tags(tags),
                 )
             )
     workloads.extend(task_workloads(config, az, task_enis, trigger_task))
@@ -342,6 +349,8 @@ def build_snapshot(
             e for e in (zone.public_eni_id, zone.private_eni_id) if e in set(source_dest_checked)
         ),
         failover=config.failover == CROSS_AZ,
+        nat_tags=_sorted_tags({k: v for k, v in config.nat_instance_tags(az).items() if k != CONFIG_VERSION_TAG}),
+        eip_tags=_sorted_tags(config.eip_tags(az)),
     )
 
 

@@ -35,6 +35,22 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 _NAME = re.compile(NAME_PATTERN)
 
 
+def nat_tag_argument_spec():
+    """The NAT tag options (doc fragment natzero.aws.nat_zero.nat_tag)."""
+    return dict(
+        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
+        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
+    )
+
+
+def ignore_tag_argument_spec():
+    """The ignore tag options (doc fragment natzero.aws.nat_zero.ignore_tag)."""
+    return dict(
+        ignore_tag_key=dict(type="str", default=DEFAULT_IGNORE_TAG[0], no_log=False),
+        ignore_tag_value=dict(type="str", default=DEFAULT_IGNORE_TAG[1]),
+    )
+
+
 def resource_name(name, az):
     """The Name of a deployment's per-AZ resources: <name>-nat-<az>."""
     return "%s-nat-%s" % (name, az)

@@ -32,16 +32,6 @@ options:
       - The VPC of the deployment.
     type: str
     required: true
-  nat_tag_key:
-    description:
-      - Key of the tag that marks NAT instances.
-    type: str
-    default: nat-zero:managed
-  nat_tag_value:
-    description:
-      - Value of the NAT tag.
-    type: str
-    default: "true"
   wait_timeout:
     description:
       - How many seconds to wait for the instances to terminate. When they are not all terminated by then,
@@ -50,6 +40,7 @@ options:
     default: 600
 extends_documentation_fragment:
   - natzero.aws.aws
+  - natzero.aws.nat_zero.nat_tag
 notes:
   - Supports check mode (reports what it would terminate and release).
 """
@@ -98,13 +89,13 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
 )
 from ansible_collections.natzero.aws.plugins.module_utils.ec2 import describe_instances, wait_terminated
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
-    DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
     LIVE_INSTANCE_STATES,
     VPC_TAG,
     disassociate,
     give_back,
     name_error,
+    nat_tag_argument_spec,
     user_owned,
     valid_name,
 )
@@ -173,8 +164,7 @@ def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         vpc_id=dict(type="str", required=True),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
-        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
+        **nat_tag_argument_spec(),
         wait_timeout=dict(type="int", default=600),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)

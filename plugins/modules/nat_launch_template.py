@@ -17,9 +17,10 @@ description:
     C(nat-zero:deployment), C(nat-zero:az), C(nat-zero:config-version)).
   - The template names no network interfaces. The reconciler names the AZ's persistent ENIs
     (M(natzero.aws.nat_network)) in its RunInstances call.
-  - The config version is the first 16 hex digits of the SHA-256 of the template content, leaving out what
-    differs between AZs (C(Name), C(nat-zero:az)) and the version tag itself. Identical input gives the same
-    version in every AZ; the reconciler replaces a NAT whose C(nat-zero:config-version) tag differs.
+  - The config version is the first 16 hex digits of the SHA-256 of the template content that needs a new
+    instance (image, instance type, market, volume, metadata options, instance profile, user data), leaving
+    out the tags. Identical input gives the same version in every AZ; the reconciler replaces a NAT whose
+    C(nat-zero:config-version) tag differs.
   - A new template version is created only when the content changes, and is made the default version.
 author:
   - natzero.aws maintainers (@natzero)
@@ -109,16 +110,6 @@ options:
     description:
       - The user data as plain text (the module encodes it in base64). At most 16 KiB.
     type: str
-  nat_tag_key:
-    description:
-      - Key of the tag that marks NAT instances (NAT_ZERO_NAT_TAG_KEY of the reconciler).
-    type: str
-    default: nat-zero:managed
-  nat_tag_value:
-    description:
-      - Value of the NAT tag.
-    type: str
-    default: "true"
   state:
     description:
       - V(present) creates or updates the template, V(absent) deletes it with all its versions.
@@ -127,12 +118,14 @@ options:
     default: present
 extends_documentation_fragment:
   - natzero.aws.aws
+  - natzero.aws.nat_zero.nat_tag
   - natzero.aws.aws.tags
 notes:
   - Supports check mode and diff mode.
-  - O(tags) are set on the template and on the instances and volumes launched from it. Changing them changes
-    the config version. The instance and volume tags are part of the template's data, so O(tags) left out
-    launches instances with the module's own tags only; the template's own tags are then left as they are.
+  - O(tags) are set on the template and on the instances and volumes launched from it. Changing them makes a
+    new template version but keeps the config version, so the reconciler retags running NATs in place.
+  - The instance and volume tags are part of the template's data, so O(tags) left out launches instances with
+    the module's own tags only; the template's own tags are then left as they are.
 """
 
 EXAMPLES = r"""
@@ -191,10 +184,10 @@ from ansible_collections.natzero.aws.plugins.module_utils.ec2 import gp3_error
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     CONFIG_VERSION_TAG,
-    DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
     VPC_TAG,
     name_error,
+    nat_tag_argument_spec,
     resource_name,
     valid_name,
 )
@@ -211,22 +204,26 @@ from ansible_collections.natzero.aws.plugins.module_utils.tags import (
 # (which may be a customer managed key the reconciler has no grant on) is not used.
 AWS_MANAGED_EBS_KEY = "alias/aws/ebs"
 MAX_USER_DATA = 16 * 1024
-# Tags that differ between AZs, or that carry the version itself.
-_UNVERSIONED_TAGS = ("Name", AZ_TAG, CONFIG_VERSION_TAG)
 
 
 def config_version(data):
-    """First 16 hex of SHA-256 over the canonical JSON of the AZ-independent content."""
-    content = dict(data)
-    content["TagSpecifications"] = [
-        {
-            "ResourceType": spec["ResourceType"],
-            "Tags": [t for t in spec["Tags"] if t["Key"] not in _UNVERSIONED_TAGS],
-        }
-        for spec in data.get("TagSpecifications") or ()
-    ]
+    """First 16 hex of SHA-256 over the canonical JSON of what needs a new instance.
+
+    Tags are left out: the reconciler updates a running NAT's tags in place,
+    so a change of tags replaces no NAT (and cuts no traffic)."""
+    content = {key: value for key, value in data.items() if key != "TagSpecifications"}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def launched_tags(version_data):
+    """The tags a template version gives the instances and volumes it launches (moto also
+    lists the template's own tags there)."""
+    return {
+        spec["ResourceType"]: tags_to_dict(spec.get("Tags"))
+        for spec in version_data.get("TagSpecifications") or ()
+        if spec.get("ResourceType") in ("instance", "volume")
+    }
 
 
 def template_data(params, name):
@@ -377,7 +374,7 @@ class LaunchTemplate:
             "tags": tags_to_dict(template["Tags"]),
         }
         result.update(launch_template_id=template_id, version=latest)
-        if tagged_version(current_data) != version:
+        if tagged_version(current_data) != version or launched_tags(current_data) != launched_tags(data):
             result.update(changed=True, version=latest + 1)
             if not self.module.check_mode:
                 created = self.ec2.create_launch_template_version(
@@ -444,8 +441,7 @@ def main():
         instance_profile_arn=dict(type="str"),
         instance_profile_name=dict(type="str"),
         user_data=dict(type="str"),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
-        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
+        **nat_tag_argument_spec(),
         **tags_argument_spec(),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )

@@ -52,28 +52,10 @@ options:
       - The current config version (from M(natzero.aws.nat_launch_template)). With it, each NAT reports
         whether it runs an older configuration.
     type: str
-  nat_tag_key:
-    description:
-      - Key of the tag that marks NAT instances.
-    type: str
-    default: nat-zero:managed
-  nat_tag_value:
-    description:
-      - Value of the NAT tag.
-    type: str
-    default: "true"
-  ignore_tag_key:
-    description:
-      - Key of the tag that marks instances that are not workloads.
-    type: str
-    default: nat-zero:ignore
-  ignore_tag_value:
-    description:
-      - Value of the ignore tag.
-    type: str
-    default: "true"
 extends_documentation_fragment:
   - natzero.aws.aws
+  - natzero.aws.nat_zero.nat_tag
+  - natzero.aws.nat_zero.ignore_tag
 notes:
   - Supports check mode. Always reports C(changed=false).
 """
@@ -208,11 +190,11 @@ from ansible_collections.natzero.aws.plugins.module_utils.ec2 import default_rou
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
     CONFIG_VERSION_TAG,
-    DEFAULT_IGNORE_TAG,
-    DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
     LIVE_INSTANCE_STATES,
     VPC_TAG,
+    ignore_tag_argument_spec,
+    nat_tag_argument_spec,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.tags import tag_filters, tags_to_dict
 
@@ -338,10 +320,8 @@ def main():
         availability_zones=dict(type="list", elements="str"),
         route_table_ids=dict(type="list", elements="str"),
         config_version=dict(type="str"),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
-        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
-        ignore_tag_key=dict(type="str", default=DEFAULT_IGNORE_TAG[0], no_log=False),
-        ignore_tag_value=dict(type="str", default=DEFAULT_IGNORE_TAG[1]),
+        **nat_tag_argument_spec(),
+        **ignore_tag_argument_spec(),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.run(ensure, resource="deployment %s" % module.params["name"])

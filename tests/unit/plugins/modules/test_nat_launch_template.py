@@ -102,6 +102,37 @@ def test_changed_content_creates_a_new_default_version(run_module, ec2, args):
     assert latest(ec2, first["launch_template_id"])["LaunchTemplateData"]["ImageId"] == "ami-0000000000000000f"
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"image_id": "ami-0000000000000000f"},
+        {"instance_type": "t4g.micro"},
+        {"market_type": "spot"},
+        {"block_device_size": 20},
+        {"user_data": "#!/bin/sh\necho other\n"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_what_needs_a_new_instance_changes_the_config_version(run_module, args, change):
+    first = run_module(nat_launch_template, args)
+
+    assert run_module(nat_launch_template, dict(args, **change))["config_version"] != first["config_version"]
+
+
+def test_changed_tags_make_a_new_template_version_with_the_same_config_version(run_module, ec2, args):
+    first = run_module(nat_launch_template, args)
+
+    result = run_module(nat_launch_template, dict(args, tags={"team": "network", "cost-centre": "42"}))
+
+    assert result["changed"] is True
+    assert (result["version"], result["config_version"]) == (2, first["config_version"])
+    launched = tag_spec(latest(ec2, first["launch_template_id"])["LaunchTemplateData"], "instance")
+    assert (launched["team"], launched["cost-centre"]) == ("network", "42")
+    assert launched["nat-zero:config-version"] == first["config_version"]
+    again = run_module(nat_launch_template, dict(args, tags={"team": "network", "cost-centre": "42"}))
+    assert (again["changed"], again["version"]) == (False, 2)
+
+
 def test_check_mode_reports_and_changes_nothing(run_module, ec2, args):
     created = run_module(nat_launch_template, dict(args), check_mode=True)
     assert created["changed"] is True and created["launch_template_id"] is None
