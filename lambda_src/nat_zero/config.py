@@ -19,6 +19,9 @@ AZ_TAG = "nat-zero:az"
 CONFIG_VERSION_TAG = "nat-zero:config-version"
 # Written by the NAT itself (nat-bootstrap.sh): "<status> <UTC time>".
 DATAPLANE_TAG = "nat-zero:dataplane"
+# The key under which the region's dispatcher hands over the instance it read
+# (lambda_src/nat_zero_dispatch/config.py INSTANCE_KEY, the same string).
+DISPATCHED_INSTANCE_KEY = "nat-zero:instance"
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")

@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timezone
 from typing import Union
 
-from .config import Config
+from .config import DISPATCHED_INSTANCE_KEY, Config
 from .decision import INSTANCE_STATES
 from .record import Record
 
@@ -24,6 +24,9 @@ class StateChange(Record):
     # malformed). It tells a late event about an earlier run of the instance
     # from a fresh one; it is not part of what the request asks.
     time: datetime | None = None
+    # The instance as the region's dispatcher read it (lambda_src/nat_zero_dispatch),
+    # so this reconciler does not read it again; None when the event came directly.
+    instance: dict | None = None
     _compared = ("instance_id", "state")
 
 
@@ -70,7 +73,22 @@ def _parse(event, config: Config) -> Request:
         return Ignored("event has no valid instance-id")
     if state not in INSTANCE_STATES:
         return Ignored("event has no valid state")
-    return StateChange(instance_id, state, _event_time(event.get("time")))
+    return StateChange(instance_id, state, _event_time(event.get("time")), _dispatched_instance(event, instance_id))
+
+
+def _dispatched_instance(event: dict, instance_id: str) -> dict | None:
+    """The instance the dispatcher carried, if it is this event's; its
+    LaunchTime back to a datetime (JSON carried it as ISO 8601)."""
+    instance = event.get(DISPATCHED_INSTANCE_KEY)
+    if not isinstance(instance, dict) or instance.get("InstanceId") != instance_id:
+        return None
+    launched = instance.get("LaunchTime")
+    if isinstance(launched, str):
+        try:
+            launched = datetime.fromisoformat(launched)
+        except ValueError:
+            launched = None
+    return {**instance, "LaunchTime": launched} if launched is not None else instance
 
 
 def _event_time(value) -> datetime | None:

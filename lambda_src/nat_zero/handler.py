@@ -108,7 +108,7 @@ def _describe_request(request) -> dict:
 def _observe(request, config, observer: Observer, summary: dict) -> list[Snapshot] | None:
     if isinstance(request, Sweep):
         return observer.all_snapshots()
-    instance = observer.instance(request.instance_id)
+    instance = request.instance if request.instance is not None else observer.instance(request.instance_id)
     if instance is None:
         # EC2 no longer knows it (or not yet): we cannot tell its AZ, so look at all.
         summary["trigger"]["resolved"] = "instance_not_found_sweep"
