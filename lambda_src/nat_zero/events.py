@@ -78,17 +78,18 @@ def _parse(event, config: Config) -> Request:
 
 def _dispatched_instance(event: dict, instance_id: str) -> dict | None:
     """The instance the dispatcher carried, if it is this event's; its
-    LaunchTime back to a datetime (JSON carried it as ISO 8601)."""
+    LaunchTime back to a datetime (JSON carried it as ISO 8601), or dropped
+    when unreadable, as the reconciler compares it only as a datetime."""
     instance = event.get(DISPATCHED_INSTANCE_KEY)
     if not isinstance(instance, dict) or instance.get("InstanceId") != instance_id:
         return None
-    launched = instance.get("LaunchTime")
-    if isinstance(launched, str):
-        try:
-            launched = datetime.fromisoformat(launched)
-        except ValueError:
-            launched = None
-    return {**instance, "LaunchTime": launched} if launched is not None else instance
+    instance = dict(instance)
+    launched = instance.pop("LaunchTime", None)
+    try:
+        instance["LaunchTime"] = datetime.fromisoformat(launched)
+    except (TypeError, ValueError):
+        pass
+    return instance
 
 
 def _event_time(value) -> datetime | None:
