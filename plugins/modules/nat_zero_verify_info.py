@@ -547,7 +547,6 @@ class Verifier:
                 DEPLOYMENT,
                 name,
                 "the region's dispatcher does not exist: no EC2 instance event reaches the reconciler",
-                "run the deploy playbook again",
             )
             dispatcher_arn = None
         self.check_rule(self.module.client("events"), rule_name, dispatcher_arn, "the dispatcher")
