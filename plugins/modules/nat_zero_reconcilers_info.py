@@ -10,8 +10,8 @@ module: nat_zero_reconcilers_info
 short_description: The nat-zero deployments of a region, found by their reconciler functions
 version_added: 0.1.0
 description:
-  - Lists the reconciler functions of the region as the region's dispatcher finds them (C(lambda_src/nat_zero_dispatch)):
-    Lambda functions named C(<deployment>-nat-zero) and tagged C(nat-zero:deployment) with that deployment and
+  - Lists the reconciler functions of the region as the region's dispatcher finds them (C(lambda_src/nat_zero_dispatch)),
+    that is the Lambda functions named C(<deployment>-nat-zero) and tagged C(nat-zero:deployment) with that deployment and
     C(nat-zero:vpc) with its VPC, read with one Resource Groups Tagging API C(GetResources) call per 100 functions.
   - The tagging API is eventually consistent (a function deleted a moment ago can still be listed), so every function
     found is confirmed with Lambda C(GetFunction), which is not. Teardown relies on it to tell whether the deployment
