@@ -186,7 +186,6 @@ class DeployerAuthorizer:
             self._request(operation, action, self._arn("cloudwatch", f"dashboard/{n}", region=False)) for n in names
         ]
 
-
     def _resourcegroupstaggingapi(self, operation: str, action: str, params: dict) -> list[Request]:
         # GetResources has no resource type to scope it to.
         return [self._request(operation, action, "*")]
