@@ -207,6 +207,14 @@ def scopes(d: Deployment) -> list:
             [d.iam(f"instance-profile/{d.prefix}-*")],
             {},
         ),
+        # natzero.aws.iam_role looks for an instance profile of the role's
+        # name even when it makes none: the dispatcher's role has none.
+        (
+            "SeeTheDispatcherRoleHasNoInstanceProfile",
+            ["iam:GetInstanceProfile"],
+            [d.iam(f"instance-profile/{DISPATCHER}-{d.region}")],
+            {},
+        ),
         (
             "PassTheNatInstanceRoleToEc2",
             ["iam:PassRole"],
