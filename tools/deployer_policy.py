@@ -33,9 +33,12 @@ import botocore.session
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "deployer-policy.json"
 EXAMPLE_NAME = "example"
-SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch")
+SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch", "resourcegroupstaggingapi")
 # Where the IAM action is not named like the API operation.
-IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+IAM_ACTION_NAMES = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "resourcegroupstaggingapi:GetResources": "tag:GetResources",
+}
 # Names the scan above matches in a file that makes clients of two services,
 # for the one service that does not have that call.
 NOT_CALLED = {
@@ -66,6 +69,10 @@ DEPLOYMENT_TAG = "nat-zero:deployment"
 NAT_TAG = ("nat-zero:managed", "true")
 EIP_OWNER_TAG = ("nat-zero:eip-owner", "user")
 SSM_CORE = "AmazonSSMManagedInstanceCore"
+# The region's dispatcher, shared by its deployments (roles/nat_zero/vars/main.yml
+# nat_zero__dispatcher_*): every deployer of the region may create, update or
+# remove it. IAM is global, so its role's name carries the region.
+DISPATCHER = "nat-zero-dispatch"
 # The EC2 creates whose tags the deployer gives at creation (ec2:CreateAction).
 EC2_CREATES = ("CreateSecurityGroup", "CreateNetworkInterface", "CreateLaunchTemplate")
 
@@ -144,6 +151,9 @@ def scopes(d: Deployment) -> list:
     function = d.arn("lambda", f"function:{d.prefix}")
     log_group = d.arn("logs", f"log-group:/aws/lambda/{d.prefix}")
     ours = {"StringEquals": {f"ec2:ResourceTag/{DEPLOYMENT_TAG}": d.name}}
+    dispatcher = d.arn("lambda", f"function:{DISPATCHER}")
+    dispatcher_role = d.iam(f"role/{DISPATCHER}-{d.region}")
+    dispatcher_log_group = d.arn("logs", f"log-group:/aws/lambda/{DISPATCHER}")
     return [
         ("ReadEc2", "ec2:Describe*", ["*"], {}),
         (
@@ -174,7 +184,7 @@ def scopes(d: Deployment) -> list:
                 "iam:UntagRole",
                 "iam:ListInstanceProfilesForRole",
             ],
-            [d.iam(f"role/{d.prefix}-*")],
+            [d.iam(f"role/{d.prefix}-*"), dispatcher_role],
             {},
         ),
         (
@@ -198,6 +208,14 @@ def scopes(d: Deployment) -> list:
             [d.iam(f"instance-profile/{d.prefix}-*")],
             {},
         ),
+        # natzero.aws.iam_role looks for an instance profile of the role's
+        # name even when it makes none: the dispatcher's role has none.
+        (
+            "SeeTheDispatcherRoleHasNoInstanceProfile",
+            ["iam:GetInstanceProfile"],
+            [d.iam(f"instance-profile/{DISPATCHER}-{d.region}")],
+            {},
+        ),
         (
             "PassTheNatInstanceRoleToEc2",
             ["iam:PassRole"],
@@ -207,9 +225,9 @@ def scopes(d: Deployment) -> list:
             {"StringEqualsIfExists": {"iam:PassedToService": "ec2.amazonaws.com"}},
         ),
         (
-            "PassTheReconcilerRoleToLambda",
+            "PassTheReconcilerAndDispatcherRolesToLambda",
             ["iam:PassRole"],
-            [d.iam(f"role/{d.prefix}-lambda")],
+            [d.iam(f"role/{d.prefix}-lambda"), dispatcher_role],
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         ),
         # natzero.aws.service_linked_role finds the role by its path; ListRoles
@@ -244,7 +262,17 @@ def scopes(d: Deployment) -> list:
                 "lambda:UntagResource",
                 "lambda:InvokeFunction",
             ],
-            [function],
+            [function, dispatcher],
+            {},
+        ),
+        # Teardown removes the dispatcher with the region's last deployment:
+        # it lists the reconcilers by tag, and confirms each (the tagging API
+        # lags behind deletions).
+        ("ListTheRegionsReconcilers", ["tag:GetResources"], ["*"], {}),
+        (
+            "ConfirmTheRegionsReconcilers",
+            ["lambda:GetFunction", "lambda:ListTags"],
+            [d.arn("lambda", "function:*-nat-zero")],
             {},
         ),
         (
@@ -258,7 +286,7 @@ def scopes(d: Deployment) -> list:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [log_group, f"{log_group}:*"],
+            [log_group, f"{log_group}:*", dispatcher_log_group, f"{dispatcher_log_group}:*"],
             {},
         ),
         (
@@ -276,7 +304,7 @@ def scopes(d: Deployment) -> list:
                 "events:TagResource",
                 "events:UntagResource",
             ],
-            [d.arn("events", f"rule/{d.prefix}-*")],
+            [d.arn("events", f"rule/{d.prefix}-*"), d.arn("events", f"rule/{DISPATCHER}-*")],
             {},
         ),
         (

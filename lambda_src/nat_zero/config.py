@@ -34,6 +34,9 @@ STATIC = "static"
 EIP_MODES = (EPHEMERAL, STATIC)
 # Tags of ours the reconciler never adds or removes on its own resources when it retags them.
 RESERVED_TAG_PREFIXES = ("aws:", "nat-zero:")
+# The key under which the region's dispatcher hands over the instance it read
+# (lambda_src/nat_zero_dispatch/config.py INSTANCE_KEY, the same string).
+DISPATCHED_INSTANCE_KEY = "nat-zero:instance"
 
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _ENI_ID = re.compile(r"^eni-[0-9a-f]{8,17}$")

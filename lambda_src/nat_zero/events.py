@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timezone
 from typing import Union
 
-from .config import Config
+from .config import DISPATCHED_INSTANCE_KEY, Config
 from .decision import INSTANCE_STATES
 from .record import Record
 
@@ -48,6 +48,9 @@ class StateChange(Record):
     # malformed). It tells a late event about an earlier run of the instance
     # from a fresh one; it is not part of what the request asks.
     time: datetime | None = None
+    # The instance as the region's dispatcher read it (lambda_src/nat_zero_dispatch),
+    # so this reconciler does not read it again; None when the event came directly.
+    instance: dict | None = None
     _compared = ("instance_id", "state")
 
 
@@ -126,7 +129,7 @@ def _parse(event, config: Config) -> Request:
         return Interruption(instance_id, action)
     if state not in INSTANCE_STATES:
         return Ignored("event has no valid state")
-    return StateChange(instance_id, state, _event_time(event.get("time")))
+    return StateChange(instance_id, state, _event_time(event.get("time")), _dispatched_instance(event, instance_id))
 
 
 def _our_detail(event: dict, config: Config) -> dict | Ignored:
@@ -183,6 +186,22 @@ def _eni_attachment(attachments) -> tuple[str, dict] | None:
         pairs = [d for d in details if isinstance(d, dict) and isinstance(d.get("name"), str)]
         return attachment_id, {d["name"]: d.get("value") for d in pairs}
     return None
+
+
+def _dispatched_instance(event: dict, instance_id: str) -> dict | None:
+    """The instance the dispatcher carried, if it is this event's; its
+    LaunchTime back to a datetime (JSON carried it as ISO 8601), or dropped
+    when unreadable, as the reconciler compares it only as a datetime."""
+    instance = event.get(DISPATCHED_INSTANCE_KEY)
+    if not isinstance(instance, dict) or instance.get("InstanceId") != instance_id:
+        return None
+    instance = dict(instance)
+    launched = instance.pop("LaunchTime", None)
+    try:
+        instance["LaunchTime"] = datetime.fromisoformat(launched)
+    except (TypeError, ValueError):
+        pass
+    return instance
 
 
 def _event_time(value) -> datetime | None:

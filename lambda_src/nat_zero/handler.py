@@ -160,7 +160,7 @@ def _observe(request, config, observer: Observer, summary: dict) -> list[Snapsho
         return _observe_interruption(request, config, observer, summary)
     if isinstance(request, TaskStateChange):
         return _observe_task(request, config, observer, summary)
-    instance = observer.instance(request.instance_id)
+    instance = request.instance if request.instance is not None else observer.instance(request.instance_id)
     if instance is None:
         # EC2 no longer knows it (or not yet): we cannot tell its AZ, so look at all.
         summary["trigger"]["resolved"] = "instance_not_found_sweep"

@@ -75,6 +75,14 @@ options:
     type: list
     elements: str
     required: true
+  dispatcher_function_name:
+    description:
+      - The region's dispatcher, which hands each EC2 instance event to its VPC's reconciler. With
+        O(dispatcher_rule_name), it must exist and that rule must be enabled and target it.
+    type: str
+  dispatcher_rule_name:
+    description: The rule that sends the region's EC2 instance state changes to O(dispatcher_function_name).
+    type: str
   log_group_name:
     description: The function's log group; omit when logging is off.
     type: str
@@ -106,7 +114,9 @@ EXAMPLES = r"""
     source_path: "{{ playbook_dir }}/../lambda_src"
     source_include: [nat_zero]
     environment: {NAT_ZERO_NAME: prod}
-    rule_names: [prod-nat-zero-ec2-state, prod-nat-zero-sweep]
+    rule_names: [prod-nat-zero-sweep]
+    dispatcher_function_name: nat-zero-dispatch
+    dispatcher_rule_name: nat-zero-dispatch-ec2-state
     log_group_name: /aws/lambda/prod-nat-zero
     log_retention_days: 14
   register: verify
@@ -490,28 +500,50 @@ class Verifier:
 
     def check_rules(self, function_arn):
         events = self.module.client("events")
-        rule_arns = []
-        for rule_name in self.p["rule_names"]:
-            try:
-                rule = events.describe_rule(Name=rule_name)
-            except ClientError as exc:
-                if is_error(exc, "ResourceNotFoundException"):
-                    self.found.add(DEPLOYMENT, rule_name, "the rule does not exist")
-                    continue
-                raise
-            rule_arns.append(rule["Arn"])
-            if rule.get("State") != "ENABLED":
-                self.found.add(
-                    DEPLOYMENT,
-                    rule_name,
-                    "the rule is %s" % rule.get("State"),
-                    "aws events enable-rule --name %s" % rule_name,
-                )
-            targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
-            if function_arn and function_arn not in {t["Arn"] for t in targets}:
-                self.found.add(DEPLOYMENT, rule_name, "the rule does not target the reconciler %s" % function_arn)
+        rule_arns = [self.check_rule(events, name, function_arn, "the reconciler") for name in self.p["rule_names"]]
         if function_arn:
-            self.check_permission(rule_arns)
+            self.check_permission([arn for arn in rule_arns if arn])
+
+    def check_rule(self, events, rule_name, target_arn, target):
+        """The rule's ARN when it exists; findings when it is off or does not target `target_arn`."""
+        try:
+            rule = events.describe_rule(Name=rule_name)
+        except ClientError as exc:
+            if is_error(exc, "ResourceNotFoundException"):
+                self.found.add(DEPLOYMENT, rule_name, "the rule does not exist")
+                return None
+            raise
+        if rule.get("State") != "ENABLED":
+            self.found.add(
+                DEPLOYMENT,
+                rule_name,
+                "the rule is %s" % rule.get("State"),
+                "aws events enable-rule --name %s" % rule_name,
+            )
+        targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+        if target_arn and target_arn not in {t["Arn"] for t in targets}:
+            self.found.add(DEPLOYMENT, rule_name, "the rule does not target %s %s" % (target, target_arn))
+        return rule["Arn"]
+
+    def check_dispatcher(self):
+        """The region's dispatcher exists and its rule sends it the EC2 instance events."""
+        name, rule_name = self.p["dispatcher_function_name"], self.p["dispatcher_rule_name"]
+        if not name or not rule_name:
+            return
+        try:
+            dispatcher_arn = self.module.client("lambda").get_function(FunctionName=name)["Configuration"][
+                "FunctionArn"
+            ]
+        except ClientError as exc:
+            if not is_error(exc, "ResourceNotFoundException"):
+                raise
+            self.found.add(
+                DEPLOYMENT,
+                name,
+                "the region's dispatcher does not exist: no EC2 instance event reaches the reconciler",
+            )
+            dispatcher_arn = None
+        self.check_rule(self.module.client("events"), rule_name, dispatcher_arn, "the dispatcher")
 
     def check_permission(self, rule_arns):
         name = self.p["function_name"]
@@ -573,6 +605,7 @@ class Verifier:
         self.check_strays()
         function_arn = self.check_function()
         self.check_rules(function_arn)
+        self.check_dispatcher()
         self.check_log_group()
         summary = "function %s, %d rules, log group %s" % (
             self.p["function_name"],
@@ -635,6 +668,8 @@ def main():
         source_include=dict(type="list", elements="str"),
         environment=dict(type="dict", default={}),
         rule_names=dict(type="list", elements="str", required=True),
+        dispatcher_function_name=dict(type="str"),
+        dispatcher_rule_name=dict(type="str"),
         log_group_name=dict(type="str"),
         log_retention_days=dict(type="int"),
         static_allocation_ids=dict(type="list", elements="str", default=[]),

@@ -203,23 +203,29 @@ def test_log_group_keeps_14_days(aws, first_deploy):
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(NAMED["log_group"], 14)]
 
 
-def test_state_change_rule_and_sweep_invoke_the_function_only_from_their_rule(aws, function):
+def test_state_changes_go_to_the_region_s_dispatcher_and_the_sweep_to_the_function(aws, function):
     events, function_arn = aws("events"), function["FunctionArn"]
-    state_rule = events.describe_rule(Name=NAMED["state_rule"])
-    assert json.loads(state_rule["EventPattern"]) == STATE_CHANGE_PATTERN
-    assert state_rule["State"] == "ENABLED"
+    # No rule of the deployment's own for EC2 events: the region's dispatcher
+    # hands them to the reconciler of their VPC (tests/integration/test_dispatcher.py).
+    assert [r["Name"] for r in events.list_rules(NamePrefix=NAMED["state_rule"])["Rules"]] == []
+    dispatch_rule = events.describe_rule(Name="nat-zero-dispatch-ec2-state")
+    assert json.loads(dispatch_rule["EventPattern"]) == STATE_CHANGE_PATTERN
+    assert dispatch_rule["State"] == "ENABLED"
+    dispatcher_arn = aws("lambda").get_function_configuration(FunctionName="nat-zero-dispatch")["FunctionArn"]
+    assert [t["Arn"] for t in events.list_targets_by_rule(Rule="nat-zero-dispatch-ec2-state")["Targets"]] == [
+        dispatcher_arn
+    ]
     sweep_rule = events.describe_rule(Name=NAMED["sweep_rule"])
     assert sweep_rule["ScheduleExpression"] == "rate(5 minutes)"
     assert sweep_rule["State"] == "ENABLED"
     sweep_targets = events.list_targets_by_rule(Rule=NAMED["sweep_rule"])["Targets"]
     assert [t["Arn"] for t in sweep_targets] == [function_arn]
     assert json.loads(sweep_targets[0]["Input"]) == {"action": "reconcile"}
-    assert [t["Arn"] for t in events.list_targets_by_rule(Rule=NAMED["state_rule"])["Targets"]] == [function_arn]
 
     health_rule = events.describe_rule(Name=NAMED["health_rule"])
     policy = json.loads(aws("lambda").get_policy(FunctionName=NAMED["function"])["Policy"])
     sources = sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"])
-    assert sources == sorted([state_rule["Arn"], sweep_rule["Arn"], health_rule["Arn"]])
+    assert sources == sorted([sweep_rule["Arn"], health_rule["Arn"]])
     for statement in policy["Statement"]:
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Action"] == "lambda:InvokeFunction"

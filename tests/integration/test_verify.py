@@ -29,7 +29,8 @@ pytestmark = pytest.mark.integration
 
 NAME = "verified"
 FUNCTION = f"{NAME}-nat-zero"
-STATE_RULE = f"{NAME}-nat-zero-ec2-state"
+# The region's dispatcher rule: verify checks it for every deployment of the region.
+STATE_RULE = "nat-zero-dispatch-ec2-state"
 SWEEP_RULE = f"{NAME}-nat-zero-sweep"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 READ_PREFIXES = ("Describe", "Get", "List")

@@ -40,6 +40,7 @@ PREFIXES = {
     "events": "events",
     "ssm": "ssm",
     "cloudwatch": "cloudwatch",
+    "resourcegroupstaggingapi": "tag",
 }
 IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
 
@@ -184,6 +185,10 @@ class DeployerAuthorizer:
         return [
             self._request(operation, action, self._arn("cloudwatch", f"dashboard/{n}", region=False)) for n in names
         ]
+
+    def _resourcegroupstaggingapi(self, operation: str, action: str, params: dict) -> list[Request]:
+        # GetResources has no resource type to scope it to.
+        return [self._request(operation, action, "*")]
 
 
 class _LookupClient:

@@ -178,6 +178,7 @@ def test_the_same_on_the_deployments_own_resources_is_allowed(action, resource, 
 NOT_IN_THE_LIFECYCLE = {
     "CreateTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
     "FindTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
+    "ConfirmTheRegionsReconcilers": "only when other deployments share the region at teardown",
 }
 
 
@@ -237,7 +238,8 @@ def test_a_whole_lifecycle_runs_under_exactly_the_deployer_policy(
     assert denied == []
     used = {v["sid"] for v in verdicts()}
     granted = {s["Sid"] for s in policy["Statement"]}
-    assert used == granted - set(NOT_IN_THE_LIFECYCLE), f"granted but never needed: {granted - used}"
+    sometimes = set(NOT_IN_THE_LIFECYCLE)
+    assert used - sometimes == granted - sometimes, f"granted but never needed: {granted - used - sometimes}"
     companions = {v["action"] for v in verdicts() if v["action"].split(":")[1] != v["operation"]}
     assert {"iam:TagRole", "iam:TagInstanceProfile", "lambda:ListTags", "lambda:TagResource", "iam:PassRole"} <= (
         companions

@@ -405,3 +405,25 @@ def ec2_error_response(url: str, code: str, message: str, status: int = 503) -> 
 def ec2_xml_response(url: str, payload: str) -> AWSResponse:
     """A successful EC2 answer, for hooks that answer a call in EC2's place."""
     return AWSResponse(url, 200, {"Content-Type": "text/xml"}, _RawBody(payload.encode()))
+
+
+# What EC2 stops reporting of an instance once it is terminated: it is no
+# longer in a subnet, so DescribeInstances omits VpcId and SubnetId (callers
+# that index instance["VpcId"] fail on terminated instances:
+# mvanholsteijn/aws-visualizer#4, PaloAltoNetworks/terraform-aws-vmseries-modules#419).
+# Moto keeps reporting them.
+TERMINATED_DROPS = ("VpcId", "SubnetId", "PrivateIpAddress", "PrivateDnsName")
+
+
+def _scrub_terminated(parsed, **_):
+    for reservation in parsed.get("Reservations") or ():
+        for instance in reservation.get("Instances") or ():
+            if (instance.get("State") or {}).get("Name") == "terminated":
+                for key in TERMINATED_DROPS:
+                    instance.pop(key, None)
+                instance["NetworkInterfaces"] = []
+
+
+def scrub_terminated(client) -> None:
+    """Answer DescribeInstances on `client` as EC2 does for terminated instances."""
+    client.meta.events.register("after-call.ec2.DescribeInstances", _scrub_terminated)

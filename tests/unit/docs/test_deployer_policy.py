@@ -62,7 +62,15 @@ def test_only_reads_that_iam_cannot_scope_are_granted_on_every_resource():
     for statement in committed()["Statement"]:
         if "*" in statement["Resource"]:
             assert all(
-                a.startswith(("ec2:Describe", "logs:DescribeLogGroups", "lambda:GetAccountSettings", "iam:ListRoles"))
+                a.startswith(
+                    (
+                        "ec2:Describe",
+                        "logs:DescribeLogGroups",
+                        "lambda:GetAccountSettings",
+                        "iam:ListRoles",
+                        "tag:GetResources",
+                    )
+                )
                 for a in statement["Action"]
             ), statement["Sid"]
 

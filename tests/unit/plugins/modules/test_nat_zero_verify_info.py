@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import io
 import ipaddress
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,46 @@ def test_a_deleted_route_table_is_a_finding_not_a_crash(run_module, ec2, vpc):
     assert {"resource_id": vpc["route_table_id"], "finding": "the private route table does not exist"}.items() <= [
         f for f in result["findings"] if f["resource_id"] == vpc["route_table_id"]
     ][0].items()
+
+
+def test_a_missing_dispatcher_is_a_finding_that_says_events_do_not_arrive(run_module, vpc):
+    result = run_module(
+        nat_zero_verify_info,
+        args(vpc, dispatcher_function_name="nat-zero-dispatch", dispatcher_rule_name="nat-zero-dispatch-ec2-state"),
+    )
+
+    found = {(f["scope"], f["resource_id"], f["finding"]) for f in result["findings"]}
+    assert (
+        "deployment",
+        "nat-zero-dispatch",
+        "the region's dispatcher does not exist: no EC2 instance event reaches the reconciler",
+    ) in found
+    assert ("deployment", "nat-zero-dispatch-ec2-state", "the rule does not exist") in found
+
+
+def test_a_dispatcher_rule_that_targets_something_else_is_a_finding(run_module, vpc, lam, function_arn):
+    import boto3
+
+    configuration = lam.get_function_configuration(FunctionName="prod-nat-zero")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    pass\n")
+    dispatcher = lam.create_function(
+        FunctionName="nat-zero-dispatch",
+        Runtime="python3.12",
+        Role=configuration["Role"],
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_rule(Name="nat-zero-dispatch-ec2-state", EventPattern='{"source": ["aws.ec2"]}')
+    events.put_targets(Rule="nat-zero-dispatch-ec2-state", Targets=[{"Id": "x", "Arn": function_arn}])
+
+    result = run_module(
+        nat_zero_verify_info,
+        args(vpc, dispatcher_function_name="nat-zero-dispatch", dispatcher_rule_name="nat-zero-dispatch-ec2-state"),
+    )
+
+    found = {(f["resource_id"], f["finding"]) for f in result["findings"]}
+    assert ("nat-zero-dispatch-ec2-state", f"the rule does not target the dispatcher {dispatcher}") in found
+    assert not any(f["resource_id"] == "nat-zero-dispatch" for f in result["findings"])
