@@ -33,7 +33,7 @@ import botocore.session
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "deployer-policy.json"
 EXAMPLE_NAME = "example"
-SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch")
+SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch", "sns")
 # Where the IAM action is not named like the API operation.
 IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
 # Names the scan above matches in a file that makes clients of two services,
@@ -58,6 +58,8 @@ COMPANIONS = {
     "lambda:GetFunction": ("lambda:ListTags",),
     "logs:CreateLogGroup": ("logs:TagResource",),
     "events:PutRule": ("events:TagResource",),
+    "cloudwatch:PutMetricAlarm": ("cloudwatch:TagResource",),
+    "sns:CreateTopic": ("sns:TagResource",),
     "ec2:CreateSecurityGroup": ("ec2:CreateTags",),
     "ec2:CreateNetworkInterface": ("ec2:CreateTags",),
     "ec2:CreateLaunchTemplate": ("ec2:CreateTags",),
@@ -154,6 +156,8 @@ def scopes(d: Deployment) -> list:
         ),
         ("ReadLambdaAccountSettings", ["lambda:GetAccountSettings"], ["*"], {}),
         ("ListLogGroups", ["logs:DescribeLogGroups"], ["*"], {}),
+        # A topic is found by name without creating it: ListTopics has no resource.
+        ("ListTopics", ["sns:ListTopics"], ["*"], {}),
         (
             "ManageTheDeploymentsRoles",
             [
@@ -283,6 +287,34 @@ def scopes(d: Deployment) -> list:
             ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
             # Dashboards belong to the account, not a region: their ARN has none.
             [d.arn("cloudwatch", f"dashboard/{d.prefix}-*", region=False)],
+            {},
+        ),
+        (
+            "ManageItsAlarms",
+            [
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            [d.arn("cloudwatch", f"alarm:{d.prefix}-*")],
+            {},
+        ),
+        (
+            "ManageItsAlarmTopic",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:Subscribe",
+                "sns:Unsubscribe",
+                "sns:ListSubscriptionsByTopic",
+                "sns:ListTagsForResource",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            [d.arn("sns", f"{d.prefix}-*")],
             {},
         ),
         (

@@ -18,6 +18,7 @@ PRICES = {
     "logs_ingested_gb": 0.50,
     "custom_metric_month": 0.30,
     "dashboard_month": 3.00,
+    "standard_alarm_month": 0.10,
 }
 
 

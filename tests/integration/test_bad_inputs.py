@@ -134,6 +134,16 @@ CASES = [
         },
         ["nat_zero_kms_key_id is set but nat_zero_encrypt_root_volume is false"],
     ),
+    (
+        "alarm_topic_not_an_arn",
+        {"nat_zero_alarms": True, "nat_zero_alarm_topic_arn": "ops-pager"},
+        ["nat_zero_alarm_topic_arn", "'ops-pager'", "not an SNS topic ARN"],
+    ),
+    (
+        "alarm_email_malformed",
+        {"nat_zero_alarms": True, "nat_zero_alarm_emails": ["ops@example.com", "oncall"]},
+        ["nat_zero_alarm_emails", "not e-mail addresses (oncall)"],
+    ),
     # These pass every format check; only AWS knows they are wrong.
     (
         "subnets_of_swapped_azs",

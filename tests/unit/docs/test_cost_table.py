@@ -51,3 +51,9 @@ def test_the_running_nat_row_is_its_hourly_price(rows):
 
 def test_the_dashboard_row_is_its_monthly_price(rows):
     assert rows["CloudWatch dashboard (`<name>-nat-zero-<region>`)"][2].startswith("$%.2f " % PRICES["dashboard_month"])
+
+
+def test_the_alarm_rows_are_the_standard_alarm_price(rows):
+    price = PRICES["standard_alarm_month"]
+    assert rows["CloudWatch alarms"][2] == "$%.2f ($%.2f with `nat_zero_metrics`)" % (2 * price, 3 * price)
+    assert rows["CloudWatch alarm"][1] == "$%.2f" % price
