@@ -60,6 +60,9 @@ COMPANIONS = {
     "events:PutRule": ("events:TagResource",),
     "cloudwatch:PutMetricAlarm": ("cloudwatch:TagResource",),
     "sns:CreateTopic": ("sns:TagResource",),
+    # Flow logs to CloudWatch Logs pass their delivery role; to S3 they need a log delivery.
+    "ec2:CreateFlowLogs": ("iam:PassRole", "logs:CreateLogDelivery"),
+    "ec2:DeleteFlowLogs": ("logs:DeleteLogDelivery",),
     "ec2:CreateSecurityGroup": ("ec2:CreateTags",),
     "ec2:CreateNetworkInterface": ("ec2:CreateTags",),
     "ec2:CreateLaunchTemplate": ("ec2:CreateTags",),
@@ -68,7 +71,7 @@ DEPLOYMENT_TAG = "nat-zero:deployment"
 NAT_TAG = ("nat-zero:managed", "true")
 SSM_CORE = "AmazonSSMManagedInstanceCore"
 # The EC2 creates whose tags the deployer gives at creation (ec2:CreateAction).
-EC2_CREATES = ("CreateSecurityGroup", "CreateNetworkInterface", "CreateLaunchTemplate")
+EC2_CREATES = ("CreateSecurityGroup", "CreateNetworkInterface", "CreateLaunchTemplate", "CreateFlowLogs")
 
 
 def _snake(name: str) -> str:
@@ -144,6 +147,7 @@ def scopes(d: Deployment) -> list:
     """(Sid, actions, resources, condition) of every statement the policy may hold."""
     function = d.arn("lambda", f"function:{d.prefix}")
     log_group = d.arn("logs", f"log-group:/aws/lambda/{d.prefix}")
+    flow_log_group = d.arn("logs", f"log-group:{d.prefix}-flow-logs")
     ours = {"StringEquals": {f"ec2:ResourceTag/{DEPLOYMENT_TAG}": d.name}}
     return [
         ("ReadEc2", "ec2:Describe*", ["*"], {}),
@@ -215,6 +219,21 @@ def scopes(d: Deployment) -> list:
             [d.iam(f"role/{d.prefix}-lambda")],
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         ),
+        (
+            "PassTheFlowLogsRoleToVpcFlowLogs",
+            ["iam:PassRole"],
+            [d.iam(f"role/{d.prefix}-flow-logs")],
+            {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}},
+        ),
+        # Log deliveries (flow logs to S3) have no resource type to scope them to.
+        ("DeliverFlowLogsToS3", ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"], ["*"], {}),
+        (
+            "CreateTaggedFlowLogs",
+            ["ec2:CreateFlowLogs"],
+            [d.ec2("vpc-flow-log/*")],
+            {"StringEquals": {f"aws:RequestTag/{DEPLOYMENT_TAG}": d.name}},
+        ),
+        ("LogTheDeploymentsEnis", ["ec2:CreateFlowLogs"], [d.ec2("network-interface/*")], ours),
         # natzero.aws.service_linked_role finds the role by its path; ListRoles
         # has no resource type to scope it to.
         ("FindTheEc2SpotServiceLinkedRole", ["iam:ListRoles"], ["*"], {}),
@@ -261,7 +280,7 @@ def scopes(d: Deployment) -> list:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [log_group, f"{log_group}:*"],
+            [log_group, f"{log_group}:*", flow_log_group, f"{flow_log_group}:*"],
             {},
         ),
         (
@@ -341,7 +360,12 @@ def scopes(d: Deployment) -> list:
         (
             "TagOnlyWhileCreating",
             ["ec2:CreateTags"],
-            [d.ec2("security-group/*"), d.ec2("network-interface/*"), d.ec2("launch-template/*")],
+            [
+                d.ec2("security-group/*"),
+                d.ec2("network-interface/*"),
+                d.ec2("launch-template/*"),
+                d.ec2("vpc-flow-log/*"),
+            ],
             {
                 "StringEquals": {
                     "ec2:CreateAction": list(EC2_CREATES),
@@ -367,6 +391,7 @@ def scopes(d: Deployment) -> list:
                 "ec2:DeleteTags",
                 "ec2:DisassociateAddress",
                 "ec2:ReleaseAddress",
+                "ec2:DeleteFlowLogs",
             ],
             [
                 d.ec2("security-group/*"),
@@ -374,6 +399,7 @@ def scopes(d: Deployment) -> list:
                 d.ec2("launch-template/*"),
                 d.ec2("elastic-ip/*"),
                 d.ec2("instance/*"),
+                d.ec2("vpc-flow-log/*"),
             ],
             ours,
         ),

@@ -19,6 +19,9 @@ PRICES = {
     "custom_metric_month": 0.30,
     "dashboard_month": 3.00,
     "standard_alarm_month": 0.10,
+    # Vended logs (VPC flow logs), first price tier.
+    "vended_logs_cloudwatch_gb": 0.50,
+    "vended_logs_s3_gb": 0.25,
 }
 
 

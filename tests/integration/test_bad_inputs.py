@@ -144,6 +144,16 @@ CASES = [
         {"nat_zero_alarms": True, "nat_zero_alarm_emails": ["ops@example.com", "oncall"]},
         ["nat_zero_alarm_emails", "not e-mail addresses (oncall)"],
     ),
+    (
+        "flow_logs_s3_without_bucket",
+        {"nat_zero_flow_logs": "s3"},
+        ["nat_zero_flow_logs_destination_arn ''", "not an S3 bucket ARN", "nat_zero_flow_logs: s3"],
+    ),
+    (
+        "flow_logs_bucket_malformed",
+        {"nat_zero_flow_logs": "s3", "nat_zero_flow_logs_destination_arn": "s3://logs"},
+        ["nat_zero_flow_logs_destination_arn 's3://logs'", "not an S3 bucket ARN"],
+    ),
     # These pass every format check; only AWS knows they are wrong.
     (
         "subnets_of_swapped_azs",
