@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from playbooks.sandbox.inventory import deployment_resources, leftovers
 from tests.support.cloudwatch_fidelity import put_metric_alarm_refusal
 
 pytestmark = pytest.mark.integration
@@ -83,6 +84,23 @@ def test_a_rerun_changes_nothing(variables, run_playbook):
     assert run.recap["changed"] == 0, run.tail()
 
 
+def test_verify_checks_them_and_names_an_alarm_whose_actions_are_off(variables, run_playbook, aws):
+    asked = {
+        **variables,
+        "nat_zero_alarms": True,
+        "nat_zero_metrics": True,
+        "nat_zero_alarm_emails": ["ops@example.com"],
+    }
+    run_playbook("verify.yml", asked).assert_ok()
+    aws("cloudwatch").disable_alarm_actions(AlarmNames=[f"{FUNCTION}-sweep-not-running"])
+    try:
+        run = run_playbook("verify.yml", asked)
+    finally:
+        aws("cloudwatch").enable_alarm_actions(AlarmNames=[f"{FUNCTION}-sweep-not-running"])
+    assert run.returncode != 0
+    assert f"aws cloudwatch enable-alarm-actions --alarm-names {FUNCTION}-sweep-not-running" in run.output
+
+
 def test_without_metrics_the_alarms_on_them_go_and_a_given_topic_replaces_ours(variables, run_playbook, aws):
     run_playbook("site.yml", {**variables, "nat_zero_alarms": True, "nat_zero_alarm_topic_arn": OWN_TOPIC}).assert_ok()
 
@@ -102,3 +120,4 @@ def test_teardown_removes_them(variables, run_playbook, aws):
     assert len(alarms(aws)) == 5 and len(topics(aws)) == 1
     run_playbook("teardown.yml", variables).assert_ok()
     assert alarms(aws) == {} and topics(aws) == []
+    assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}

@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from playbooks.sandbox.inventory import deployment_resources, leftovers
+
 pytestmark = pytest.mark.integration
 
 NAME = "flowing"
@@ -70,6 +72,16 @@ def test_a_rerun_changes_nothing(variables, run_playbook):
     assert run.recap["changed"] == 0, run.tail()
 
 
+def test_verify_names_an_eni_whose_flow_log_was_deleted(variables, run_playbook, aws):
+    asked = {**variables, "nat_zero_flow_logs": "cloudwatch"}
+    run_playbook("verify.yml", asked).assert_ok()
+    first = flow_logs(aws)[0]
+    aws("ec2").delete_flow_logs(FlowLogIds=[first["FlowLogId"]])
+    run = run_playbook("verify.yml", asked)
+    assert run.returncode != 0
+    assert f"{first['ResourceId']}: the ENI has no flow log {FLOW_LOGS}" in run.output
+
+
 def test_s3_replaces_them_and_the_log_group_and_role_go(variables, run_playbook, aws):
     aws("s3").create_bucket(Bucket=BUCKET)
     arn = f"arn:aws:s3:::{BUCKET}"
@@ -92,3 +104,4 @@ def test_teardown_removes_flow_logs_log_group_and_role(variables, run_playbook, 
     assert len(flow_logs(aws)) == 4
     run_playbook("teardown.yml", variables).assert_ok()
     assert flow_logs(aws) == [] and log_groups(aws) == [] and roles(aws) == []
+    assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}
