@@ -245,7 +245,7 @@ def wanted_settings(p):
 
 
 def deployed_settings(alarm):
-    settings = {api: alarm.get(api) for _, api in _FIELDS}
+    settings = {api: alarm.get(api) for api in dict(_FIELDS).values()}
     settings["AlarmDescription"] = alarm.get("AlarmDescription", "")
     settings["AlarmActions"] = alarm.get("AlarmActions", [])
     settings["OKActions"] = alarm.get("OKActions", [])
