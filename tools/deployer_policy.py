@@ -162,6 +162,9 @@ def scopes(d: Deployment) -> list:
         ("ListLogGroups", ["logs:DescribeLogGroups"], ["*"], {}),
         # A topic is found by name without creating it: ListTopics has no resource.
         ("ListTopics", ["sns:ListTopics"], ["*"], {}),
+        # Unsubscribe names a subscription, which IAM has no resource type for:
+        # only a confirmed subscription the alarm topic no longer asks for is removed.
+        ("UnsubscribeFromTheAlarmTopic", ["sns:Unsubscribe"], ["*"], {}),
         (
             "ManageTheDeploymentsRoles",
             [
@@ -233,7 +236,13 @@ def scopes(d: Deployment) -> list:
             [d.ec2("vpc-flow-log/*")],
             {"StringEquals": {f"aws:RequestTag/{DEPLOYMENT_TAG}": d.name}},
         ),
-        ("LogTheDeploymentsEnis", ["ec2:CreateFlowLogs"], [d.ec2("network-interface/*")], ours),
+        # The flow log being created has no tags yet: the statement above allows it.
+        (
+            "LogTheDeploymentsEnis",
+            ["ec2:CreateFlowLogs"],
+            [d.ec2("network-interface/*"), d.ec2("vpc-flow-log/*")],
+            ours,
+        ),
         # natzero.aws.service_linked_role finds the role by its path; ListRoles
         # has no resource type to scope it to.
         ("FindTheEc2SpotServiceLinkedRole", ["iam:ListRoles"], ["*"], {}),
@@ -327,7 +336,6 @@ def scopes(d: Deployment) -> list:
                 "sns:CreateTopic",
                 "sns:DeleteTopic",
                 "sns:Subscribe",
-                "sns:Unsubscribe",
                 "sns:ListSubscriptionsByTopic",
                 "sns:ListTagsForResource",
                 "sns:TagResource",

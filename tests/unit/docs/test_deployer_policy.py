@@ -58,8 +58,8 @@ def test_every_action_the_modules_call_and_its_companions_are_granted():
     )
 
 
-# Log deliveries (flow logs to S3) have no resource type: IAM authorizes them on "*" only.
-UNSCOPABLE_WRITES = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery")
+# Log deliveries (flow logs to S3) and SNS subscriptions have no resource type: IAM authorizes them on "*" only.
+UNSCOPABLE_WRITES = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "sns:Unsubscribe")
 
 
 def test_only_reads_that_iam_cannot_scope_are_granted_on_every_resource():
