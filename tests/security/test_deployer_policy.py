@@ -178,6 +178,12 @@ def test_the_same_on_the_deployments_own_resources_is_allowed(action, resource, 
 NOT_IN_THE_LIFECYCLE = {
     "CreateTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
     "FindTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
+    "ManageItsAlarmTopic": "only for nat_zero_alarms without nat_zero_alarm_topic_arn",
+    "UnsubscribeFromTheAlarmTopic": "only for nat_zero_alarms without nat_zero_alarm_topic_arn",
+    "PassTheFlowLogsRoleToVpcFlowLogs": "only for nat_zero_flow_logs: cloudwatch",
+    "DeliverFlowLogsToS3": "only for nat_zero_flow_logs: s3",
+    "CreateTaggedFlowLogs": "only for nat_zero_flow_logs",
+    "LogTheDeploymentsEnis": "only for nat_zero_flow_logs",
 }
 
 
