@@ -33,7 +33,7 @@ import botocore.session
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "deployer-policy.json"
 EXAMPLE_NAME = "example"
-SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch", "resourcegroupstaggingapi")
+SERVICES = ("ec2", "iam", "lambda", "logs", "events", "ssm", "cloudwatch", "resourcegroupstaggingapi", "sns")
 # Where the IAM action is not named like the API operation.
 IAM_ACTION_NAMES = {
     "lambda:Invoke": "lambda:InvokeFunction",
@@ -61,6 +61,11 @@ COMPANIONS = {
     "lambda:GetFunction": ("lambda:ListTags",),
     "logs:CreateLogGroup": ("logs:TagResource",),
     "events:PutRule": ("events:TagResource",),
+    "cloudwatch:PutMetricAlarm": ("cloudwatch:TagResource",),
+    "sns:CreateTopic": ("sns:TagResource",),
+    # Flow logs to CloudWatch Logs pass their delivery role; to S3 they need a log delivery.
+    "ec2:CreateFlowLogs": ("iam:PassRole", "logs:CreateLogDelivery"),
+    "ec2:DeleteFlowLogs": ("logs:DeleteLogDelivery",),
     "ec2:CreateSecurityGroup": ("ec2:CreateTags",),
     "ec2:CreateNetworkInterface": ("ec2:CreateTags",),
     "ec2:CreateLaunchTemplate": ("ec2:CreateTags",),
@@ -74,7 +79,7 @@ SSM_CORE = "AmazonSSMManagedInstanceCore"
 # remove it. IAM is global, so its role's name carries the region.
 DISPATCHER = "nat-zero-dispatch"
 # The EC2 creates whose tags the deployer gives at creation (ec2:CreateAction).
-EC2_CREATES = ("CreateSecurityGroup", "CreateNetworkInterface", "CreateLaunchTemplate")
+EC2_CREATES = ("CreateSecurityGroup", "CreateNetworkInterface", "CreateLaunchTemplate", "CreateFlowLogs")
 
 
 def _snake(name: str) -> str:
@@ -150,6 +155,7 @@ def scopes(d: Deployment) -> list:
     """(Sid, actions, resources, condition) of every statement the policy may hold."""
     function = d.arn("lambda", f"function:{d.prefix}")
     log_group = d.arn("logs", f"log-group:/aws/lambda/{d.prefix}")
+    flow_log_group = d.arn("logs", f"log-group:{d.prefix}-flow-logs")
     ours = {"StringEquals": {f"ec2:ResourceTag/{DEPLOYMENT_TAG}": d.name}}
     dispatcher = d.arn("lambda", f"function:{DISPATCHER}")
     dispatcher_role = d.iam(f"role/{DISPATCHER}-{d.region}")
@@ -165,6 +171,11 @@ def scopes(d: Deployment) -> list:
         ),
         ("ReadLambdaAccountSettings", ["lambda:GetAccountSettings"], ["*"], {}),
         ("ListLogGroups", ["logs:DescribeLogGroups"], ["*"], {}),
+        # A topic is found by name without creating it: ListTopics has no resource.
+        ("ListTopics", ["sns:ListTopics"], ["*"], {}),
+        # Unsubscribe names a subscription, which IAM has no resource type for:
+        # only a confirmed subscription the alarm topic no longer asks for is removed.
+        ("UnsubscribeFromTheAlarmTopic", ["sns:Unsubscribe"], ["*"], {}),
         (
             "ManageTheDeploymentsRoles",
             [
@@ -230,6 +241,27 @@ def scopes(d: Deployment) -> list:
             [d.iam(f"role/{d.prefix}-lambda"), dispatcher_role],
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         ),
+        (
+            "PassTheFlowLogsRoleToVpcFlowLogs",
+            ["iam:PassRole"],
+            [d.iam(f"role/{d.prefix}-flow-logs")],
+            {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}},
+        ),
+        # Log deliveries (flow logs to S3) have no resource type to scope them to.
+        ("DeliverFlowLogsToS3", ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"], ["*"], {}),
+        (
+            "CreateTaggedFlowLogs",
+            ["ec2:CreateFlowLogs"],
+            [d.ec2("vpc-flow-log/*")],
+            {"StringEquals": {f"aws:RequestTag/{DEPLOYMENT_TAG}": d.name}},
+        ),
+        # The flow log being created has no tags yet: the statement above allows it.
+        (
+            "LogTheDeploymentsEnis",
+            ["ec2:CreateFlowLogs"],
+            [d.ec2("network-interface/*"), d.ec2("vpc-flow-log/*")],
+            ours,
+        ),
         # natzero.aws.service_linked_role finds the role by its path; ListRoles
         # has no resource type to scope it to.
         ("FindTheEc2SpotServiceLinkedRole", ["iam:ListRoles"], ["*"], {}),
@@ -286,7 +318,14 @@ def scopes(d: Deployment) -> list:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            [log_group, f"{log_group}:*", dispatcher_log_group, f"{dispatcher_log_group}:*"],
+            [
+                log_group,
+                f"{log_group}:*",
+                dispatcher_log_group,
+                f"{dispatcher_log_group}:*",
+                flow_log_group,
+                f"{flow_log_group}:*",
+            ],
             {},
         ),
         (
@@ -315,6 +354,33 @@ def scopes(d: Deployment) -> list:
             {},
         ),
         (
+            "ManageItsAlarms",
+            [
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            [d.arn("cloudwatch", f"alarm:{d.prefix}-*")],
+            {},
+        ),
+        (
+            "ManageItsAlarmTopic",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:Subscribe",
+                "sns:ListSubscriptionsByTopic",
+                "sns:ListTagsForResource",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            [d.arn("sns", f"{d.prefix}-*")],
+            {},
+        ),
+        (
             "CreateTaggedLaunchTemplates",
             ["ec2:CreateLaunchTemplate"],
             [d.ec2("launch-template/*")],
@@ -338,7 +404,12 @@ def scopes(d: Deployment) -> list:
         (
             "TagOnlyWhileCreating",
             ["ec2:CreateTags"],
-            [d.ec2("security-group/*"), d.ec2("network-interface/*"), d.ec2("launch-template/*")],
+            [
+                d.ec2("security-group/*"),
+                d.ec2("network-interface/*"),
+                d.ec2("launch-template/*"),
+                d.ec2("vpc-flow-log/*"),
+            ],
             {
                 "StringEquals": {
                     "ec2:CreateAction": list(EC2_CREATES),
@@ -378,6 +449,7 @@ def scopes(d: Deployment) -> list:
                 "ec2:DeleteTags",
                 "ec2:DisassociateAddress",
                 "ec2:ReleaseAddress",
+                "ec2:DeleteFlowLogs",
             ],
             [
                 d.ec2("security-group/*"),
@@ -385,6 +457,7 @@ def scopes(d: Deployment) -> list:
                 d.ec2("launch-template/*"),
                 d.ec2("elastic-ip/*"),
                 d.ec2("instance/*"),
+                d.ec2("vpc-flow-log/*"),
             ],
             ours,
         ),

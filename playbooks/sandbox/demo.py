@@ -6,7 +6,8 @@ deploys with the real playbooks/site.yml, then plays EventBridge and Lambda
 with the relay while workloads come and go, tears down with
 playbooks/teardown.yml and checks that nothing of the deployment is left.
 Prints a timeline and per-AZ costs; exits 0 only if every step did what it
-should. A JSON report goes to build/sandbox/report.json.
+should. A JSON report goes to build/sandbox/report.json, a picture of the
+timeline (workloads, NAT state and EIP per AZ) to build/sandbox/timeline.svg.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO)]
 
 from ecs_tasks import Task, new_task  # noqa: E402
+import timeline_svg  # noqa: E402
 from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
 from inventory import deployment_resources, leftovers, zone_status  # noqa: E402
 from prices import per_az_costs  # noqa: E402
@@ -135,8 +137,20 @@ class Demo:
         return process.returncode == 0
 
     def zones(self) -> list[dict]:
-        """Per AZ: the NAT (state, ID) and the EIP on its public ENI."""
-        return zone_status(self.ec2, self.name, self.variables["nat_zero_availability_zones"])
+        """Per AZ: the NAT (state, ID), the EIP on its public ENI and the demo's workloads up."""
+        workloads = self.workloads_up_by_az()
+        zones = zone_status(self.ec2, self.name, self.variables["nat_zero_availability_zones"])
+        return [dict(zone, workloads=workloads.get(zone["az"], 0)) for zone in zones]
+
+    def workloads_up_by_az(self) -> dict[str, int]:
+        if not self.workloads:
+            return {}
+        reservations = self.ec2.describe_instances(InstanceIds=list(self.workloads.values()))["Reservations"]
+        up = [i for r in reservations for i in r["Instances"] if i["State"]["Name"] in ("pending", "running")]
+        return {
+            az: sum(1 for i in up if i["Placement"]["AvailabilityZone"] == az)
+            for az in {i["Placement"]["AvailabilityZone"] for i in up}
+        }
 
     def step(self, title: str, action: Callable[[], None], expect: Callable[[list[dict]], list[str]]) -> bool:
         """Run one step; `expect` returns failed checks (empty: all good)."""
@@ -337,6 +351,7 @@ def run(name: str, work_dir: Path) -> int:
     timeline = Timeline()
     # A report of an earlier, interrupted run must not pass for this one's.
     (work_dir / "report.json").unlink(missing_ok=True)
+    (work_dir / "timeline.svg").unlink(missing_ok=True)
     with moto_server() as endpoint:
         # The relay and the reconciler run in this process: the same scrubbed
         # environment as every child (no user profile, region or endpoint).
@@ -371,8 +386,9 @@ def run(name: str, work_dir: Path) -> int:
     }
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
+    (work_dir / "timeline.svg").write_text(timeline_svg.render(timeline.rows))
     print("\nFiles")
-    for path in [*demo.logs, demo.vars_file, work_dir / "report.json"]:
+    for path in [*demo.logs, demo.vars_file, work_dir / "report.json", work_dir / "timeline.svg"]:
         print(f"  {path}")
     print(f"\n{'All steps did what they should.' if report['ok'] else 'Some steps FAILED.'}")
     return 0 if report["ok"] else 1

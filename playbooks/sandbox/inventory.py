@@ -27,6 +27,9 @@ def resource_names(name: str) -> dict[str, str]:
         "health_rule": f"{name}-nat-zero-health",
         "spot_warning_rule": f"{name}-nat-zero-spot-warning",
         "task_rule": f"{name}-nat-zero-ecs-task",
+        "alarm_topic": f"{function}-alarms",
+        # Name tag of the flow logs, their log group and delivery role.
+        "flow_logs": f"{function}-flow-logs",
     }
 
 
@@ -62,7 +65,7 @@ def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str
     found["iam_roles"] = [
         r["RoleName"]
         for r in iam.list_roles()["Roles"]
-        if r["RoleName"] in (named["lambda_role"], named["instance_role"])
+        if r["RoleName"] in (named["lambda_role"], named["instance_role"], named["flow_logs"])
     ]
     found["instance_profiles"] = [
         p["InstanceProfileName"]
@@ -79,7 +82,30 @@ def deployment_resources(client: Callable[[str], object], name: str, vpc_id: str
         for g in client("logs").describe_log_groups(logGroupNamePrefix=named["log_group"])["logGroups"]
     ]
     found["event_rules"] = [r["Name"] for r in client("events").list_rules(NamePrefix=f"{name}-nat-zero")["Rules"]]
+    found.update(observability_resources(client, named))
     return found
+
+
+def observability_resources(client: Callable[[str], object], named: dict[str, str]) -> dict[str, list[str]]:
+    """The dashboard, alarms, alarm topic and flow logs (with their log group) of a deployment."""
+    cloudwatch, prefix = client("cloudwatch"), f"{named['function']}-"
+    by_name = [{"Name": "tag:Name", "Values": [named["flow_logs"]]}]
+    return {
+        "dashboards": [
+            d["DashboardName"] for d in cloudwatch.list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"]
+        ],
+        "alarms": [a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]],
+        "alarm_topics": [
+            t["TopicArn"]
+            for t in client("sns").list_topics()["Topics"]
+            if t["TopicArn"].split(":")[-1] == named["alarm_topic"]
+        ],
+        "flow_logs": [f["FlowLogId"] for f in client("ec2").describe_flow_logs(Filters=by_name)["FlowLogs"]],
+        "flow_log_groups": [
+            g["logGroupName"]
+            for g in client("logs").describe_log_groups(logGroupNamePrefix=named["flow_logs"])["logGroups"]
+        ],
+    }
 
 
 def leftovers(found: dict[str, list[str]]) -> dict[str, list[str]]:

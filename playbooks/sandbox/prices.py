@@ -20,6 +20,10 @@ PRICES = {
     "dashboard_month": 3.00,
     # EC2 data transfer between AZs of a region, charged in each direction.
     "cross_az_gb": 0.01,
+    "standard_alarm_month": 0.10,
+    # Vended logs (VPC flow logs), first price tier.
+    "vended_logs_cloudwatch_gb": 0.50,
+    "vended_logs_s3_gb": 0.25,
 }
 
 

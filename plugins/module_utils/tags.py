@@ -84,3 +84,14 @@ def ensure_ec2_tags(module, ec2, resource_id, current, desired, purge=True):
         if to_set:
             ec2.create_tags(Resources=[resource_id], Tags=dict_to_tags(to_set))
     return True
+
+
+def retag_resource(client, arn_key, arn, to_set, to_remove):
+    """TagResource and UntagResource of a service that takes Key/Value tags and TagKeys (CloudWatch, SNS).
+
+    arn_key is how the service spells the resource parameter (ResourceARN, ResourceArn).
+    """
+    if to_set:
+        client.tag_resource(**{arn_key: arn, "Tags": dict_to_tags(to_set)})
+    if to_remove:
+        client.untag_resource(**{arn_key: arn, "TagKeys": to_remove})

@@ -94,6 +94,24 @@ options:
     type: list
     elements: str
     default: []
+  dashboard_name:
+    description: The deployment's dashboard, checked to exist when given.
+    type: str
+  alarm_names:
+    description: The deployment's alarms, each checked to exist, with its actions enabled and notifying O(alarm_topic).
+    type: list
+    elements: str
+    default: []
+  alarm_topic:
+    description:
+      - The SNS topic every alarm of O(alarm_names) notifies (and only it), as an ARN or as the name of a topic in
+        the alarm's own account and region.
+    type: str
+  flow_logs_name:
+    description:
+      - The C(Name) tag of the deployment's flow logs, when it has them; every ENI of the deployment must have one
+        that delivers.
+    type: str
 extends_documentation_fragment:
   - natzero.aws.aws
   - natzero.aws.nat_zero.nat_tag
@@ -471,10 +489,12 @@ class Verifier:
                 "the deployed code (CodeSha256 %s) is not the shipped source (%s)"
                 % (configuration.get("CodeSha256"), shipped),
             )
-        self.check_environment(name, (configuration.get("Environment") or {}).get("Variables") or {})
+        # The reconciler ignores events of other accounts: its own is the function's.
+        account = configuration["FunctionArn"].split(":")[4]
+        self.check_environment(name, (configuration.get("Environment") or {}).get("Variables") or {}, account)
         return configuration["FunctionArn"]
 
-    def expected_environment(self):
+    def expected_environment(self, account):
         zones = {}
         for az in self.p["availability_zones"]:
             public, private = self.eni(az, "public"), self.eni(az, "private")
@@ -484,15 +504,15 @@ class Verifier:
                 public_eni_id=public["NetworkInterfaceId"] if public else None,
                 private_eni_id=private["NetworkInterfaceId"] if private else None,
             )
-        expected = dict(self.p["environment"])
+        expected = dict(self.p["environment"], NAT_ZERO_ACCOUNT_ID=account)
         expected["NAT_ZERO_ZONES"] = json.dumps(zones, sort_keys=True, separators=(",", ":"))
         versions = {tagged_version(t) for t in self.templates.values() if t}
         if len(versions) == 1:
             expected["NAT_ZERO_CONFIG_VERSION"] = versions.pop()
         return expected
 
-    def check_environment(self, name, actual):
-        for key, wanted in sorted(self.expected_environment().items()):
+    def check_environment(self, name, actual, account):
+        for key, wanted in sorted(self.expected_environment(account).items()):
             if key == "NAT_ZERO_ZONES" and key in actual and json.loads(actual[key]) == json.loads(wanted):
                 continue
             if actual.get(key) != wanted:
@@ -592,6 +612,60 @@ class Verifier:
                 % (name, self.p["log_retention_days"]),
             )
 
+    def check_dashboard(self):
+        name = self.p["dashboard_name"]
+        if not name:
+            return
+        try:
+            self.module.client("cloudwatch").get_dashboard(DashboardName=name)
+        except ClientError as exc:
+            if not is_error(exc, "ResourceNotFound", "ResourceNotFoundException"):
+                raise
+            self.found.add(DEPLOYMENT, name, "the dashboard does not exist")
+
+    def check_alarms(self):
+        names = self.p["alarm_names"]
+        if not names:
+            return
+        found = self.module.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
+        alarms = {a["AlarmName"]: a for a in found}
+        for name in names:
+            alarm = alarms.get(name)
+            if alarm is None:
+                self.found.add(DEPLOYMENT, name, "the alarm does not exist")
+                continue
+            if not alarm.get("ActionsEnabled", True):
+                self.found.add(
+                    DEPLOYMENT,
+                    name,
+                    "the alarm's actions are disabled: it notifies no one",
+                    "aws cloudwatch enable-alarm-actions --alarm-names %s" % name,
+                )
+            topic = topic_arn(self.p["alarm_topic"], alarm["AlarmArn"])
+            if (alarm.get("AlarmActions") or []) != [topic]:
+                self.found.add(
+                    DEPLOYMENT, name, "the alarm notifies %s, not %s" % (alarm.get("AlarmActions") or "no one", topic)
+                )
+
+    def check_flow_logs(self):
+        name = self.p["flow_logs_name"]
+        if not name:
+            return
+        pages = self.ec2.get_paginator("describe_flow_logs").paginate(Filters=[{"Name": "tag:Name", "Values": [name]}])
+        by_resource = {f["ResourceId"]: f for page in pages for f in page["FlowLogs"]}
+        for interface in self.enis:
+            eni_id = interface["NetworkInterfaceId"]
+            flow_log = by_resource.get(eni_id)
+            if flow_log is None:
+                self.found.add(DEPLOYMENT, eni_id, "the ENI has no flow log %s" % name)
+            elif flow_log.get("DeliverLogsStatus") == "FAILED":
+                self.found.add(
+                    DEPLOYMENT,
+                    eni_id,
+                    "its flow log %s cannot deliver (%s)"
+                    % (flow_log["FlowLogId"], flow_log.get("DeliverLogsErrorMessage")),
+                )
+
     # -- the story -------------------------------------------------------------
 
     def verify(self):
@@ -607,6 +681,9 @@ class Verifier:
         self.check_rules(function_arn)
         self.check_dispatcher()
         self.check_log_group()
+        self.check_dashboard()
+        self.check_alarms()
+        self.check_flow_logs()
         summary = "function %s, %d rules, log group %s" % (
             self.p["function_name"],
             len(self.p["rule_names"]),
@@ -623,6 +700,14 @@ class Verifier:
         if count:
             return "%d finding%s" % (count, "" if count == 1 else "s")
         return "failover" if scope in self.failover_zones else "ok"
+
+
+def topic_arn(topic, alarm_arn):
+    """topic as an ARN: a bare name is a topic of the alarm's own partition, region and account."""
+    if topic.startswith("arn:"):
+        return topic
+    partition, region, account = alarm_arn.split(":")[1:2] + alarm_arn.split(":")[3:5]
+    return "arn:%s:sns:%s:%s:%s" % (partition, region, account, topic)
 
 
 def tagged_version(template_version):
@@ -674,6 +759,10 @@ def main():
         log_retention_days=dict(type="int"),
         static_allocation_ids=dict(type="list", elements="str", default=[]),
         **nat_tag_argument_spec(),
+        dashboard_name=dict(type="str"),
+        alarm_names=dict(type="list", elements="str", default=[]),
+        alarm_topic=dict(type="str"),
+        flow_logs_name=dict(type="str"),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.run(ensure)

@@ -167,6 +167,25 @@ CASES = [
         "eip_allocation_malformed",
         {"nat_zero_eip_mode": "static", "nat_zero_eip_allocation_ids": [UNKNOWN_EIPS[0], "203.0.113.5"]},
         ["nat_zero_eip_allocation_ids has entries that are not allocation IDs", "203.0.113.5"],
+    (
+        "alarm_topic_not_an_arn",
+        {"nat_zero_alarms": True, "nat_zero_alarm_topic_arn": "ops-pager"},
+        ["nat_zero_alarm_topic_arn", "'ops-pager'", "not an SNS topic ARN"],
+    ),
+    (
+        "alarm_email_malformed",
+        {"nat_zero_alarms": True, "nat_zero_alarm_emails": ["ops@example.com", "oncall"]},
+        ["nat_zero_alarm_emails", "not e-mail addresses (oncall)"],
+    ),
+    (
+        "flow_logs_s3_without_bucket",
+        {"nat_zero_flow_logs": "s3"},
+        ["nat_zero_flow_logs_destination_arn ''", "not an S3 bucket ARN", "nat_zero_flow_logs: s3"],
+    ),
+    (
+        "flow_logs_bucket_malformed",
+        {"nat_zero_flow_logs": "s3", "nat_zero_flow_logs_destination_arn": "s3://logs"},
+        ["nat_zero_flow_logs_destination_arn 's3://logs'", "not an S3 bucket ARN"],
     ),
     # These pass every format check; only AWS knows they are wrong.
     (

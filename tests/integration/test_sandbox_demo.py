@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import boto3
@@ -127,8 +128,20 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     assert re.search(r"us-east-1a: NAT running \(i-[0-9a-f]+\), EIP [\d.]+ \(emulated\)", output)
     assert "reconciler AWS calls" in output
     assert "Start the workload in us-east-1a again: the same NAT restarts" in output
-    for name in ("vpc.log", "site.log", "teardown.log", "reconciler.log", "demo-vars.yml", "report.json"):
+    for name in (
+        "vpc.log",
+        "site.log",
+        "teardown.log",
+        "reconciler.log",
+        "demo-vars.yml",
+        "report.json",
+        "timeline.svg",
+    ):
         assert str(checkout / "build" / "sandbox" / name) in output
+    # The picture: an SVG document with the NAT of us-east-1a running after the first launch.
+    picture = ET.parse(checkout / "build" / "sandbox" / "timeline.svg").getroot()
+    assert picture.tag == "{http://www.w3.org/2000/svg}svg"
+    assert f"{first}: running" in [t.text for t in picture.iter("{http://www.w3.org/2000/svg}title")]
     assert "All steps did what they should." in output
 
     # The demo's install is the light one (requirements-demo.txt), not the test tools.

@@ -41,6 +41,7 @@ PREFIXES = {
     "ssm": "ssm",
     "cloudwatch": "cloudwatch",
     "resourcegroupstaggingapi": "tag",
+    "sns": "sns",
 }
 IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
 
@@ -180,11 +181,34 @@ class DeployerAuthorizer:
         return [self._request(operation, action, self._arn("ssm", f"parameter/{name}", account="" if public else None))]
 
     def _cloudwatch(self, operation: str, action: str, params: dict) -> list[Request]:
-        # Dashboards belong to the account, not a region: their ARN has none.
-        names = params.get("DashboardNames") or [params["DashboardName"]]
-        return [
-            self._request(operation, action, self._arn("cloudwatch", f"dashboard/{n}", region=False)) for n in names
+        if "DashboardName" in params or "DashboardNames" in params:
+            # Dashboards belong to the account, not a region: their ARN has none.
+            names = params.get("DashboardNames") or [params["DashboardName"]]
+            return [
+                self._request(operation, action, self._arn("cloudwatch", f"dashboard/{n}", region=False)) for n in names
+            ]
+        alarms = [params["ResourceARN"]] if "ResourceARN" in params else None
+        alarms = alarms or [
+            self._arn("cloudwatch", f"alarm:{n}") for n in params.get("AlarmNames") or [params["AlarmName"]]
         ]
+        requests = [self._request(operation, action, alarm) for alarm in alarms]
+        if operation == "PutMetricAlarm" and params.get("Tags"):
+            tags = self._tag_context(params["Tags"])
+            requests.append(self._request(operation, "cloudwatch:TagResource", alarms[0], tags))
+        return requests
+
+    def _sns(self, operation: str, action: str, params: dict) -> list[Request]:
+        if operation == "ListTopics":
+            return [self._request(operation, action, "*")]
+        if operation == "Unsubscribe":
+            # A subscription ARN is its topic's ARN and an ID: IAM authorizes the topic.
+            topic = params["SubscriptionArn"].rsplit(":", 1)[0]
+        else:
+            topic = params.get("TopicArn") or params.get("ResourceArn") or self._arn("sns", params["Name"])
+        requests = [self._request(operation, action, topic)]
+        if operation == "CreateTopic" and params.get("Tags"):
+            requests.append(self._request(operation, "sns:TagResource", topic, self._tag_context(params["Tags"])))
+        return requests
 
     def _resourcegroupstaggingapi(self, operation: str, action: str, params: dict) -> list[Request]:
         # GetResources has no resource type to scope it to.

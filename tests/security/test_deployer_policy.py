@@ -179,6 +179,12 @@ NOT_IN_THE_LIFECYCLE = {
     "CreateTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
     "FindTheEc2SpotServiceLinkedRole": "only for nat_zero_market_type: spot",
     "ConfirmTheRegionsReconcilers": "only when other deployments share the region at teardown",
+    "ManageItsAlarmTopic": "only for nat_zero_alarms without nat_zero_alarm_topic_arn",
+    "UnsubscribeFromTheAlarmTopic": "only for nat_zero_alarms without nat_zero_alarm_topic_arn",
+    "PassTheFlowLogsRoleToVpcFlowLogs": "only for nat_zero_flow_logs: cloudwatch",
+    "DeliverFlowLogsToS3": "only for nat_zero_flow_logs: s3",
+    "CreateTaggedFlowLogs": "only for nat_zero_flow_logs",
+    "LogTheDeploymentsEnis": "only for nat_zero_flow_logs",
 }
 
 

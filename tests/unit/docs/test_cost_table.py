@@ -80,3 +80,16 @@ def test_the_architecture_health_costs_are_the_same_prices():
     assert "| ~$%.2f per deployment, whatever the number of AZs |" % health_check_cost() in architecture
     assert "$%.2f a month each (a public IPv4 address all" % static_eip_cost() in architecture
     assert "$%.2f/GB out of one AZ" % PRICES["cross_az_gb"] in architecture
+
+
+def test_the_alarm_rows_are_the_standard_alarm_price(rows):
+    price = PRICES["standard_alarm_month"]
+    assert rows["CloudWatch alarms"][2] == "$%.2f ($%.2f with `nat_zero_metrics`)" % (2 * price, 3 * price)
+    assert rows["CloudWatch alarm"][1] == "$%.2f" % price
+
+
+def test_the_flow_logs_row_is_the_vended_logs_price(rows):
+    cloudwatch, s3 = PRICES["vended_logs_cloudwatch_gb"], PRICES["vended_logs_s3_gb"]
+    assert rows["VPC flow logs of the NAT ENIs"][1].startswith(
+        "$%.2f per GB delivered to CloudWatch Logs, $%.2f to S3" % (cloudwatch, s3)
+    )

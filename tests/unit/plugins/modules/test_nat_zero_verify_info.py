@@ -5,6 +5,7 @@ import ipaddress
 import zipfile
 from pathlib import Path
 
+import boto3
 import pytest
 
 from ansible_collections.natzero.aws.plugins.modules import nat_zero_verify_info
@@ -186,3 +187,66 @@ def test_a_dispatcher_rule_that_targets_something_else_is_a_finding(run_module, 
     found = {(f["resource_id"], f["finding"]) for f in result["findings"]}
     assert ("nat-zero-dispatch-ec2-state", f"the rule does not target the dispatcher {dispatcher}") in found
     assert not any(f["resource_id"] == "nat-zero-dispatch" for f in result["findings"])
+
+
+TOPIC = "prod-nat-zero-alarms"
+
+
+def alarm(name, actions, enabled=True):
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=actions,
+        ActionsEnabled=enabled,
+    )
+
+
+def test_alarms_asked_for_are_checked_to_exist_act_and_notify_their_topic(run_module, vpc):
+    topic = "arn:aws:sns:us-east-1:123456789012:%s" % TOPIC
+    alarm("prod-nat-zero-errors", [topic])
+    alarm("prod-nat-zero-sweep-not-running", [topic], enabled=False)
+    alarm("prod-nat-zero-reconcile-errors", ["arn:aws:sns:us-east-1:123456789012:elsewhere"])
+    names = ["prod-nat-zero-errors", "prod-nat-zero-sweep-not-running", "prod-nat-zero-reconcile-errors", "gone"]
+
+    result = run_module(nat_zero_verify_info, args(vpc, alarm_names=names, alarm_topic=TOPIC))
+
+    alarms = {f["resource_id"]: f for f in result["findings"] if f["resource_id"] in names}
+    assert "prod-nat-zero-errors" not in alarms
+    assert alarms["prod-nat-zero-sweep-not-running"]["fix"] == (
+        "aws cloudwatch enable-alarm-actions --alarm-names prod-nat-zero-sweep-not-running"
+    )
+    assert alarms["prod-nat-zero-reconcile-errors"]["finding"].endswith("not %s" % topic)
+    assert alarms["gone"]["finding"] == "the alarm does not exist"
+
+
+def test_a_missing_dashboard_and_an_eni_without_its_flow_log_are_findings(run_module, ec2, vpc):
+    logged = eni(ec2, vpc, vpc["public_subnet_id"], "us-east-1a", "public")
+    unlogged = eni(ec2, vpc, vpc["private_subnet_id"], "us-east-1a", "private")
+    ec2.create_flow_logs(
+        ResourceIds=[logged],
+        ResourceType="NetworkInterface",
+        TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName="prod-nat-zero-flow-logs",
+        DeliverLogsPermissionArn="arn:aws:iam::123456789012:role/prod-nat-zero-flow-logs",
+        TagSpecifications=[
+            {"ResourceType": "vpc-flow-log", "Tags": [{"Key": "Name", "Value": "prod-nat-zero-flow-logs"}]}
+        ],
+    )
+
+    result = run_module(
+        nat_zero_verify_info,
+        args(vpc, dashboard_name="prod-nat-zero-us-east-1", flow_logs_name="prod-nat-zero-flow-logs"),
+    )
+
+    found = {(f["resource_id"], f["finding"]) for f in result["findings"]}
+    assert ("prod-nat-zero-us-east-1", "the dashboard does not exist") in found
+    assert (unlogged, "the ENI has no flow log prod-nat-zero-flow-logs") in found
+    # Moto's delivery role does not exist, so its flow log reports FAILED as AWS would.
+    assert any(r == logged and f.startswith("its flow log fl-") and "cannot deliver" in f for r, f in found)

@@ -1,0 +1,83 @@
+"""The demo's timeline as a picture: per AZ, the workloads, the NAT's state
+and its Elastic IP after each step. Plain SVG from the standard library, so
+no browser or plotting package is needed to make it, and any browser shows it."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+STEP_WIDTH = 64
+LANE_HEIGHT = 26
+LABEL_WIDTH = 150
+TOP = 40
+FONT = 'font-family="sans-serif" font-size="12"'
+# Fill of each NAT state (several NATs in one AZ: the first state shown).
+NAT_COLOURS = {
+    "none": "#e0e0e0",
+    "pending": "#9ccc65",
+    "running": "#2e7d32",
+    "stopping": "#ffb74d",
+    "stopped": "#90a4ae",
+    "shutting-down": "#e57373",
+}
+WORKLOAD_COLOUR, EIP_COLOUR, EMPTY_COLOUR = "#1565c0", "#6a1b9a", "#f5f5f5"
+LANES = ("workloads", "NAT", "Elastic IP")
+
+
+def zones_of(rows: list[dict]) -> list[str]:
+    """The AZs in the order the steps first name them."""
+    return list(dict.fromkeys(zone["az"] for row in rows for zone in row["zones"]))
+
+
+def cell(row: dict, az: str, lane: str) -> tuple[str, str]:
+    """(fill, text) of one lane of one AZ after one step."""
+    zone = next((z for z in row["zones"] if z["az"] == az), None)
+    if zone is None:
+        return EMPTY_COLOUR, ""
+    if lane == "workloads":
+        count = zone.get("workloads", 0)
+        return (WORKLOAD_COLOUR if count else EMPTY_COLOUR), str(count)
+    if lane == "NAT":
+        state = zone["nat"].split(",")[0]
+        return NAT_COLOURS.get(state, EMPTY_COLOUR), state
+    return (EIP_COLOUR, "EIP") if zone["eip"] else (EMPTY_COLOUR, "-")
+
+
+def text(x: float, y: float, content: str, extra: str = "") -> str:
+    return f'<text x="{x}" y="{y}" {FONT} {extra}>{escape(content)}</text>'
+
+
+def lane_elements(rows: list[dict], az: str, lane: str, y: int) -> list[str]:
+    elements = [text(8, y + 17, f"{az} {lane}")]
+    for index, row in enumerate(rows):
+        fill, content = cell(row, az, lane)
+        x = LABEL_WIDTH + index * STEP_WIDTH
+        colour = "white" if fill not in (EMPTY_COLOUR, NAT_COLOURS["none"]) else "black"
+        elements.append(
+            f'<rect x="{x}" y="{y}" width="{STEP_WIDTH - 2}" height="{LANE_HEIGHT - 4}" fill="{fill}">'
+            f"<title>{escape(row['step'])}: {escape(content)}</title></rect>"
+        )
+        elements.append(text(x + (STEP_WIDTH - 2) / 2, y + 15, content, f'fill="{colour}" text-anchor="middle"'))
+    return elements
+
+
+def render(rows: list[dict]) -> str:
+    """The SVG document of a timeline's rows (demo.Timeline.rows)."""
+    zones = zones_of(rows)
+    lanes = [(az, lane) for az in zones for lane in LANES]
+    legend_top = TOP + len(lanes) * LANE_HEIGHT + 24
+    width = LABEL_WIDTH + max(len(rows), 1) * STEP_WIDTH + 16
+    height = legend_top + len(rows) * 16 + 16
+    elements = [text(8, 20, "natzero.aws demo: per AZ after each step", 'font-weight="bold"')]
+    for index in range(len(rows)):
+        elements.append(text(LABEL_WIDTH + index * STEP_WIDTH + 4, TOP - 6, f"step {index + 1}"))
+    for number, (az, lane) in enumerate(lanes):
+        elements += lane_elements(rows, az, lane, TOP + number * LANE_HEIGHT)
+    for index, row in enumerate(rows):
+        mark = "" if row["ok"] else "  (FAILED)"
+        elements.append(text(8, legend_top + index * 16, f"step {index + 1}: {row['step']}{mark}"))
+    body = "\n  ".join(elements)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">\n  <rect width="100%" height="100%" fill="white"/>\n  {body}\n</svg>\n'
+    )
