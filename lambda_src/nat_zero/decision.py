@@ -103,6 +103,8 @@ class Nat(Record):
     # What EC2 says is wrong with it: status checks impaired, retirement
     # scheduled (DescribeInstanceStatus; None: fine or not read).
     status_problem: str | None = None
+    # Its tags as read, sorted (key, value) pairs; None when not read.
+    tags: tuple[tuple[str, str], ...] | None = None
 
 
 class Route(Record):
@@ -112,8 +114,6 @@ class Route(Record):
     route_table_id: str
     network_interface_id: str | None = None
     present: bool = True
-    # Its tags as read, sorted (key, value) pairs; None when not read.
-    tags: tuple[tuple[str, str], ...] | None = None
 
 
 class FailedLaunch(Record):

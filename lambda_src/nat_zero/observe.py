@@ -468,8 +468,9 @@ class Observer:
         """(the AZ's NATs and its first other instance workloads, its task ENIs):
         enough to tell whether any workload is left. The task ENIs are read
         only when no instance workload was found."""
+        nats = self.zone_nats(az)
         workloads = self.first_workloads(az, trigger_id)
-        return self.zone_nats(az) + workloads, ([] if workloads else self.task_enis(az))
+        return nats + workloads, ([] if workloads else self.task_enis(az))
 
     def instance_statuses(self, instance_ids: list[str]) -> dict[str, str]:
         """The problems EC2 reports for these running instances, by ID (one call)."""
