@@ -28,8 +28,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from ecs_tasks import Task, new_task  # noqa: E402
 import timeline_svg  # noqa: E402
+from ecs_tasks import Task, new_task  # noqa: E402
 from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
 from inventory import deployment_resources, leftovers, zone_status  # noqa: E402
 from prices import per_az_costs  # noqa: E402

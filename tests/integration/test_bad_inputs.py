@@ -167,6 +167,7 @@ CASES = [
         "eip_allocation_malformed",
         {"nat_zero_eip_mode": "static", "nat_zero_eip_allocation_ids": [UNKNOWN_EIPS[0], "203.0.113.5"]},
         ["nat_zero_eip_allocation_ids has entries that are not allocation IDs", "203.0.113.5"],
+    ),
     (
         "alarm_topic_not_an_arn",
         {"nat_zero_alarms": True, "nat_zero_alarm_topic_arn": "ops-pager"},
