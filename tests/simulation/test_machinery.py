@@ -128,13 +128,13 @@ def test_a_seed_replays_identically():
 
 UNDONE_FIXES = {
     # seed: (module, attribute, what it is replaced with, the violation expected)
-    25: (
+    86: (
         nat_zero_observe,
         "believed_state",
         lambda read, trigger, instance: nat_zero_decision.freshest_state(read, trigger.state),
         "stopped while workload",
     ),
-    23: (nat_zero_observe, "_on_zone_enis", lambda *_: True, "does not hold the AZ's ENIs"),
+    20: (nat_zero_observe, "_on_zone_enis", lambda *_: True, "does not hold the AZ's ENIs"),
     94: (nat_zero_decision, "_release_loose", lambda *_: (), "left unassociated after a sweep"),
 }
 

@@ -33,7 +33,7 @@ def verdicts(summary):
     return [zone["verdict"] for zone in summary["zones"]]
 
 
-# -- seed 25: a "stopping" event delivered after the workload was started again ---
+# -- seed 86: a "stopping" event delivered after the workload was started again ---
 
 
 def test_stopping_event_older_than_the_workloads_launch_keeps_the_nat(world, reconcile):
@@ -68,7 +68,7 @@ def test_state_change_carries_the_event_time():
     assert parse_event(malformed, load_config(GOOD_ENV)).time is None
 
 
-# -- seed 23: an instance with the NAT tags but not on the AZ's ENIs ----------
+# -- seed 20: an instance with the NAT tags but not on the AZ's ENIs ----------
 
 
 def launch_stray_nat(world, az=AZ_A, stopped=False):

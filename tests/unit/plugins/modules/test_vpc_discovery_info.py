@@ -4,7 +4,6 @@ import pytest
 
 from ansible_collections.natzero.aws.plugins.modules import vpc_discovery_info
 from tests.support.discovery_vpc import build_vpc
-from tests.unit.plugins.conftest import ModuleFail
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
@@ -18,10 +17,8 @@ def discover(run_module, vpc_id, **options):
     return run_module(vpc_discovery_info, dict(vpc_id=vpc_id, **options))
 
 
-def refusal(run_module, vpc_id, **options):
-    with pytest.raises(ModuleFail) as failure:
-        discover(run_module, vpc_id, **options)
-    return failure.value.result
+def refusal(fails, vpc_id, **options):
+    return fails(vpc_discovery_info, dict(vpc_id=vpc_id, **options))
 
 
 def install_route_hook(hook_module_clients, change_route):
@@ -69,14 +66,14 @@ def test_subnet_without_association_uses_the_main_route_table(run_module, ec2, b
     assert zone["private_route_table_ids"][-1] == main
 
 
-def test_main_route_table_to_an_internet_gateway_makes_unassociated_subnets_public(run_module, ec2, built):
+def test_main_route_table_to_an_internet_gateway_makes_unassociated_subnets_public(fails, run_module, ec2, built):
     main = ec2.describe_route_tables(
         Filters=[{"Name": "vpc-id", "Values": [built.vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
     )["RouteTables"][0]["RouteTableId"]
     ec2.create_route(RouteTableId=main, DestinationCidrBlock="0.0.0.0/0", GatewayId=built.internet_gateway_id)
     extra = built.subnet(ec2, "us-east-1b", "10.0.201.0/24")
 
-    result = refusal(run_module, built.vpc_id)
+    result = refusal(fails, built.vpc_id)
 
     assert (
         "us-east-1b has 2 public subnets (%s, %s)" % (built.zones["us-east-1b"].public_subnet_id, extra)
@@ -90,8 +87,8 @@ def test_availability_zones_limit_what_is_served(run_module, built):
     assert result["availability_zones"] == ["us-east-1c", "us-east-1a"]
 
 
-def test_an_availability_zone_without_private_subnets_is_named(run_module, built):
-    result = refusal(run_module, built.vpc_id, availability_zones=["us-east-1a", "us-east-1d"])
+def test_an_availability_zone_without_private_subnets_is_named(fails, run_module, built):
+    result = refusal(fails, built.vpc_id, availability_zones=["us-east-1a", "us-east-1d"])
 
     assert "nat_zero_availability_zones names us-east-1d, but the VPC has no private subnet there" in result["msg"]
 
@@ -116,10 +113,10 @@ def test_subnet_tag_filter_keeps_only_tagged_subnets(run_module, ec2, built):
     }
 
 
-def test_two_public_subnets_in_one_az_are_refused_naming_both(run_module, ec2, built):
+def test_two_public_subnets_in_one_az_are_refused_naming_both(fails, run_module, ec2, built):
     second_public = built.add_public_subnet(ec2, "us-east-1a", "10.0.50.0/24")
 
-    result = refusal(run_module, built.vpc_id)
+    result = refusal(fails, built.vpc_id)
 
     first_public = built.zones["us-east-1a"].public_subnet_id
     assert "us-east-1a has 2 public subnets (%s, %s)" % (first_public, second_public) in result["msg"]
@@ -127,10 +124,10 @@ def test_two_public_subnets_in_one_az_are_refused_naming_both(run_module, ec2, b
     assert result["zones"]["us-east-1a"]["public_subnet_id"] is None
 
 
-def test_private_subnets_without_a_public_subnet_are_refused(run_module, ec2, built):
+def test_private_subnets_without_a_public_subnet_are_refused(fails, run_module, ec2, built):
     lonely = built.subnet(ec2, "us-east-1d", "10.0.210.0/24")
 
-    result = refusal(run_module, built.vpc_id)
+    result = refusal(fails, built.vpc_id)
 
     assert "us-east-1d has private subnets (%s) but no public subnet" % lonely in result["msg"]
     assert "leave us-east-1d out with nat_zero_availability_zones" in result["msg"]
@@ -155,13 +152,15 @@ def test_private_subnets_without_a_public_subnet_are_refused(run_module, ec2, bu
     ],
     ids=["nat-gateway", "peering", "transit-gateway"],
 )
-def test_private_route_table_already_routed_elsewhere_is_refused_naming_it(run_module, ec2, built, make_target, kind):
+def test_private_route_table_already_routed_elsewhere_is_refused_naming_it(
+    fails, run_module, ec2, built, make_target, kind
+):
     target = make_target(ec2, built)
     table = built.zones["us-east-1b"].private_route_table_ids[0]
     key = {"nat": "NatGatewayId", "pcx": "VpcPeeringConnectionId", "tgw": "TransitGatewayId"}[target.split("-")[0]]
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **{key: target})
 
-    result = refusal(run_module, built.vpc_id)
+    result = refusal(fails, built.vpc_id)
 
     subnet = built.zones["us-east-1b"].private_subnet_ids[0]
     assert (
@@ -177,7 +176,7 @@ def test_private_route_table_already_routed_elsewhere_is_refused_naming_it(run_m
 
 
 def test_route_to_an_instance_reads_as_its_eni_as_ec2_reports_it_and_is_refused(
-    run_module, ec2, built, hook_module_clients
+    fails, run_module, ec2, built, hook_module_clients
 ):
     """EC2 lists a route to an instance with InstanceId and NetworkInterfaceId (its primary ENI)."""
     subnet = built.zones["us-east-1c"].private_subnet_ids[1]
@@ -187,12 +186,12 @@ def test_route_to_an_instance_reads_as_its_eni_as_ec2_reports_it_and_is_refused(
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", InstanceId=instance["InstanceId"])
     install_route_hook(hook_module_clients, lambda r: r.get("InstanceId") and r.setdefault("NetworkInterfaceId", eni))
 
-    result = refusal(run_module, built.vpc_id)
+    result = refusal(fails, built.vpc_id)
 
     assert "already sends 0.0.0.0/0 to %s (a network interface not of this deployment)" % eni in result["msg"]
 
 
-def test_default_route_to_this_deployments_own_eni_is_no_conflict(run_module, ec2, built):
+def test_default_route_to_this_deployments_own_eni_is_no_conflict(fails, run_module, ec2, built):
     zone = built.zones["us-east-1a"]
     own = ec2.create_network_interface(
         SubnetId=zone.private_subnet_ids[0],
@@ -212,7 +211,7 @@ def test_default_route_to_this_deployments_own_eni_is_no_conflict(run_module, ec
     assert discover(run_module, built.vpc_id, name="prod")["zones"]["us-east-1a"]["private_route_table_ids"] == (
         zone.private_route_table_ids
     )
-    assert "a network interface not of this deployment" in refusal(run_module, built.vpc_id, name="other")["msg"]
+    assert "a network interface not of this deployment" in refusal(fails, built.vpc_id, name="other")["msg"]
 
 
 def test_blackhole_default_route_is_no_conflict_and_no_internet(run_module, ec2, built, hook_module_clients):
@@ -225,7 +224,7 @@ def test_blackhole_default_route_is_no_conflict_and_no_internet(run_module, ec2,
     assert table in discover(run_module, built.vpc_id)["zones"]["us-east-1a"]["private_route_table_ids"]
 
 
-def test_a_route_table_shared_by_private_subnets_of_two_azs_is_refused(run_module, ec2, built):
+def test_a_route_table_shared_by_private_subnets_of_two_azs_is_refused(fails, run_module, ec2, built):
     shared = built.zones["us-east-1a"].private_route_table_ids[0]
     moved = built.zones["us-east-1b"].private_subnet_ids[0]
     association = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [moved]}])[
@@ -233,19 +232,19 @@ def test_a_route_table_shared_by_private_subnets_of_two_azs_is_refused(run_modul
     ][0]["Associations"][0]["RouteTableAssociationId"]
     ec2.replace_route_table_association(AssociationId=association, RouteTableId=shared)
 
-    result = refusal(run_module, built.vpc_id)
+    result = refusal(fails, built.vpc_id)
 
     assert "route table %s serves private subnets of us-east-1a, us-east-1b" % shared in result["msg"]
 
 
-def test_vpc_without_private_subnets_is_refused(run_module, ec2):
+def test_vpc_without_private_subnets_is_refused(fails, run_module, ec2):
     only_public = build_vpc(ec2, ("us-east-1a",), private_per_az=0)
 
-    assert "found no private subnet to serve" in refusal(run_module, only_public.vpc_id)["msg"]
+    assert "found no private subnet to serve" in refusal(fails, only_public.vpc_id)["msg"]
 
 
-def test_unknown_vpc_is_named(run_module, aws):
-    assert refusal(run_module, "vpc-0123456789abcdef0")["msg"] == (
+def test_unknown_vpc_is_named(fails, run_module, aws):
+    assert refusal(fails, "vpc-0123456789abcdef0")["msg"] == (
         "VPC vpc-0123456789abcdef0 does not exist in region us-east-1"
     )
 
