@@ -135,7 +135,7 @@ UNDONE_FIXES = {
         "stopped while workload",
     ),
     20: (nat_zero_observe, "_on_zone_enis", lambda *_: True, "does not hold the AZ's ENIs"),
-    94: (nat_zero_decision, "_release_loose", lambda *_: (), "left unassociated after a sweep"),
+    364: (nat_zero_decision, "_release_loose", lambda *_: (), "left unassociated after a sweep"),
 }
 
 

@@ -104,7 +104,7 @@ def test_stopped_nat_on_the_zone_enis_is_started_rather_than_a_running_stray(wor
     assert only_nat(world)["State"]["Name"] == "running" and stray not in {n["InstanceId"] for n in world.nats(AZ_A)}
 
 
-# -- seed 94: an EIP left free by a crash, met by a sweep while the NAT stops -----------
+# -- seed 364: an EIP left free by a crash, met by a sweep while the NAT stops -----------
 
 
 def allocate_free_eip(world, az=AZ_A):
