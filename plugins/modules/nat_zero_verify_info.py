@@ -75,6 +75,19 @@ options:
     type: list
     elements: str
     required: true
+  switched_rule_names:
+    description:
+      - Rules the reconciler enables and disables itself (the health rule, enabled only while a NAT runs). They must
+        exist and target the function, and may be sources of its invoke permission; their state is not a finding.
+    type: list
+    elements: str
+    default: []
+  zone_settings:
+    description:
+      - What the role adds to each AZ's entry of C(NAT_ZERO_ZONES) beyond its ENIs and launch template (its route
+        tables, private subnets and CIDRs), by AZ; compared with the function's environment like the rest.
+    type: dict
+    default: {}
   dispatcher_function_name:
     description:
       - The region's dispatcher, which hands each EC2 instance event to its VPC's reconciler. With
@@ -503,6 +516,7 @@ class Verifier:
                 launch_template_id=template["LaunchTemplateId"] if template else None,
                 public_eni_id=public["NetworkInterfaceId"] if public else None,
                 private_eni_id=private["NetworkInterfaceId"] if private else None,
+                **(self.p["zone_settings"].get(az) or {}),
             )
         expected = dict(self.p["environment"], NAT_ZERO_ACCOUNT_ID=account)
         expected["NAT_ZERO_ZONES"] = json.dumps(zones, sort_keys=True, separators=(",", ":"))
@@ -521,10 +535,14 @@ class Verifier:
     def check_rules(self, function_arn):
         events = self.module.client("events")
         rule_arns = [self.check_rule(events, name, function_arn, "the reconciler") for name in self.p["rule_names"]]
+        rule_arns += [
+            self.check_rule(events, name, function_arn, "the reconciler", state_checked=False)
+            for name in self.p["switched_rule_names"]
+        ]
         if function_arn:
             self.check_permission([arn for arn in rule_arns if arn])
 
-    def check_rule(self, events, rule_name, target_arn, target):
+    def check_rule(self, events, rule_name, target_arn, target, state_checked=True):
         """The rule's ARN when it exists; findings when it is off or does not target `target_arn`."""
         try:
             rule = events.describe_rule(Name=rule_name)
@@ -533,7 +551,7 @@ class Verifier:
                 self.found.add(DEPLOYMENT, rule_name, "the rule does not exist")
                 return None
             raise
-        if rule.get("State") != "ENABLED":
+        if state_checked and rule.get("State") != "ENABLED":
             self.found.add(
                 DEPLOYMENT,
                 rule_name,
@@ -753,6 +771,8 @@ def main():
         source_include=dict(type="list", elements="str"),
         environment=dict(type="dict", default={}),
         rule_names=dict(type="list", elements="str", required=True),
+        switched_rule_names=dict(type="list", elements="str", default=[]),
+        zone_settings=dict(type="dict", default={}),
         dispatcher_function_name=dict(type="str"),
         dispatcher_rule_name=dict(type="str"),
         log_group_name=dict(type="str"),
