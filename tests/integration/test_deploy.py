@@ -286,10 +286,18 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert actions == {
         "ec2:DescribeAddresses",
+        "ec2:DescribeInstanceStatus",
         "ec2:DescribeInstances",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeRouteTables",
         "ec2:RunInstances",
         "ec2:CreateTags",
         "ec2:DeleteTags",
+        "ec2:CreateRoute",
+        "ec2:ReplaceRoute",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "events:EnableRule",
+        "events:DisableRule",
         "ec2:StartInstances",
         "ec2:StopInstances",
         "ec2:TerminateInstances",
@@ -304,7 +312,7 @@ def test_reconciler_role_may_change_only_this_deployments_nat_resources(aws, fir
     # Only reads are unconditional on every resource.
     for statement in policy["Statement"]:
         if statement["Resource"] == "*":
-            assert statement["Action"] == ["ec2:DescribeAddresses", "ec2:DescribeInstances"]
+            assert all(action.startswith("ec2:Describe") for action in statement["Action"]), statement
     launch = statements["LaunchTaggedNatInstances"]["Condition"]
     assert launch["StringEquals"] == {
         f"aws:RequestTag/{NAT_TAG[0]}": NAT_TAG[1],
