@@ -383,25 +383,35 @@ class Observer:
         found = _instances(reservations)
         return found[0] if found else None
 
-    def first_workloads(self, az: str, trigger_id: str | None) -> list[dict]:
-        """Active workloads of the AZ other than the trigger, from the first page
-        that holds any; [] only once EC2 has no further page. EC2 filters after
-        paging, so a page may be short or empty and still carry a NextToken."""
+    def first_workloads(self, az: str, trigger_id: str | None) -> tuple[list[dict], bool]:
+        """(the workloads and this deployment's NATs of the pages read, whether
+        any is a workload other than the trigger),
+        reading until a page holds a workload; no workload only once EC2 has no
+        further page. EC2 filters after paging, so a page may be short or empty
+        and still carry a NextToken. The NATs met on the way are kept: a NAT
+        just launched can be missing from the NAT read (reads lag), and a
+        snapshot without it would leave it a duplicate."""
         filters = [
             {"Name": "vpc-id", "Values": [self.config.vpc_id]},
             {"Name": "availability-zone", "Values": [az]},
             {"Name": "instance-state-name", "Values": list(ACTIVE_STATES)},
         ]
         request = {"Filters": filters, "MaxResults": _FIRST_WORKLOAD_PAGE_SIZE}
+        found: list[dict] = []
         while True:
             response = self.ec2.describe_instances(**request)
-            workloads = [
-                instance
-                for instance in _instances(response.get("Reservations") or ())
-                if instance.get("InstanceId") != trigger_id and role_of(instance, self.config).kind == "workload"
-            ]
-            if workloads or not response.get("NextToken"):
-                return workloads
+            # The trigger is kept too: a read of it here may be fresher than its
+            # by-ID read, and build_snapshot merges both with its event.
+            found.extend(
+                i
+                for i in _instances(response.get("Reservations") or ())
+                if role_of(i, self.config).kind in ("workload", "nat")
+            )
+            has_workload = any(
+                role_of(i, self.config).kind == "workload" and i.get("InstanceId") != trigger_id for i in found
+            )
+            if has_workload or not response.get("NextToken"):
+                return found, has_workload
             request = {"Filters": filters, "MaxResults": _PAGE_SIZE, "NextToken": response["NextToken"]}
 
     def zone_nats(self, az: str) -> list[dict]:
@@ -469,8 +479,9 @@ class Observer:
         enough to tell whether any workload is left. The task ENIs are read
         only when no instance workload was found."""
         nats = self.zone_nats(az)
-        workloads = self.first_workloads(az, trigger_id)
-        return nats + workloads, ([] if workloads else self.task_enis(az))
+        found, has_workload = self.first_workloads(az, trigger_id)
+        # build_snapshot keeps one record per instance ID (a NAT read twice is one).
+        return nats + found, ([] if has_workload else self.task_enis(az))
 
     def instance_statuses(self, instance_ids: list[str]) -> dict[str, str]:
         """The problems EC2 reports for these running instances, by ID (one call)."""
