@@ -41,16 +41,6 @@ options:
       - The allocation ID of your Elastic IP, for example C(eipalloc-0123456789abcdef0).
     type: str
     required: true
-  nat_tag_key:
-    description:
-      - Key of the tag that marks the deployment's NAT resources.
-    type: str
-    default: nat-zero:managed
-  nat_tag_value:
-    description:
-      - Value of the NAT tag.
-    type: str
-    default: "true"
   tags:
     description:
       - More tags for the address, for example the deployment's own (C(nat_zero_tags)). Tags already on the
@@ -64,6 +54,7 @@ options:
     default: present
 extends_documentation_fragment:
   - natzero.aws.aws
+  - natzero.aws.nat_zero.nat_tag
 notes:
   - Supports check mode; the checks run in check mode too, so a role can validate an allocation before it
     changes anything.
@@ -120,7 +111,6 @@ import re
 from ansible_collections.natzero.aws.plugins.module_utils.aws import AWSModule, ClientError, ValidationError, is_error
 from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     AZ_TAG,
-    DEFAULT_NAT_TAG,
     DEPLOYMENT_TAG,
     EIP_OWNER_TAG,
     EIP_OWNER_USER,
@@ -128,6 +118,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.nat_zero import (
     give_back,
     lent_address_tag_keys,
     name_error,
+    nat_tag_argument_spec,
     valid_name,
 )
 from ansible_collections.natzero.aws.plugins.module_utils.tags import (
@@ -232,8 +223,7 @@ def main():
         vpc_id=dict(type="str", required=True),
         availability_zone=dict(type="str"),
         allocation_id=dict(type="str", required=True),
-        nat_tag_key=dict(type="str", default=DEFAULT_NAT_TAG[0], no_log=False),
-        nat_tag_value=dict(type="str", default=DEFAULT_NAT_TAG[1]),
+        **nat_tag_argument_spec(),
         tags=dict(type="dict"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
