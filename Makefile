@@ -41,8 +41,10 @@ $(COLLECTION_LINK):
 
 # Static checks first (seconds), then the suite; the molecule scenario runs in
 # it (tests/collection/test_molecule.py).
+# pytest-xdist runs two test files at a time (each file on one worker, so a
+# module's fixtures are set up once); the slowest tests are listed at the end.
 test: venv collection lint sanity units
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 	$(MAKE) test-lambda-botocore
 	$(MAKE) test-minimum-sdk
 

@@ -451,6 +451,18 @@ class Rule:
     # -- absent --------------------------------------------------------------
 
     def absent(self):
+        # Two runs may remove one shared rule at once (the region's dispatcher,
+        # when its last two deployments go together): the one that loses the
+        # race meets ResourceNotFoundException mid-way, reads again and finds
+        # what is left, most often nothing.
+        try:
+            return self.remove()
+        except ClientError as exc:
+            if not is_error(exc, "ResourceNotFoundException"):
+                raise
+        return self.remove()
+
+    def remove(self):
         p = self.module.params
         rule = self.describe()
         targets = self.targets() if rule else []

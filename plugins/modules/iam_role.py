@@ -490,6 +490,17 @@ class Role:
     # -- absent --------------------------------------------------------------
 
     def absent(self):
+        # A role shared by two runs that remove it at once (the region's
+        # dispatcher): the one that loses the race meets NoSuchEntity mid-way,
+        # reads again and finds what is left, most often nothing.
+        try:
+            return self.remove()
+        except ClientError as exc:
+            if not is_error(exc, "NoSuchEntity"):
+                raise
+        return self.remove()
+
+    def remove(self):
         role = self.get_role()
         self.after = None
         own_profile = self.get_instance_profile()

@@ -31,6 +31,19 @@ BIN = Path(sys.executable).parent
 TIMINGS: dict[str, float] = {}
 
 
+def pytest_sessionfinish(session):
+    # Under pytest-xdist each worker measures its own runs: hand them to the
+    # controller, which prints the summary.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["playbook_timings"] = dict(TIMINGS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    TIMINGS.update(getattr(node, "workeroutput", {}).get("playbook_timings", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     if TIMINGS:
         terminalreporter.section("ansible-playbook timings (moto server)")

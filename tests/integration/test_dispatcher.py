@@ -53,7 +53,13 @@ def test_two_deployments_share_one_dispatcher_and_one_state_change_rule(regional
 
     assert function_names(regional) == ["nat-zero-dispatch", "one-nat-zero", "two-nat-zero"]
     rules = sorted(r["Name"] for r in events.list_rules()["Rules"])
-    assert rules == [DISPATCHER_RULE, "one-nat-zero-sweep", "two-nat-zero-sweep"]
+    assert rules == [
+        DISPATCHER_RULE,
+        "one-nat-zero-health",
+        "one-nat-zero-sweep",
+        "two-nat-zero-health",
+        "two-nat-zero-sweep",
+    ]
     rule = events.describe_rule(Name=DISPATCHER_RULE)
     assert json.loads(rule["EventPattern"]) == STATE_CHANGE_PATTERN
     dispatcher = regional("lambda").get_function_configuration(FunctionName=DISPATCHER)

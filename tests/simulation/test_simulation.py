@@ -21,8 +21,9 @@ SEEDS = int(os.environ.get("NAT_ZERO_SIM_SEEDS", "500"))
 FIRST_SEED = int(os.environ.get("NAT_ZERO_SIM_FIRST_SEED", "0"))
 REPLAY = os.environ.get("NAT_ZERO_SIM_SEED")
 CHUNKS = 10
-# Seeds are spread over the machine's cores, unless pytest-xdist already does that.
-WORKERS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else (os.cpu_count() or 1)
+# Seeds are spread over the machine's cores, under pytest-xdist too: `make
+# test` sends each test file to one worker, and this file is the longest.
+WORKERS = os.cpu_count() or 1
 
 
 if REPLAY is None:

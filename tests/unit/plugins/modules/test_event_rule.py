@@ -171,3 +171,27 @@ def test_remove_targets_failed_entry_fails_and_keeps_the_rule(run_module, fails,
     assert "RemoveTargets on rule prod-nat-zero-ec2-state failed for 1 target(s)" in failure["msg"]
     assert "target target: InternalFailure: try again" in failure["msg"]
     assert [r["Name"] for r in events.list_rules()["Rules"]] == ["prod-nat-zero-ec2-state"]
+
+
+def test_absent_that_loses_a_race_to_another_removal_ends_with_the_rule_gone(
+    run_module, events, args, hook_module_clients
+):
+    """Two teardowns remove the region's shared dispatcher rule at once: the
+    other one deletes it between this run's read and its RemoveTargets, which
+    EventBridge then answers with ResourceNotFoundException."""
+    run_module(event_rule, args)
+
+    def install(client):
+        def other_run_removes_the_rule_first(**_):
+            if events.list_rules()["Rules"]:
+                events.remove_targets(Rule="prod-nat-zero-ec2-state", Ids=["target"])
+                events.delete_rule(Name="prod-nat-zero-ec2-state")
+
+        client.meta.events.register("before-call.eventbridge.RemoveTargets", other_run_removes_the_rule_first)
+
+    hook_module_clients("events", install)
+
+    result = run_module(event_rule, dict(name="prod-nat-zero-ec2-state", state="absent"))
+
+    assert result["rule_arn"] is None
+    assert events.list_rules()["Rules"] == []

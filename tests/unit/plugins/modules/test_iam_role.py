@@ -144,3 +144,28 @@ def test_path_cannot_change(run_module, fails, args):
     run_module(iam_role, args)
 
     assert "cannot change the path" in fails(iam_role, dict(args, path="/nat-zero/"))["msg"]
+
+
+def test_absent_that_loses_a_race_to_another_removal_ends_with_the_role_gone(
+    run_module, iam, args, hook_module_clients
+):
+    """Two teardowns remove the region's shared dispatcher role at once: the
+    other one deletes it (this run has detached its managed policy already)
+    right before this run's DeleteRolePolicy, which IAM then answers with
+    NoSuchEntity."""
+    run_module(iam_role, args)
+
+    def install(client):
+        def other_run_removes_the_role_first(**_):
+            if iam.list_roles()["Roles"]:
+                iam.delete_role_policy(RoleName="prod-nat-zero", PolicyName="nat-zero")
+                iam.delete_role(RoleName="prod-nat-zero")
+
+        client.meta.events.register("before-call.iam.DeleteRolePolicy", other_run_removes_the_role_first)
+
+    hook_module_clients("iam", install)
+
+    result = run_module(iam_role, dict(name="prod-nat-zero", state="absent"))
+
+    assert result["arn"] is None
+    assert iam.list_roles()["Roles"] == []
