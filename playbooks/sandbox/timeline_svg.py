@@ -11,6 +11,8 @@ STEP_WIDTH = 64
 LANE_HEIGHT = 26
 LABEL_WIDTH = 150
 TOP = 40
+# Width of one character of the legend, about: the widest line sets the picture's width.
+CHAR_WIDTH = 7
 FONT = 'font-family="sans-serif" font-size="12"'
 # Fill of each NAT state (several NATs in one AZ: the first state shown).
 NAT_COLOURS = {
@@ -85,12 +87,18 @@ def lane_elements(rows: list[dict], az: str, lane: str, y: int) -> list[str]:
     return elements
 
 
+def legend_line(index: int, row: dict) -> str:
+    mark = (f"  [fault: {row['fault']}]" if row.get("fault") else "") + ("" if row["ok"] else "  (FAILED)")
+    return f"step {index + 1}: {row['step']}{mark}"
+
+
 def render(rows: list[dict]) -> str:
     """The SVG document of a timeline's rows (demo.Timeline.rows)."""
     zones = zones_of(rows)
     lanes = [(az, lane) for az in zones for lane in LANES]
     legend_top = TOP + len(lanes) * LANE_HEIGHT + 24
-    width = LABEL_WIDTH + max(len(rows), 1) * STEP_WIDTH + 16
+    legend = [legend_line(index, row) for index, row in enumerate(rows)]
+    width = max(LABEL_WIDTH + max(len(rows), 1) * STEP_WIDTH, max(map(len, legend), default=0) * CHAR_WIDTH) + 16
     height = legend_top + len(rows) * 16 + 16
     elements = [text(8, 20, "natzero.aws demo: per AZ after each step", 'font-weight="bold"')]
     for index, row in enumerate(rows):
@@ -99,9 +107,8 @@ def render(rows: list[dict]) -> str:
             elements.append(fault_mark(index, row["fault"]))
     for number, (az, lane) in enumerate(lanes):
         elements += lane_elements(rows, az, lane, TOP + number * LANE_HEIGHT)
-    for index, row in enumerate(rows):
-        mark = (f"  [fault: {row['fault']}]" if row.get("fault") else "") + ("" if row["ok"] else "  (FAILED)")
-        elements.append(text(8, legend_top + index * 16, f"step {index + 1}: {row['step']}{mark}"))
+    for index, line in enumerate(legend):
+        elements.append(text(8, legend_top + index * 16, line))
     body = "\n  ".join(elements)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
