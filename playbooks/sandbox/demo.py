@@ -34,13 +34,13 @@ sys.path[:0] = [str(HERE), str(REPO), str(REPO / "lambda_src")]
 import timeline_svg  # noqa: E402
 from ecs_tasks import Task, new_task  # noqa: E402
 from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
-from inventory import deployment_resources, leftovers, zone_status  # noqa: E402
+from inventory import deployment_resources, leftovers, resource_names, zone_status  # noqa: E402
 from nat_guard import EmulatedGuard  # noqa: E402
 from prices import per_az_costs  # noqa: E402
 from relay import Relay, decision_lines  # noqa: E402
 from workload import launch  # noqa: E402
 
-from nat_zero.decision import HEARTBEAT_PERIOD_S, REPLACEMENT_BACKOFF_S, STALE_REPORT_S  # noqa: E402
+from nat_zero.decision import REPLACEMENT_BACKOFF_S, STALE_REPORT_S  # noqa: E402
 
 REGION = SANDBOX_REGION
 DEFAULT_WORK_DIR = REPO / "build" / "sandbox"
@@ -298,6 +298,12 @@ class Demo:
         self.relay.invoke(self.task.event())
         self.relay.pump()
 
+    def health_period_s(self) -> int:
+        """Seconds between health runs: the deployed health rule's rate(N minute[s])."""
+        rule = self.client("events").describe_rule(Name=resource_names(self.name)["health_rule"])
+        count, unit = rule["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
+        return int(count) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}[unit]
+
     def health_run(self) -> None:
         """What the 1-minute health rule does: one health event, its decisions printed."""
         for line in decision_lines(self.relay.invoke(HEALTH_EVENT)):
@@ -314,7 +320,8 @@ class Demo:
         print(f"       on {nat_id} (SSM session): sudo sh -c 'echo c > /proc/sysrq-trigger'", flush=True)
         print("       emulated: the kernel stops, EC2 still says running, its guard's heartbeat stops", flush=True)
         self.guard.hang(nat_id)
-        self.let_nats_run(STALE_REPORT_S + HEARTBEAT_PERIOD_S)
+        # The latest health run to find it: its report just past stale, plus one period.
+        self.let_nats_run(STALE_REPORT_S + self.health_period_s())
 
     def deliver_events(self) -> None:
         """The relay delivers EC2's state changes until nothing changes, each decision printed."""
@@ -462,7 +469,7 @@ def failure_steps(demo: Demo) -> list[tuple]:
     replaced but backed off."""
     a, b = demo.variables["nat_zero_availability_zones"][:2]
     crashed: dict = {}
-    uptime = REPLACEMENT_BACKOFF_S + HEARTBEAT_PERIOD_S
+    uptime = REPLACEMENT_BACKOFF_S + demo.health_period_s()
     both = expect_nats({0: "active", 1: "active"})
     return [
         (
@@ -486,7 +493,7 @@ def failure_steps(demo: Demo) -> list[tuple]:
         ),
         (
             f"The next health run finds the new NAT forwarding: {a}'s route restored",
-            lambda: demo.let_nats_run(HEARTBEAT_PERIOD_S),
+            lambda: demo.let_nats_run(demo.health_period_s()),
             all_of(both, replaced_nat(0, crashed), routes_via({0: 0, 1: 1})),
             None,
         ),
