@@ -1,7 +1,7 @@
 """The demo's stand-in for the NAT's guard writes what the real guard writes
 (nat-bootstrap.sh), on the deployment's running NATs only, and nothing for a
 NAT crashed by hand: the reconciler reads the first as forwarding and finds
-the second's report ageing."""
+the second's report ageing; the relay skips time for the reconciler."""
 
 from __future__ import annotations
 
@@ -68,3 +68,19 @@ def test_running_nats_of_the_deployment_report_forwarding_and_a_hung_one_does_no
         assert DATAPLANE_TAG not in {t["Key"] for t in described(ec2, untouched).get("Tags", ())}
     # What the reconciler makes of it.
     assert dataplane_report(described(ec2, healthy), "running") == FORWARDING
+
+
+def test_skipping_time_moves_the_reconcilers_clock_not_the_wall_clock(monkeypatch):
+    import nat_zero.handler
+    from playbooks.sandbox.relay import Relay
+
+    monkeypatch.setattr(nat_zero.handler, "now", nat_zero.handler.now)  # restored after the test
+    relay = Relay.__new__(Relay)  # no emulator: only the clock is under test
+    relay.handler, relay.skipped = nat_zero.handler.handler, timedelta(0)
+
+    relay.skip_time(900)
+    relay.skip_time(150)
+
+    assert relay.skipped == timedelta(seconds=1050)
+    wall_clock = datetime.now(timezone.utc)
+    assert nat_zero.handler.now() >= wall_clock + timedelta(seconds=1050)
