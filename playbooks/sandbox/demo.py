@@ -8,6 +8,9 @@ playbooks/teardown.yml and checks that nothing of the deployment is left.
 Prints a timeline and per-AZ costs; exits 0 only if every step did what it
 should. A JSON report goes to build/sandbox/report.json, a picture of the
 timeline (workloads, NAT state and EIP per AZ) to build/sandbox/timeline.svg.
+The deployment fails over across AZs (nat_zero_failover: cross_az), and one
+scene crashes a NAT by hand: the health run finds it, moves its AZ's route to
+the other AZ's NAT, replaces it on the same ENIs and puts the route back.
 """
 
 from __future__ import annotations
@@ -26,15 +29,18 @@ import boto3
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path[:0] = [str(HERE), str(REPO)]
+sys.path[:0] = [str(HERE), str(REPO), str(REPO / "lambda_src")]
 
 import timeline_svg  # noqa: E402
 from ecs_tasks import Task, new_task  # noqa: E402
 from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
-from inventory import deployment_resources, leftovers, zone_status  # noqa: E402
+from inventory import deployment_resources, leftovers, resource_names, zone_status  # noqa: E402
+from nat_guard import EmulatedGuard  # noqa: E402
 from prices import per_az_costs  # noqa: E402
-from relay import Relay  # noqa: E402
+from relay import Relay, decision_lines  # noqa: E402
 from workload import launch  # noqa: E402
+
+from nat_zero.decision import REPLACEMENT_BACKOFF_S, STALE_REPORT_S  # noqa: E402
 
 REGION = SANDBOX_REGION
 DEFAULT_WORK_DIR = REPO / "build" / "sandbox"
@@ -42,6 +48,9 @@ DEFAULT_WORK_DIR = REPO / "build" / "sandbox"
 ORIGINAL_ENVIRONMENT = dict(os.environ)
 # Addresses moto makes up; marked in the output so nobody takes them for AWS's.
 EMULATED = " (emulated)"
+# What the 1-minute health rule sends the reconciler.
+HEALTH_EVENT = {"action": "health"}
+DEFAULT_ROUTE = "0.0.0.0/0"
 
 
 class Timeline:
@@ -53,7 +62,16 @@ class Timeline:
     def announce(step: str):
         print(f"\n==> {step}", flush=True)
 
-    def record(self, step: str, ok: bool, checks: list[str], zones: list[dict], aws_calls: int, seconds: float):
+    def record(
+        self,
+        step: str,
+        ok: bool,
+        checks: list[str],
+        zones: list[dict],
+        aws_calls: int,
+        seconds: float,
+        fault: str | None = None,
+    ):
         self.rows.append(
             {
                 "step": step,
@@ -62,6 +80,7 @@ class Timeline:
                 "zones": zones,
                 "reconciler_aws_calls": aws_calls,
                 "seconds": round(seconds, 1),
+                **({"fault": fault} if fault else {}),
             }
         )
         self.failed |= not ok
@@ -97,6 +116,9 @@ class Demo:
         self.vars_file = work_dir / f"{name}-vars.yml"
         self.variables: dict = {}
         self.relay: Relay | None = None
+        self.guard: EmulatedGuard | None = None
+        # Per AZ, the deployed reconciler's NAT_ZERO_ZONES entry (ENIs, route tables).
+        self.zone_config: dict[str, dict] = {}
         self.logs: list[Path] = []
         self.workloads: dict[int, str] = {}
         self.task: Task | None = None
@@ -137,10 +159,36 @@ class Demo:
         return process.returncode == 0
 
     def zones(self) -> list[dict]:
-        """Per AZ: the NAT (state, ID), the EIP on its public ENI and the demo's workloads up."""
+        """Per AZ: the NAT (state, ID), the EIP on its public ENI, the demo's
+        workloads up and, once deployed, the ENIs and where the route goes."""
         workloads = self.workloads_up_by_az()
         zones = zone_status(self.ec2, self.name, self.variables["nat_zero_availability_zones"])
-        return [dict(zone, workloads=workloads.get(zone["az"], 0)) for zone in zones]
+        return [dict(zone, workloads=workloads.get(zone["az"], 0), **self.paths(zone)) for zone in zones]
+
+    def paths(self, zone: dict) -> dict:
+        """The AZ's private ENI, the ENIs its NATs are attached to and the ENI
+        its private route tables' default route targets ("" when none)."""
+        config = self.zone_config.get(zone["az"])
+        if not config:
+            return {}
+        tables = self.ec2.describe_route_tables(RouteTableIds=config["route_table_ids"])["RouteTables"]
+        targets = {
+            route.get("NetworkInterfaceId", "")
+            for table in tables
+            for route in table["Routes"]
+            if route.get("DestinationCidrBlock") == DEFAULT_ROUTE
+        }
+        nat_enis = []
+        if zone["nat_ids"]:
+            reservations = self.ec2.describe_instances(InstanceIds=zone["nat_ids"])["Reservations"]
+            nat_enis = sorted(
+                e["NetworkInterfaceId"] for r in reservations for i in r["Instances"] for e in i["NetworkInterfaces"]
+            )
+        return {
+            "private_eni": config["private_eni_id"],
+            "route_target": ",".join(sorted(targets)),
+            "nat_enis": nat_enis,
+        }
 
     def workloads_up_by_az(self) -> dict[str, int]:
         if not self.workloads:
@@ -152,8 +200,15 @@ class Demo:
             for az in {i["Placement"]["AvailabilityZone"] for i in up}
         }
 
-    def step(self, title: str, action: Callable[[], None], expect: Callable[[list[dict]], list[str]]) -> bool:
-        """Run one step; `expect` returns failed checks (empty: all good)."""
+    def step(
+        self,
+        title: str,
+        action: Callable[[], None],
+        expect: Callable[[list[dict]], list[str]],
+        fault: str | None = None,
+    ) -> bool:
+        """Run one step; `expect` returns failed checks (empty: all good).
+        `fault`: what a human broke in this step (marked in the picture)."""
         self.timeline.announce(title)
         started = time.monotonic()
         calls_before = self._reconciler_calls()
@@ -164,9 +219,15 @@ class Demo:
             error = f"{type(exc).__name__}: {exc}"
         zones = self.zones() if self.variables else []
         problems = [error] if error else expect(zones)
-        checks = problems or [describe_zone(z) for z in zones]
+        checks = problems or [describe_zone(z, zones) for z in zones]
         self.timeline.record(
-            title, not problems, checks, zones, self._reconciler_calls() - calls_before, time.monotonic() - started
+            title,
+            not problems,
+            checks,
+            zones,
+            self._reconciler_calls() - calls_before,
+            time.monotonic() - started,
+            fault,
         )
         return not problems
 
@@ -190,14 +251,19 @@ class Demo:
         self.variables = yaml.safe_load(self.vars_file.read_text())
 
     def deploy(self):
-        # ECS tasks count too (the Fargate task scene): the task rule and its read.
-        sources = json.dumps({"nat_zero_workload_sources": ["ec2", "ecs"]})
-        if not self.playbook("site.yml", "-e", f"@{self.vars_file}", "-e", sources):
+        # ECS tasks count too (the Fargate task scene): the task rule and its
+        # read. Cross-AZ failover for the crashed-NAT scene.
+        options = json.dumps({"nat_zero_workload_sources": ["ec2", "ecs"], "nat_zero_failover": "cross_az"})
+        if not self.playbook("site.yml", "-e", f"@{self.vars_file}", "-e", options):
             raise RuntimeError(f"playbooks/site.yml failed (see {self.work_dir / 'site.log'})")
         reconciler_log = self.work_dir / "reconciler.log"
         reconciler_log.write_text("")
         self.logs.append(reconciler_log)
         self.relay = Relay(self.endpoint, f"{self.name}-nat-zero", REGION, reconciler_log)
+        # The relay put the deployed function's environment into ours.
+        self.zone_config = json.loads(os.environ["NAT_ZERO_ZONES"])
+        self.guard = EmulatedGuard(self.ec2, self.name, self.relay.now)
+        self.relay.before_invoke = self.guard.report
         # What the role's explicit reconcile call does in AWS: nothing to do yet.
         self.relay.sweep()
 
@@ -232,6 +298,37 @@ class Demo:
         self.relay.invoke(self.task.event())
         self.relay.pump()
 
+    def health_period_s(self) -> int:
+        """Seconds between health runs: the deployed health rule's rate(N minute[s])."""
+        rule = self.client("events").describe_rule(Name=resource_names(self.name)["health_rule"])
+        count, unit = rule["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
+        return int(count) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}[unit]
+
+    def health_run(self) -> None:
+        """What the 1-minute health rule does: one health event, its decisions printed."""
+        for line in decision_lines(self.relay.invoke(HEALTH_EVENT)):
+            print(f"       health run: {line}", flush=True)
+
+    def let_nats_run(self, seconds: int) -> None:
+        self.relay.skip_time(seconds)
+        print(f"       emulated: {seconds} s pass for the reconciler (the sandbox does not wait)", flush=True)
+        self.health_run()
+
+    def crash_nat(self, index: int) -> None:
+        """A human crashes the AZ's NAT; a health run comes after the heartbeat went stale."""
+        nat_id = self.zones()[index]["nat_ids"][0]
+        print(f"       on {nat_id} (SSM session): sudo sh -c 'echo c > /proc/sysrq-trigger'", flush=True)
+        print("       emulated: the kernel stops, EC2 still says running, its guard's heartbeat stops", flush=True)
+        self.guard.hang(nat_id)
+        # The latest health run to find it: its report just past stale, plus one period.
+        self.let_nats_run(STALE_REPORT_S + self.health_period_s())
+
+    def deliver_events(self) -> None:
+        """The relay delivers EC2's state changes until nothing changes, each decision printed."""
+        for summary in self.relay.pump():
+            for line in decision_lines(summary):
+                print(f"       {line}", flush=True)
+
     def teardown(self):
         if not self.playbook("teardown.yml", "-e", f"@{self.vars_file}"):
             raise RuntimeError(f"playbooks/teardown.yml failed (see {self.work_dir / 'teardown.log'})")
@@ -260,10 +357,19 @@ def expect_nats(wanted: dict[int, str]):
     return check
 
 
-def describe_zone(zone: dict) -> str:
+def describe_zone(zone: dict, zones: list[dict]) -> str:
     nats = ", ".join(zone["nat_ids"])
     eip = f"{zone['eip']}{EMULATED}" if zone["eip"] else "none"
-    return f"{zone['az']}: NAT {zone['nat']}{f' ({nats})' if nats else ''}, EIP {eip}"
+    return f"{zone['az']}: NAT {zone['nat']}{f' ({nats})' if nats else ''}, EIP {eip}{describe_route(zone, zones)}"
+
+
+def describe_route(zone: dict, zones: list[dict]) -> str:
+    """ ", route via eni-... (private ENI of <AZ>)", or "" before the deployment exists."""
+    target = zone.get("route_target")
+    if target is None:
+        return ""
+    owner = next((z["az"] for z in zones if z.get("private_eni") == target), "no NAT of this deployment")
+    return f", route via {target or 'none'} (private ENI of {owner})"
 
 
 def restarted_nat(wanted: dict[int, str], index: int, stopped: dict[str, list[str]]):
@@ -294,12 +400,113 @@ def remembering_nat(wanted: dict[int, str], index: int, stopped: dict[str, list[
     return check
 
 
-def workload_steps(demo: Demo) -> list[tuple[str, Callable[[], None], Callable[[list[dict]], list[str]]]]:
-    """Workloads come and go: a cold NAT launch in each AZ, a stopped NAT
-    restarted when its AZ's workload starts again, everything idle at the end."""
+def routes_via(owners: dict[int, int]):
+    """owners: AZ index -> the AZ index whose private ENI its default route targets."""
+
+    def check(zones: list[dict]) -> list[str]:
+        problems = []
+        for index, owner in owners.items():
+            zone, wanted = zones[index], zones[owner]["private_eni"]
+            if zone["route_target"] != wanted:
+                problems.append(
+                    f"{zone['az']}: expected its route via {wanted} (private ENI of {zones[owner]['az']}), "
+                    f"found {zone['route_target'] or 'none'}"
+                )
+        return problems
+
+    return check
+
+
+def all_of(*checks: Callable[[list[dict]], list[str]]):
+    return lambda zones: [problem for check in checks for problem in check(zones)]
+
+
+def remembering_zone(index: int, memory: dict, expected: Callable[[list[dict]], list[str]]):
+    """expected, and remember AZ index's zone as it was (memory["zone"])."""
+
+    def check(zones: list[dict]) -> list[str]:
+        memory["zone"] = zones[index]
+        return expected(zones)
+
+    return check
+
+
+def crashed_nat_gone(index: int, memory: dict):
+    """The NAT remembered for AZ index no longer runs (it is being replaced)."""
+
+    def check(zones: list[dict]) -> list[str]:
+        crashed = memory["zone"]["nat_ids"]
+        if zones[index]["nat_ids"] == crashed and zones[index]["nat"] == "running":
+            return [f"{zones[index]['az']}: the crashed NAT {crashed} still runs"]
+        return []
+
+    return check
+
+
+def replaced_nat(index: int, memory: dict):
+    """AZ index runs a new NAT on the crashed one's ENIs, with its EIP."""
+
+    def check(zones: list[dict]) -> list[str]:
+        before, zone = memory["zone"], zones[index]
+        problems = []
+        if zone["nat_ids"] == before["nat_ids"]:
+            problems.append(f"{zone['az']}: expected a new NAT, found the crashed {before['nat_ids']}")
+        if zone["nat_enis"] != before["nat_enis"]:
+            problems.append(f"{zone['az']}: expected the NAT on ENIs {before['nat_enis']}, found {zone['nat_enis']}")
+        if zone["eip"] != before["eip"]:
+            problems.append(f"{zone['az']}: expected EIP {before['eip']} carried over, found {zone['eip'] or 'none'}")
+        return problems
+
+    return check
+
+
+def failure_steps(demo: Demo) -> list[tuple]:
+    """A NAT crashed by hand: detected by its stale heartbeat, traffic moved
+    to the other AZ's NAT, the NAT replaced on the same ENIs (same EIP), the
+    route restored by the next health run (routes are read by health runs
+    and sweeps, not on state changes). The NATs have run past
+    REPLACEMENT_BACKOFF_S first: a NAT that fails younger than that is not
+    replaced but backed off."""
+    a, b = demo.variables["nat_zero_availability_zones"][:2]
+    crashed: dict = {}
+    uptime = REPLACEMENT_BACKOFF_S + demo.health_period_s()
+    both = expect_nats({0: "active", 1: "active"})
+    return [
+        (
+            f"Both NATs run {uptime // 60} minutes, their guards report forwarding: the health run finds them healthy",
+            lambda: demo.let_nats_run(uptime),
+            remembering_zone(0, crashed, all_of(both, routes_via({0: 0, 1: 1}))),
+            None,
+        ),
+        (
+            f"Crash the NAT in {a} by hand: the health run finds its heartbeat stale, "
+            f"moves {a}'s route to {b}'s NAT and terminates it",
+            lambda: demo.crash_nat(0),
+            all_of(crashed_nat_gone(0, crashed), routes_via({0: 1, 1: 1})),
+            f"NAT in {a} crashed by hand",
+        ),
+        (
+            f"EC2 reports it terminated: a new NAT in {a} on the same ENIs and EIP",
+            demo.deliver_events,
+            all_of(both, replaced_nat(0, crashed), routes_via({0: 1, 1: 1})),
+            None,
+        ),
+        (
+            f"The next health run finds the new NAT forwarding: {a}'s route restored",
+            lambda: demo.let_nats_run(demo.health_period_s()),
+            all_of(both, replaced_nat(0, crashed), routes_via({0: 0, 1: 1})),
+            None,
+        ),
+    ]
+
+
+def workload_steps(demo: Demo) -> list[tuple]:
+    """Workloads come and go: a cold NAT launch in each AZ, the failure scene
+    while both run, a stopped NAT restarted when its AZ's workload starts
+    again, everything idle at the end. Each: (title, action, expect, fault)."""
     a, b = demo.variables["nat_zero_availability_zones"][:2]
     stopped: dict[str, list[str]] = {"ids": []}
-    return [
+    both_up = [
         (
             f"Launch a workload in {a}: its NAT is launched",
             lambda: demo.launch_workload(0),
@@ -310,6 +517,8 @@ def workload_steps(demo: Demo) -> list[tuple[str, Callable[[], None], Callable[[
             lambda: demo.launch_workload(1),
             expect_nats({0: "active", 1: "active"}),
         ),
+    ]
+    after = [
         (
             f"Stop the workload in {a}: its NAT stops, its EIP is released",
             lambda: demo.workload_action(0, "stop"),
@@ -341,10 +550,11 @@ def workload_steps(demo: Demo) -> list[tuple[str, Callable[[], None], Callable[[
             expect_nats({0: "idle", 1: "idle"}),
         ),
     ]
+    return both_up + failure_steps(demo) + after
 
 
-# Create, deploy, the workload steps, teardown.
-STEP_COUNT = 2 + 8 + 1
+# Create, deploy, the workload steps with the failure scene, teardown.
+STEP_COUNT = 2 + 12 + 1
 
 
 def run(name: str, work_dir: Path) -> int:
@@ -364,8 +574,8 @@ def run(name: str, work_dir: Path) -> int:
             "Deploy with playbooks/site.yml", demo.deploy, expect_nats({0: "idle", 1: "idle"})
         )
         if steps_ok:
-            for title, action, expect in workload_steps(demo):
-                if not demo.step(title, action, expect):
+            for step in workload_steps(demo):
+                if not demo.step(*step):
                     break
         demo.step(
             "Tear down with playbooks/teardown.yml",

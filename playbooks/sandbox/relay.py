@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections import deque
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -107,6 +108,20 @@ class Relay:
         self.log_path = log_path
         self.known: dict[str, str] = self._states()
         self.delivered: list[dict] = []
+        # Runs before each invocation (the demo's stand-in for the NATs' guard).
+        self.before_invoke: Callable[[], None] | None = None
+        # Emulated time the sandbox skipped instead of waiting (skip_time).
+        self.skipped = timedelta(0)
+
+    def now(self) -> datetime:
+        """The reconciler's clock: the wall clock plus the time skipped."""
+        return datetime.now(timezone.utc) + self.skipped
+
+    def skip_time(self, seconds: float) -> None:
+        """Let `seconds` pass for the reconciler without waiting: its next
+        look finds every NAT and data-plane report that much older."""
+        self.skipped += timedelta(seconds=seconds)
+        sys.modules[self.handler.__module__].now = self.now
 
     def _states(self) -> dict[str, str]:
         states = {}
@@ -128,6 +143,8 @@ class Relay:
 
     def invoke(self, event: dict) -> dict:
         """One invocation, as the single-writer Lambda would run it."""
+        if self.before_invoke:
+            self.before_invoke()
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
             summary = self.handler(event, None)

@@ -99,7 +99,7 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     assert completed.returncode == 0, output[-4000:]
     report = json.loads(stale.read_text())
     assert report["ok"] is True and "stale" not in report
-    assert [row["ok"] for row in report["steps"]] == [True] * 11
+    assert [row["ok"] for row in report["steps"]] == [True] * 15
     steps = _demo_steps(report)
 
     def zone(step, index):
@@ -109,6 +109,7 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     assert zone(first, 0)["nat"] == "running" and zone(first, 0)["eip_associated"]
     assert zone(first, 1)["nat"] == "none" and zone(first, 1)["eip_associated"] is False
     assert zone(both, 0)["eip"] != zone(both, 1)["eip"]
+    _assert_the_crashed_nat_recovers(steps, both)
     stop, start = "Stop the workload in us-east-1a", "Start the workload in us-east-1a again"
     assert zone(stop, 0)["nat"] == "stopped" and zone(stop, 0)["eip_count"] == 0
     # The restart: the very NAT that was stopped runs again, with an EIP.
@@ -143,6 +144,9 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     assert picture.tag == "{http://www.w3.org/2000/svg}svg"
     titles = [t.text for t in picture.iter("{http://www.w3.org/2000/svg}title")]
     assert any(t.startswith(first) and t.endswith(": running") for t in titles), titles
+    crash = next(row for row in report["steps"] if row["step"].startswith("Crash the NAT in us-east-1a"))
+    assert f"fault: {crash['fault']}" in titles
+    assert f"{crash['step']}: via 1b" in titles
     assert "All steps did what they should." in output
 
     # The demo's install is the light one (requirements-demo.txt), not the test tools.
@@ -150,6 +154,38 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
     venv_bin = checkout / ".venv" / "bin"
     assert (venv_bin / "moto_server").exists() and (venv_bin / "ansible-playbook").exists()
     assert not (venv_bin / "pytest").exists() and not (venv_bin / "ansible-lint").exists()
+
+
+def _assert_the_crashed_nat_recovers(steps: dict[str, dict], both_launched: str):
+    """The failure scene, from the emulator's state after each step: us-east-1a's
+    route on its own private ENI, then on us-east-1b's while its NAT is gone and
+    replaced, then back; the replacement a new instance on the same ENIs with
+    the same EIP."""
+    healthy = next(step for step in steps if step.startswith("Both NATs run"))  # its minutes: REPLACEMENT_BACKOFF_S
+    crashed = "Crash the NAT in us-east-1a by hand"
+    replaced, restored = "EC2 reports it terminated", "The next health run finds the new NAT forwarding"
+    a, b = (steps[healthy]["zones"][index] for index in (0, 1))
+    own_a, own_b = a["private_eni"], b["private_eni"]
+    assert own_a != own_b and a["nat_ids"] == steps[both_launched]["zones"][0]["nat_ids"]
+    assert [a["route_target"], b["route_target"]] == [own_a, own_b]
+    assert set(a["nat_enis"]) >= {own_a} and len(a["nat_enis"]) == 2
+
+    # Detected and traffic moved: the crashed NAT is gone, us-east-1a goes through us-east-1b's NAT.
+    during = steps[crashed]["zones"][0]
+    assert steps[crashed]["fault"] == "NAT in us-east-1a crashed by hand"
+    assert a["nat_ids"][0] not in during["nat_ids"] and during["route_target"] == own_b
+    assert steps[crashed]["zones"][1]["nat_ids"] == b["nat_ids"]
+
+    # Replaced on the same ENIs, same EIP; the route still on us-east-1b until the next health run.
+    new = steps[replaced]["zones"][0]
+    assert new["nat"] == "running" and len(new["nat_ids"]) == 1 and new["nat_ids"] != a["nat_ids"]
+    assert new["nat_enis"] == a["nat_enis"] and new["eip"] == a["eip"] and new["eip_associated"]
+    assert new["route_target"] == own_b
+
+    after = steps[restored]["zones"][0]
+    assert after["nat_ids"] == new["nat_ids"] and after["eip"] == a["eip"]
+    assert [after["route_target"], steps[restored]["zones"][1]["route_target"]] == [own_a, own_b]
+    assert all(steps[s]["reconciler_aws_calls"] > 0 for s in (healthy, crashed, replaced, restored))
 
 
 @pytest.mark.integration
