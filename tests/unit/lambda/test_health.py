@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from nat_zero import handler as nat_zero_handler
-from nat_zero.decision import HEALTH_RULE_PERIOD_S, STALE_REPORT_S
+from nat_zero.decision import HEALTH_RULE_PERIOD_S, HEARTBEAT_LATE_S, HEARTBEAT_PERIOD_S, STALE_REPORT_S
 from tests.support.world import SWEEP_EVENT, state_change_event
 
 AZ_A = "us-east-1a"
@@ -119,6 +119,20 @@ def test_stale_report_replaces_the_nat_fresh_one_keeps_it(world, reconcile, fide
     zone = verdict_of(reconcile(HEALTH_EVENT))
     assert zone["verdict"] == "replace_unhealthy_nat"
     assert zone["actions"][0]["reason"] == f"unhealthy: data-plane report {STALE_REPORT_S + 1} s old"
+
+
+def test_one_lost_heartbeat_read_late_keeps_the_nat(world, reconcile, fidelity, heartbeat, monkeypatch):
+    """EC2 throttled one beat (the guard does not retry: the next beat does), and
+    DescribeInstances shows the next beat's tag only seconds after it was
+    written (eventual consistency): the report read is two late beats plus
+    that lag old, which is no fault."""
+    nat = running_nat(world, reconcile)
+    age_the_world(monkeypatch, nat, 3600)
+    tag_read_lag = 5
+    age = 2 * (HEARTBEAT_PERIOD_S + HEARTBEAT_LATE_S) + tag_read_lag
+    report(world, nat["InstanceId"], "forwarding", nat["LaunchTime"] + timedelta(seconds=3600 - age))
+    zone = verdict_of(reconcile(HEALTH_EVENT))
+    assert zone["verdict"] == "steady" and "not_forwarding" not in zone
 
 
 def test_the_role_schedules_the_health_rule_at_the_period_the_reconciler_counts_on():
