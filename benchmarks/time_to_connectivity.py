@@ -67,7 +67,7 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 
 from moto import mock_aws  # noqa: E402
 
-from nat_zero.decision import STALE_REPORT_S  # noqa: E402
+from nat_zero.decision import HEALTH_RULE_PERIOD_S, HEARTBEAT_PERIOD_S, STALE_REPORT_S  # noqa: E402
 from tests.support.world import REGION, build_world, state_change_event  # noqa: E402
 
 EVENT_DELIVERY = 0.3
@@ -84,8 +84,8 @@ PUBLISHED_REFERENCE = {"cold create": 10.7, "restart": 8.5}
 TARGETS = {"cold create": 8.0, "restart": 6.3}
 
 
-GUARD_PERIOD = 60.0  # nat-zero-guard.timer, OnUnitActiveSec=1min
-HEALTH_PERIOD = 60.0  # the health rule, rate(1 minute)
+GUARD_PERIOD = float(HEARTBEAT_PERIOD_S)  # nat-zero-guard.timer, OnUnitActiveSec
+HEALTH_PERIOD = float(HEALTH_RULE_PERIOD_S)  # the health rule, rate(1 minute)
 STALE_REPORT = float(STALE_REPORT_S)  # the reconciler's limit for a heartbeat's age
 STATUS_CHECK_PERIOD = 60.0
 ROUTE_PROPAGATION = 2.0
@@ -93,6 +93,7 @@ TERMINATION = 30.0
 SPOT_WARNING_AHEAD = 120.0
 COMPARED = {"HA NAT instance design, route failover": "~60 s", "alterNAT (+ a NAT Gateway's cost)": "10-20 s"}
 TARGET_AFTER_DETECTION = 30.0
+TARGET_DETECTION = 120.0  # issue 17: an unhealthy NAT is detected within 2 minutes
 
 
 def call_seconds(operation: str) -> float:
@@ -307,6 +308,9 @@ def print_failure_cases(sequences: dict[str, list[str]]) -> None:
         f"| spot interruption warning | {EVENT_DELIVERY} s (EC2 warns {SPOT_WARNING_AHEAD:.0f} s ahead) | "
         f"0 s: moved {moved_ahead:.0f} s before the NAT goes | {baked['cross_az']:.1f} s | - | - |"
     )
+    slowest = max(worst for _, worst in detection().values())
+    verdict = "met" if slowest <= TARGET_DETECTION else "NOT met"
+    print(f"detection at worst {slowest:.0f} s: target within {TARGET_DETECTION:.0f} s: {verdict}")
     verdict = "met" if baked["cross_az"] < TARGET_AFTER_DETECTION else "NOT met"
     print(f"cross_az after detection: target under {TARGET_AFTER_DETECTION:.0f} s: {verdict}")
     print("Compared: " + "; ".join(f"{name} {figure}" for name, figure in COMPARED.items()))

@@ -65,13 +65,23 @@ FORWARDING = "forwarding"
 FAILED_PREFIX = "failed:"
 NO_REPORT = "no report since launch"
 
-# The NAT's guard re-reports every 60 s. A report is stale after one and a
-# half periods: one late or throttled CreateTags is tolerated, two missed ones
-# are not. With the 1-minute health rule a hung NAT is seen at most 90 + 60 s
-# after its last report (about 90 s on average); a NAT that reports its own
-# failure ("failed:...", "not-forwarding:...") at the next health run.
-HEARTBEAT_PERIOD_S = 60
-STALE_REPORT_S = 90
+# How fast a hung NAT (no report at all) is found: its last report turns
+# stale STALE_REPORT_S after it was written, and the health rule, every
+# HEALTH_RULE_PERIOD_S (EventBridge's floor, rate(1 minute)), reads it at most
+# that much later: 60 + 60 = 120 s at worst, issue 17's target.
+HEALTH_RULE_PERIOD_S = 60
+STALE_REPORT_S = 60
+# The guard (nat-zero-guard.timer: OnUnitActiveSec, RandomizedDelaySec,
+# AccuracySec) re-reports every HEARTBEAT_PERIOD_S, each beat up to
+# HEARTBEAT_LATE_S late (a random delay, drawn again at every beat, so NATs
+# launched together do not call CreateTags in step). One lost beat (a
+# throttled or failed CreateTags, retried only by the next beat) leaves a
+# report 2 x (20 + 3) = 46 s old before the next one lands: 14 s to spare
+# for sending it and for DescribeInstances to show it. Two lost beats in a
+# row may count as a hung NAT. One CreateTags per beat: 3 a minute per
+# running NAT, a free call (docs/architecture.md "Health" has the budget).
+HEARTBEAT_PERIOD_S = 20
+HEARTBEAT_LATE_S = 3
 # Boot plus bootstrap (nftables install, forwarding checks) takes well under
 # this on the smallest instance type; until then a missing report is no fault.
 BOOT_GRACE_S = 240

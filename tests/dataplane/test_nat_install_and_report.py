@@ -40,10 +40,15 @@ STAND_IN_PORT = 8170
 ENDPOINT = f"http://127.0.0.1:{STAND_IN_PORT}"
 SERVER_PORT = 8080
 
-# IMDSv2 (token first) and an EC2 query endpoint that prints each request as a JSON line.
+# IMDSv2 (token first) and an EC2 query endpoint that prints each request as a
+# JSON line. It refuses its first `throttled` requests the way EC2 does when the
+# account's CreateTags bucket is empty: HTTP 503, error code RequestLimitExceeded.
 IMDS_AND_EC2 = r"""
 import http.server, json, sys
-instance_id, akid, secret, token = sys.argv[2:6]
+instance_id, akid, secret, token, throttled = sys.argv[2:7]
+throttled = int(throttled)
+THROTTLED = ("<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
+    "</Message></Error></Errors><RequestID>5ed90669-e454-464d-9b2f-6523bc86f537</RequestID></Response>")
 meta = {
     "instance-id": instance_id, "placement/region": "us-east-1", "services/domain": "amazonaws.com",
     "iam/security-credentials/": "nat-role",
@@ -64,7 +69,11 @@ class StandIn(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         headers = {k.lower(): v for k, v in self.headers.items()}
+        global throttled
         print(json.dumps({"path": self.path, "headers": headers, "body": body}), flush=True)
+        if throttled:
+            throttled -= 1
+            return self.answer(503, THROTTLED)
         self.answer(200, "<CreateTagsResponse><return>true</return></CreateTagsResponse>")
     def log_message(self, *args):
         pass
@@ -112,6 +121,15 @@ def on_stock_image(bin_dir: Path, **env: str) -> dict[str, str]:
 
 @pytest.fixture
 def stand_in(topology):
+    return start_stand_in(topology, throttled=0)
+
+
+@pytest.fixture
+def throttling_stand_in(topology):
+    return start_stand_in(topology, throttled=2)
+
+
+def start_stand_in(topology, throttled: int):
     process = topology.start(
         topology.nat,
         sys.executable,
@@ -122,6 +140,7 @@ def stand_in(topology):
         CREDENTIALS.access_key,
         CREDENTIALS.secret_key,
         CREDENTIALS.token,
+        str(throttled),
     )
     wait_until(lambda: process.stdout.readline().strip() == "ready", timeout=10, what="IMDS and EC2 stand-in")
     return process
@@ -230,6 +249,25 @@ def test_every_guard_run_without_drift_sends_a_fresh_forwarding_heartbeat(topolo
     statuses, times = zip(*(reported_value(r) for r in [boot, *received(stand_in, 2)]))
     assert statuses == ("forwarding", "forwarding", "forwarding")
     assert times[0] < times[1] <= times[2]
+
+
+def test_a_throttled_heartbeat_is_lost_not_fatal_and_the_next_run_beats_again(topology, state_dir, throttling_stand_in):
+    """EC2 refuses a CreateTags over the account's rate with 503 RequestLimitExceeded:
+    the run still succeeds (systemd keeps the guard's timer going) and says so,
+    and the next guard run, HEARTBEAT_PERIOD_S later on a NAT, sends a fresh beat."""
+    boot = topology.bootstrap(state_dir=state_dir, **reporting())
+    guard = topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting())
+    for run in (boot, guard):
+        assert "report 'forwarding' not sent (urllib.error.HTTPError: HTTP Error 503" in run.stderr
+    throttled = received(throttling_stand_in, 2)[1]
+    assert not (state_dir / "reported").exists()
+    time.sleep(1.1)  # the report's time has whole seconds: the next beat must show a later one
+
+    guard = topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting())
+    assert "drift" not in guard.stderr and "not sent" not in guard.stderr
+    (beat,) = received(throttling_stand_in, 1)
+    assert reported_value(beat)[0] == "forwarding" and reported_value(beat)[1] > reported_value(throttled)[1]
+    assert (state_dir / "reported").read_text() == "forwarding\n"
 
 
 def refusing_nft(tmp_path: Path) -> Path:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
 import jinja2
 import pytest
 
+from nat_zero.decision import HEARTBEAT_LATE_S, HEARTBEAT_PERIOD_S
 from tests.dataplane.netns_topology import BOOTSTRAP, REPO_ROOT, without_comment_lines
 
 USER_DATA_TEMPLATE = REPO_ROOT / "roles" / "nat_zero" / "templates" / "nat_user_data.sh.j2"
@@ -43,8 +45,21 @@ def test_user_data_installs_script_env_and_units(user_data):
     for unit in ("nat-zero.service", "nat-zero-guard.service", "nat-zero-guard.timer"):
         assert f"/etc/systemd/system/{unit}" in user_data
     assert "ExecStart=/usr/local/sbin/nat-bootstrap.sh --check-and-repair" in user_data
-    assert "OnUnitActiveSec=1min" in user_data
     assert "systemctl enable nat-zero.service nat-zero-guard.timer" in user_data
+
+
+def timer_seconds(user_data: str, setting: str) -> int:
+    """A setting of nat-zero-guard.timer as the user data writes it, in seconds."""
+    timer = user_data.split("cat > /etc/systemd/system/nat-zero-guard.timer", 1)[1].split("\nNAT_ZERO_EOF\n", 1)[0]
+    (value,) = re.findall(rf"^{setting}=(\d+)s$", timer, re.MULTILINE)
+    return int(value)
+
+
+def test_guard_timer_beats_as_the_reconciler_expects(user_data):
+    """The guard's run is the heartbeat: its period, and its random delay plus
+    accuracy (how late a beat may come), are the reconciler's constants."""
+    assert timer_seconds(user_data, "OnUnitActiveSec") == HEARTBEAT_PERIOD_S
+    assert timer_seconds(user_data, "RandomizedDelaySec") + timer_seconds(user_data, "AccuracySec") == HEARTBEAT_LATE_S
 
 
 def test_user_data_turns_off_ssh(user_data):
@@ -53,7 +68,7 @@ def test_user_data_turns_off_ssh(user_data):
 
 def test_user_data_never_gives_up_on_the_data_plane(user_data):
     """No bounded install loop in the user data: the service installs what it
-    needs, and the guard, started first, retries every minute."""
+    needs, and the guard, started first, retries every 20 s."""
     assert "dnf" not in user_data.split("\nNAT_ZERO_BOOTSTRAP_EOF\n", 1)[1]
     assert user_data.index("systemctl start nat-zero-guard.timer") < user_data.index(
         "systemctl start --no-block nat-zero.service"

@@ -15,7 +15,7 @@ readonly FAMILY="inet" TABLE="nat_zero"
 readonly IMDS="${NAT_IMDS_ENDPOINT:-http://169.254.169.254}"
 readonly STATE_DIR="${NAT_STATE_DIR:-/run/nat-zero}"
 readonly IFACE_WAIT_SECONDS="${NAT_IFACE_WAIT_SECONDS:-120}"
-# One package install attempt; the guard makes the next one a minute later.
+# One package install attempt; the guard's next run (every 20 s) makes the next.
 readonly INSTALL_SECONDS="${NAT_INSTALL_SECONDS:-240}"
 readonly REPORT="${NAT_REPORT:-1}"
 readonly REPORT_TAG="nat-zero:dataplane"
@@ -59,7 +59,8 @@ imds_get() {
 # reads in the DescribeInstances it makes anyway: "<status> <UTC time>". Sent
 # once per status and boot (the state dir is on /run), and "forwarding" again
 # by every guard run that finds nothing wrong: a heartbeat, so a report older
-# than a few minutes means a hung NAT (CreateTags is a free call). Best effort:
+# than the reconciler's STALE_REPORT_S means a hung NAT (CreateTags is a free
+# call; the guard's timer sets the beat: HEARTBEAT_PERIOD_S). Best effort:
 # a NAT with no way out cannot report, and the reconciler reads "no report
 # since launch" as not forwarding. AL2023 minimal has python3 but no AWS CLI:
 # the request is signed (SigV4) with the instance role's credentials from IMDS.
@@ -108,7 +109,7 @@ NAT_ZERO_PY
 
 # AL2023 minimal ships no nft, and dnf needs the way out this NAT is about to
 # become (the EIP on its public ENI): at first boot it can fail, or hang on a
-# slow mirror. Each attempt is bounded; the guard tries again every minute.
+# slow mirror. Each attempt is bounded; the guard's next run tries again.
 install_package() {
   log "installing $1"
   timeout "$INSTALL_SECONDS" dnf install -y -q "$1" >&2
@@ -330,7 +331,7 @@ apply() {
   ensure_ssm_agent
 }
 
-# The guard: cheap comparisons every minute, a full re-apply only on drift
+# The guard: cheap comparisons every 20 s, a full re-apply only on drift
 # (a missing nft is drift: the install failed at boot and is tried again).
 # Interfaces and CIDRs are found again each time, so a renamed device or an
 # edited env file counts as drift too.

@@ -3,6 +3,11 @@
 import pytest
 
 from nat_zero.decision import (
+    BOOT_GRACE_S,
+    HEALTH_RULE_PERIOD_S,
+    HEARTBEAT_LATE_S,
+    HEARTBEAT_PERIOD_S,
+    STALE_REPORT_S,
     AttachEip,
     CreateNat,
     DisableSourceDestCheck,
@@ -391,10 +396,24 @@ HEALTH_TABLE = [
         (TerminateNat(AZ, NAT_ID, "unhealthy: data plane not-forwarding:ip_forward off"),),
     ),
     (
+        "report_just_under_the_age_limit_is_healthy",
+        with_heartbeat(snapshot(1, [healthy(report_age_s=STALE_REPORT_S - 1.0)])),
+        "steady",
+        (),
+    ),
+    (
+        # The beat after a throttled CreateTags lands two periods (each up to
+        # HEARTBEAT_LATE_S late) after the last one that got through.
+        "one_lost_heartbeat_is_no_fault",
+        with_heartbeat(snapshot(1, [healthy(report_age_s=2.0 * (HEARTBEAT_PERIOD_S + HEARTBEAT_LATE_S))])),
+        "steady",
+        (),
+    ),
+    (
         "stale_report_with_heartbeat_is_a_fault",
-        with_heartbeat(snapshot(1, [healthy(report_age_s=91.0)])),
+        with_heartbeat(snapshot(1, [healthy(report_age_s=STALE_REPORT_S + 1.0)])),
         "replace_unhealthy_nat",
-        (TerminateNat(AZ, NAT_ID, "unhealthy: data-plane report 91 s old"),),
+        (TerminateNat(AZ, NAT_ID, f"unhealthy: data-plane report {STALE_REPORT_S + 1} s old"),),
     ),
     ("stale_report_without_heartbeat_is_no_fault", snapshot(1, [healthy(report_age_s=3600.0)]), "steady", ()),
     (
@@ -405,7 +424,7 @@ HEALTH_TABLE = [
     ),
     (
         "missing_report_during_boot_is_no_fault",
-        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch", running_for_s=200.0)])),
+        with_heartbeat(snapshot(1, [healthy(dataplane="no report since launch", running_for_s=BOOT_GRACE_S - 40.0)])),
         "steady",
         (),
     ),
@@ -504,6 +523,15 @@ HEALTH_TABLE = [
 def test_issue_17_decision_table(name, snap, verdict, actions):
     decision = decide(snap)
     assert (decision.verdict, decision.actions) == (verdict, actions)
+
+
+def test_a_hung_nat_is_found_within_two_minutes_and_one_lost_heartbeat_is_not_one():
+    """Issue 17's target, and the heartbeat's budget: a report turns stale
+    STALE_REPORT_S after the NAT hangs and the next health run, at most one
+    period later, sees it; one lost beat must leave at least 10 s for the next
+    one's CreateTags and for DescribeInstances to show its tag."""
+    assert STALE_REPORT_S + HEALTH_RULE_PERIOD_S <= 120
+    assert 2 * (HEARTBEAT_PERIOD_S + HEARTBEAT_LATE_S) + 10 <= STALE_REPORT_S
 
 
 def test_no_action_ever_releases_a_users_address():

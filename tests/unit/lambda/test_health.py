@@ -3,12 +3,16 @@ the same ENIs once the old one is gone, and keeps its EIP. EC2's status
 checks and ENI exclusivity come from tests.support.ec2_fidelity (moto
 reports every instance "ok" and lets two instances share an ENI)."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from nat_zero import handler as nat_zero_handler
+from nat_zero.decision import HEALTH_RULE_PERIOD_S, HEARTBEAT_LATE_S, HEARTBEAT_PERIOD_S, STALE_REPORT_S
 from tests.support.world import SWEEP_EVENT, state_change_event
 
 AZ_A = "us-east-1a"
@@ -101,20 +105,41 @@ def test_status_is_not_read_on_a_single_event(world, reconcile, fidelity):
 
 @pytest.fixture
 def heartbeat(monkeypatch):
-    """A deployment with the health rule: its NATs' guard re-reports every minute."""
+    """A deployment with the health rule: its NATs' guard re-reports (the heartbeat)."""
     monkeypatch.setenv("NAT_ZERO_HEALTH_RULE", "demo-nat-zero-health")
 
 
 def test_stale_report_replaces_the_nat_fresh_one_keeps_it(world, reconcile, fidelity, heartbeat, monkeypatch):
     nat = running_nat(world, reconcile)
     age_the_world(monkeypatch, nat, 3600)
-    report(world, nat["InstanceId"], "forwarding", nat["LaunchTime"] + timedelta(seconds=3600 - 60))
+    report(world, nat["InstanceId"], "forwarding", nat["LaunchTime"] + timedelta(seconds=3600 - STALE_REPORT_S + 1))
     assert verdict_of(reconcile(HEALTH_EVENT))["verdict"] == "steady"
 
-    report(world, nat["InstanceId"], "forwarding", nat["LaunchTime"] + timedelta(seconds=3600 - 120))
+    report(world, nat["InstanceId"], "forwarding", nat["LaunchTime"] + timedelta(seconds=3600 - STALE_REPORT_S - 1))
     zone = verdict_of(reconcile(HEALTH_EVENT))
     assert zone["verdict"] == "replace_unhealthy_nat"
-    assert zone["actions"][0]["reason"] == "unhealthy: data-plane report 120 s old"
+    assert zone["actions"][0]["reason"] == f"unhealthy: data-plane report {STALE_REPORT_S + 1} s old"
+
+
+def test_one_lost_heartbeat_read_late_keeps_the_nat(world, reconcile, fidelity, heartbeat, monkeypatch):
+    """EC2 throttled one beat (the guard does not retry: the next beat does), and
+    DescribeInstances shows the next beat's tag only seconds after it was
+    written (eventual consistency): the report read is two late beats plus
+    that lag old, which is no fault."""
+    nat = running_nat(world, reconcile)
+    age_the_world(monkeypatch, nat, 3600)
+    tag_read_lag = 5
+    age = 2 * (HEARTBEAT_PERIOD_S + HEARTBEAT_LATE_S) + tag_read_lag
+    report(world, nat["InstanceId"], "forwarding", nat["LaunchTime"] + timedelta(seconds=3600 - age))
+    zone = verdict_of(reconcile(HEALTH_EVENT))
+    assert zone["verdict"] == "steady" and "not_forwarding" not in zone
+
+
+def test_the_role_schedules_the_health_rule_at_the_period_the_reconciler_counts_on():
+    """A stale report is seen at most one health period late (HEALTH_RULE_PERIOD_S)."""
+    role_vars = yaml.safe_load((Path(__file__).parents[3] / "roles/nat_zero/vars/main.yml").read_text())
+    (minutes,) = re.fullmatch(r"rate\((\d+) minutes?\)", role_vars["nat_zero__health_schedule"]).groups()
+    assert int(minutes) * 60 == HEALTH_RULE_PERIOD_S
 
 
 def test_missing_report_waits_for_boot_then_backs_off_then_replaces(world, reconcile, fidelity, heartbeat, monkeypatch):
