@@ -46,6 +46,7 @@ import http.server, json, sys
 instance_id, akid, secret, token = sys.argv[2:6]
 meta = {
     "instance-id": instance_id, "placement/region": "us-east-1", "services/domain": "amazonaws.com",
+    "placement/availability-zone": "us-east-1a",
     "iam/security-credentials/": "nat-role",
     "iam/security-credentials/nat-role": json.dumps({"AccessKeyId": akid, "SecretAccessKey": secret, "Token": token}),
 }

@@ -77,7 +77,7 @@ endpoint = env.get("NAT_%s_ENDPOINT" % service.upper()) or "https://%s.%s.%s" % 
 now = datetime.datetime.now(datetime.timezone.utc)
 stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
 fields = {"id": meta("instance-id"), "az": meta("placement/availability-zone"), "now": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
-body = url.urlencode([p.format(**fields).split("=", 1) for p in env["NAT_QUERY_PARAMS"].splitlines()]).encode()
+body = url.urlencode(dict(p.format(**fields).split("=", 1) for p in env["NAT_QUERY_PARAMS"].splitlines())).encode()
 headers = {"content-type": "application/x-www-form-urlencoded",
 "host": url.urlsplit(endpoint).netloc, "x-amz-date": stamp, "x-amz-security-token": creds["Token"]}
 names = ";".join(sorted(headers))
