@@ -311,7 +311,12 @@ def put_metric_data_as_botocore_sends_it(values: dict[str, str]) -> dict[str, st
     """The form botocore's query serializer makes of the same metrics: the
     parameter names CloudWatch's API model defines (protocol query)."""
     model = botocore.session.get_session().get_service_model("cloudwatch").operation_model("PutMetricData")
-    units = {"ConntrackEntries": "Count", "GuardRepairs": "Count", "PacketsDropped": "Count", "ConntrackUsed": "Percent"}
+    units = {
+        "ConntrackEntries": "Count",
+        "GuardRepairs": "Count",
+        "PacketsDropped": "Count",
+        "ConntrackUsed": "Percent",
+    }
     dimensions = [{"Name": "Deployment", "Value": METRICS_DEPLOYMENT}, {"Name": "AZ", "Value": "us-east-1a"}]
     metric_data = [
         {"MetricName": name, "Dimensions": dimensions, "Value": float(values[name]), "Unit": unit}
@@ -341,7 +346,9 @@ def test_the_guard_sends_the_nat_metrics_once_a_minute_as_put_metric_data_aws_wo
     put = requests[2]
     values = metric_values(put)
     conntrack_max = int(topology.exec(topology.nat, "cat", "/proc/sys/net/netfilter/nf_conntrack_max").stdout)
-    assert float(values["ConntrackUsed"]) == pytest.approx(int(values["ConntrackEntries"]) * 100 / conntrack_max, abs=0.1)
+    assert float(values["ConntrackUsed"]) == pytest.approx(
+        int(values["ConntrackEntries"]) * 100 / conntrack_max, abs=0.1
+    )
     assert (values["GuardRepairs"], values["PacketsDropped"]) == ("0", "0")
     sent = dict(urllib.parse.parse_qsl(put["body"]))
     expected = put_metric_data_as_botocore_sends_it(values)

@@ -150,6 +150,43 @@ def test_conntrack_table_is_sized_to_memory(mem_kb, expected):
     assert int(sized.stdout) == expected
 
 
+# /proc/net/stat/nf_conntrack of a 6.x kernel with two CPUs: a header, then one
+# row of hex counters per CPU (the columns differ between kernel versions).
+CONNTRACK_STAT = (
+    "\n".join(
+        [
+            "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop"
+            " icmp_error  expect_new expect_create expect_delete search_restart",
+            "  ".join(
+                ["00000031", "00000002", "00000000", "00000000", "0000001a", "00000000", "00000000", "00000000"]
+                + ["00000000", "00000003", "0000000a", "00000004"]
+                + ["00000000"] * 5
+            ),
+            "  ".join(
+                ["00000031", "00000000", "00000000", "00000000", "00000002", "00000000", "00000000", "00000000"]
+                + ["00000000", "00000000", "00000010", "00000000"]
+                + ["00000000"] * 4
+                + ["00000001"]
+            ),
+        ]
+    )
+    + "\n"
+)
+
+
+def test_dropped_packets_are_conntracks_drop_and_insert_failed_over_all_cpus(tmp_path):
+    stat = tmp_path / "nf_conntrack"
+    stat.write_text(CONNTRACK_STAT)
+    counted = subprocess.run(
+        ["bash", "-c", 'source "$1" && conntrack_drops <"$2"', "drops-test", str(BOOTSTRAP), str(stat)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # insert_failed 0x3 + 0x0, drop 0xa + 0x10; not early_drop (an entry evicted, no packet lost).
+    assert int(counted.stdout) == 3 + 10 + 16
+
+
 def units_in(user_data: str) -> dict[str, str]:
     """Each systemd unit the user data writes: name -> its text."""
     units = {}
