@@ -17,6 +17,8 @@ PRICES = {
     "lambda_arm_gb_second": 0.0000133334,
     "logs_ingested_gb": 0.50,
     "custom_metric_month": 0.30,
+    # PutMetricData and the other CloudWatch API requests, beyond the free tier's million.
+    "cloudwatch_request": 0.01 / 1000,
     "dashboard_month": 3.00,
     # EC2 data transfer between AZs of a region, charged in each direction.
     "cross_az_gb": 0.01,
@@ -81,6 +83,19 @@ def metrics_cost() -> dict:
         "per_az": METRICS_PER_AZ * PRICES["custom_metric_month"],
         "per_deployment": METRICS_PER_DEPLOYMENT * PRICES["custom_metric_month"],
     }
+
+
+# The NAT's own metrics (nat_zero_nat_metrics): ConntrackEntries,
+# ConntrackUsed, PacketsDropped and GuardRepairs, one PutMetricData a minute
+# while the NAT runs. Custom metrics are pro-rated by the hours they are sent
+# in, so a NAT stopped all month costs nothing.
+NAT_METRICS = 4
+
+
+def nat_metrics_cost(running_hours: float = HOURS_PER_MONTH) -> float:
+    """Cost per AZ of nat_zero_nat_metrics for a NAT running that many hours."""
+    metrics = NAT_METRICS * PRICES["custom_metric_month"] * running_hours / HOURS_PER_MONTH
+    return metrics + running_hours * 60 * PRICES["cloudwatch_request"]
 
 
 # The health check (nat_zero_mode, nat_zero_failover): a rule that invokes the

@@ -18,13 +18,18 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = REPO_ROOT / "roles" / "nat_zero" / "files" / "nat-bootstrap.sh"
+# The lines around the bootstrap's nat_zero_nat_metrics part.
+NAT_METRICS_BEGIN = "# >>> nat_zero_nat_metrics\n"
+NAT_METRICS_END = "# <<< nat_zero_nat_metrics\n"
 PREFIX = "nzdp"
 
 PRIVATE_CIDR = "10.77.1.0/24"
@@ -37,15 +42,28 @@ PUBLIC_IFACE = "pub0"
 PRIVATE_IFACE = "priv0"
 
 
-def without_comment_lines(script: str) -> str:
+def without_comment_lines(script: str, nat_metrics: bool = False) -> str:
     """The bootstrap as the user data installs it (nat_user_data.sh.j2 drops
-    comment and blank lines to fit EC2's 16 KiB)."""
+    comment and blank lines and leading blanks to fit EC2's 16 KiB, and the
+    nat_zero_nat_metrics part unless the NAT's metrics are on)."""
+    head, rest = script.split(NAT_METRICS_BEGIN)
+    metrics, tail = rest.split(NAT_METRICS_END)
     kept = [
-        line
-        for line in script.strip().splitlines()
+        line.strip()
+        for line in (head + (metrics if nat_metrics else "") + tail).strip().splitlines()
         if line.strip() and (line.startswith("#!") or not line.lstrip().startswith("#"))
     ]
     return "\n".join(kept) + "\n"
+
+
+@cache
+def installed_bootstrap() -> Path:
+    """The bootstrap exactly as a NAT with nat_zero_nat_metrics runs it: what
+    the tests run, so the user data's stripping is exercised too."""
+    directory = Path(tempfile.mkdtemp(prefix="nat-zero-bootstrap-"))
+    script = directory / "nat-bootstrap.sh"
+    script.write_text(without_comment_lines(BOOTSTRAP.read_text(), nat_metrics=True))
+    return script
 
 
 def namespaces_unavailable() -> str | None:
@@ -188,7 +206,7 @@ class Topology:
         return self.exec(
             self.nat,
             "bash",
-            str(BOOTSTRAP),
+            str(installed_bootstrap()),
             *args,
             check=check,
             timeout=timeout,
@@ -196,7 +214,7 @@ class Topology:
         )
 
     def start_bootstrap(self, state_dir: Path, **overrides: str) -> subprocess.Popen:
-        return self.start(self.nat, "bash", str(BOOTSTRAP), env=bootstrap_env(state_dir, overrides))
+        return self.start(self.nat, "bash", str(installed_bootstrap()), env=bootstrap_env(state_dir, overrides))
 
     def ruleset(self) -> str:
         return self.exec(self.nat, "nft", "list", "ruleset").stdout
@@ -384,4 +402,4 @@ class FailoverTopology(Topology):
 
     def bootstrap_nat(self, ns: str, state_dir: Path, *args: str, **overrides: str) -> subprocess.CompletedProcess:
         env = bootstrap_env(state_dir, {"NAT_PRIVATE_CIDRS": ",".join(FAILOVER_PRIVATE_CIDRS), **overrides})
-        return self.exec(ns, "bash", str(BOOTSTRAP), *args, env=env, check=False)
+        return self.exec(ns, "bash", str(installed_bootstrap()), *args, env=env, check=False)

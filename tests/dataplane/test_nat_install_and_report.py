@@ -18,10 +18,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import botocore.session
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.serialize import QuerySerializer
 
 from tests.dataplane.netns_topology import (
     NAT_PUBLIC_IP,
@@ -51,6 +53,7 @@ THROTTLED = ("<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message
     "</Message></Error></Errors><RequestID>5ed90669-e454-464d-9b2f-6523bc86f537</RequestID></Response>")
 meta = {
     "instance-id": instance_id, "placement/region": "us-east-1", "services/domain": "amazonaws.com",
+    "placement/availability-zone": "us-east-1a",
     "iam/security-credentials/": "nat-role",
     "iam/security-credentials/nat-role": json.dumps({"AccessKeyId": akid, "SecretAccessKey": secret, "Token": token}),
 }
@@ -163,7 +166,7 @@ def reported_value(request: dict) -> tuple[str, str]:
     return status, when
 
 
-def signature_botocore_computes(request: dict) -> str:
+def signature_botocore_computes(request: dict, service: str = "ec2") -> str:
     authorization = request["headers"]["authorization"]
     signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
     aws_request = AWSRequest(
@@ -173,7 +176,7 @@ def signature_botocore_computes(request: dict) -> str:
         headers={name: request["headers"][name] for name in signed},
     )
     aws_request.context["timestamp"] = request["headers"]["x-amz-date"]
-    signer = SigV4Auth(CREDENTIALS, "ec2", "us-east-1")
+    signer = SigV4Auth(CREDENTIALS, service, "us-east-1")
     return signer.signature(signer.string_to_sign(aws_request, signer.canonical_request(aws_request)), aws_request)
 
 
@@ -324,3 +327,102 @@ def test_ssm_agent_is_installed_and_started_after_forwarding_and_its_failure_is_
     assert (stock_image / "dnf.log").read_text().splitlines()[-1].endswith("amazon-ssm-agent")
     assert (stock_image / "systemctl.log").read_text() == "enable --now amazon-ssm-agent.service\n"
     assert os.access(stock_image / "amazon-ssm-agent", os.X_OK)
+
+
+METRICS_DEPLOYMENT = "my-vpc"
+NAT_METRICS = {"NAT_METRICS_DEPLOYMENT": METRICS_DEPLOYMENT, "NAT_MONITORING_ENDPOINT": ENDPOINT}
+
+
+def action_of(request: dict) -> str:
+    return dict(urllib.parse.parse_qsl(request["body"]))["Action"]
+
+
+def metric_values(request: dict) -> dict[str, str]:
+    params = dict(urllib.parse.parse_qsl(request["body"]))
+    return {
+        params[f"{key}.MetricName"]: params[f"{key}.Value"]
+        for key in (name.removesuffix(".MetricName") for name in params if name.endswith(".MetricName"))
+    }
+
+
+def put_metric_data_as_botocore_sends_it(values: dict[str, str]) -> dict[str, str]:
+    """The form botocore's query serializer makes of the same metrics: the
+    parameter names CloudWatch's API model defines (protocol query)."""
+    model = botocore.session.get_session().get_service_model("cloudwatch").operation_model("PutMetricData")
+    units = {
+        "ConntrackEntries": "Count",
+        "GuardRepairs": "Count",
+        "PacketsDropped": "Count",
+        "ConntrackUsed": "Percent",
+    }
+    dimensions = [{"Name": "Deployment", "Value": METRICS_DEPLOYMENT}, {"Name": "AZ", "Value": "us-east-1a"}]
+    metric_data = [
+        {"MetricName": name, "Dimensions": dimensions, "Value": float(values[name]), "Unit": unit}
+        for name, unit in units.items()
+    ]
+    body = QuerySerializer().serialize_to_request({"Namespace": "NatZero", "MetricData": metric_data}, model)["body"]
+    return dict(body)
+
+
+def wait_for_a_fresh_minute_start() -> None:
+    """The guard sends once per UTC minute: no test's guard runs straddle one."""
+    while time.time() % 60 > 45:
+        time.sleep(1)
+
+
+def test_the_guard_sends_the_nat_metrics_once_a_minute_as_put_metric_data_aws_would_accept(
+    topology, state_dir, stand_in
+):
+    topology.bootstrap(state_dir=state_dir, **reporting(**NAT_METRICS))
+    wait_for_a_fresh_minute_start()
+    for _ in range(2):
+        topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting(**NAT_METRICS))
+
+    requests = received(stand_in, 4)
+    # Boot reports; each guard run sends its heartbeat, the first one also the metrics.
+    assert [action_of(r) for r in requests] == ["CreateTags", "CreateTags", "PutMetricData", "CreateTags"]
+    put = requests[2]
+    values = metric_values(put)
+    conntrack_max = int(topology.exec(topology.nat, "cat", "/proc/sys/net/netfilter/nf_conntrack_max").stdout)
+    assert float(values["ConntrackUsed"]) == pytest.approx(
+        int(values["ConntrackEntries"]) * 100 / conntrack_max, abs=0.1
+    )
+    assert (values["GuardRepairs"], values["PacketsDropped"]) == ("0", "0")
+    sent = dict(urllib.parse.parse_qsl(put["body"]))
+    expected = put_metric_data_as_botocore_sends_it(values)
+    assert sent.keys() == expected.keys()
+    assert {k: v for k, v in sent.items() if not k.endswith(".Value") or ".Dimensions." in k} == {
+        k: v for k, v in expected.items() if not k.endswith(".Value") or ".Dimensions." in k
+    }
+    assert put["headers"]["authorization"].startswith(
+        f"AWS4-HMAC-SHA256 Credential={CREDENTIALS.access_key}/{put['headers']['x-amz-date'][:8]}"
+        "/us-east-1/monitoring/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, "
+    )
+    assert put["headers"]["authorization"].endswith(f"Signature={signature_botocore_computes(put, 'monitoring')}")
+
+
+def test_repairs_between_two_sends_go_out_with_the_next_minutes_metrics(topology, state_dir, stand_in):
+    env = reporting(**NAT_METRICS)
+    topology.bootstrap(state_dir=state_dir, **env)
+    wait_for_a_fresh_minute_start()
+    topology.bootstrap("--check-and-repair", state_dir=state_dir, **env)
+    topology.exec(topology.nat, "nft", "delete", "table", "inet", "nat_zero")
+    repaired = topology.bootstrap("--check-and-repair", state_dir=state_dir, **env)
+    assert "guard: repaired" in repaired.stderr
+    # Within the same minute: repaired, reported, but no second PutMetricData.
+    actions = [action_of(r) for r in received(stand_in, 4)]
+    assert actions == ["CreateTags", "CreateTags", "PutMetricData", "CreateTags"]
+
+    for repairs in ("1", "0"):
+        (state_dir / "metrics-minute").write_text("0\n")  # as if the last send was minutes ago
+        topology.bootstrap("--check-and-repair", state_dir=state_dir, **env)
+        heartbeat, put = received(stand_in, 2)
+        assert (action_of(heartbeat), action_of(put)) == ("CreateTags", "PutMetricData")
+        assert metric_values(put)["GuardRepairs"] == repairs
+
+
+def test_without_nat_metrics_the_guard_sends_none(topology, state_dir, stand_in):
+    topology.bootstrap(state_dir=state_dir, **reporting(NAT_MONITORING_ENDPOINT=ENDPOINT))
+    topology.bootstrap("--check-and-repair", state_dir=state_dir, **reporting(NAT_MONITORING_ENDPOINT=ENDPOINT))
+    assert not (state_dir / "metrics-minute").exists()
+    assert [action_of(r) for r in received(stand_in, 2)] == ["CreateTags", "CreateTags"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 
 import jinja2
 import pytest
@@ -15,27 +16,48 @@ from tests.dataplane.netns_topology import BOOTSTRAP, REPO_ROOT, without_comment
 USER_DATA_TEMPLATE = REPO_ROOT / "roles" / "nat_zero" / "templates" / "nat_user_data.sh.j2"
 USER_DATA_LIMIT_BYTES = 16 * 1024
 PRIVATE_CIDRS = ["10.0.16.0/20", "10.0.48.0/20"]
+METRICS_DEPLOYMENT = "my-vpc"
 
 
-@pytest.fixture(scope="module")
-def user_data(tmp_path_factory) -> str:
+def render_user_data(metrics_deployment: str = "") -> str:
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     template = environment.from_string(USER_DATA_TEMPLATE.read_text())
     return template.render(
         nat_zero__bootstrap_script=BOOTSTRAP.read_text(),
         nat_zero__user_data_private_cidrs=PRIVATE_CIDRS,
+        nat_zero__user_data_metrics_deployment=metrics_deployment,
     )
 
 
 @pytest.fixture(scope="module")
-def user_data_file(user_data, tmp_path_factory):
+def user_data() -> str:
+    return render_user_data()
+
+
+@pytest.fixture(scope="module")
+def metrics_user_data() -> str:
+    """With nat_zero_nat_metrics: the guard's metrics part and the deployment's name."""
+    return render_user_data(METRICS_DEPLOYMENT)
+
+
+@pytest.fixture(scope="module", params=["default", "nat_metrics"])
+def user_data_file(request, user_data, metrics_user_data, tmp_path_factory):
     path = tmp_path_factory.mktemp("user-data") / "user-data.sh"
-    path.write_text(user_data)
+    path.write_text(metrics_user_data if request.param == "nat_metrics" else user_data)
     return path
 
 
 def test_user_data_is_well_under_the_16_kib_limit(user_data):
     assert len(user_data.encode()) < USER_DATA_LIMIT_BYTES * 0.85
+
+
+def test_user_data_with_the_nat_metrics_stays_under_the_16_kib_limit(user_data, metrics_user_data):
+    """The metrics part is in the user data only when asked for: the default
+    keeps its margin, and the larger variant still leaves a twentieth."""
+    assert len(user_data.encode()) < len(metrics_user_data.encode()) < USER_DATA_LIMIT_BYTES * 0.95
+    assert "send_metrics() {" in metrics_user_data and "send_metrics() {" not in user_data
+    assert f"NAT_METRICS_DEPLOYMENT={METRICS_DEPLOYMENT}\n" in metrics_user_data
+    assert "NAT_METRICS_DEPLOYMENT=\n" in user_data
 
 
 def test_user_data_installs_script_env_and_units(user_data):
@@ -88,16 +110,25 @@ def test_bootstrap_script_survives_being_templated_again():
 
 def test_user_data_writes_the_bootstrap_script_without_its_comment_lines(user_data_file, tmp_path):
     """Runs only the heredoc part of the rendered user data, into a scratch directory."""
-    heredoc = user_data_file.read_text().split("cat > /usr/local/sbin/nat-bootstrap.sh ", 1)[1]
+    user_data = user_data_file.read_text()
+    heredoc = user_data.split("cat > /usr/local/sbin/nat-bootstrap.sh ", 1)[1]
     heredoc = heredoc.split("\nNAT_ZERO_BOOTSTRAP_EOF\n", 1)[0] + "\nNAT_ZERO_BOOTSTRAP_EOF\n"
     written = tmp_path / "nat-bootstrap.sh"
     subprocess.run(["bash", "-c", f"cat > {written} {heredoc}"], check=True)
 
-    assert written.read_text() == without_comment_lines(BOOTSTRAP.read_text())
+    nat_metrics = f"NAT_METRICS_DEPLOYMENT={METRICS_DEPLOYMENT}\n" in user_data
+    assert written.read_text() == without_comment_lines(BOOTSTRAP.read_text(), nat_metrics=nat_metrics)
     # Nothing the script needs was a comment line (the embedded Python included).
     checked = subprocess.run(["bash", "-n", str(written)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    assert "NAT_ZERO_PY\n  then" in written.read_text()
+    assert "NAT_ZERO_PY\n}\n" in written.read_text()
+    compiled = subprocess.run(
+        [sys.executable, "-c", "import sys; compile(sys.stdin.read(), 'aws_query', 'exec')"],
+        input=written.read_text().split("<<'NAT_ZERO_PY'\n", 1)[1].split("NAT_ZERO_PY\n", 1)[0],
+        capture_output=True,
+        text=True,
+    )
+    assert compiled.returncode == 0, compiled.stderr
 
 
 @pytest.mark.parametrize("script", ["bootstrap", "user_data"])
@@ -132,6 +163,43 @@ def test_conntrack_table_is_sized_to_memory(mem_kb, expected):
         check=True,
     )
     assert int(sized.stdout) == expected
+
+
+# /proc/net/stat/nf_conntrack of a 6.x kernel with two CPUs: a header, then one
+# row of hex counters per CPU (the columns differ between kernel versions).
+CONNTRACK_STAT = (
+    "\n".join(
+        [
+            "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop"
+            " icmp_error  expect_new expect_create expect_delete search_restart",
+            "  ".join(
+                ["00000031", "00000002", "00000000", "00000000", "0000001a", "00000000", "00000000", "00000000"]
+                + ["00000000", "00000003", "0000000a", "00000004"]
+                + ["00000000"] * 5
+            ),
+            "  ".join(
+                ["00000031", "00000000", "00000000", "00000000", "00000002", "00000000", "00000000", "00000000"]
+                + ["00000000", "00000000", "00000010", "00000000"]
+                + ["00000000"] * 4
+                + ["00000001"]
+            ),
+        ]
+    )
+    + "\n"
+)
+
+
+def test_dropped_packets_are_conntracks_drop_and_insert_failed_over_all_cpus(tmp_path):
+    stat = tmp_path / "nf_conntrack"
+    stat.write_text(CONNTRACK_STAT)
+    counted = subprocess.run(
+        ["bash", "-c", 'source "$1" && conntrack_drops <"$2"', "drops-test", str(BOOTSTRAP), str(stat)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # insert_failed 0x3 + 0x0, drop 0xa + 0x10; not early_drop (an entry evicted, no packet lost).
+    assert int(counted.stdout) == 3 + 10 + 16
 
 
 def units_in(user_data: str) -> dict[str, str]:

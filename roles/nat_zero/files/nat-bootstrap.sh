@@ -6,7 +6,8 @@
 # NAT_PUBLIC_IFACE, NAT_PRIVATE_IFACE, NAT_PRIVATE_CIDRS (comma-separated),
 # NAT_IFACE_WAIT_SECONDS, NAT_IMDS_ENDPOINT, NAT_STATE_DIR, NAT_INSTALL_SECONDS,
 # NAT_REPORT (0: do not tag the instance), NAT_EC2_ENDPOINT, NAT_SSM_AGENT (0:
-# do not install it).
+# do not install it), NAT_METRICS_DEPLOYMENT (the deployment's name: the guard
+# sends the NAT's metrics), NAT_MONITORING_ENDPOINT.
 # Every failure exits non-zero naming its step: a NAT that silently half-works
 # (a masquerade rule on an empty interface name) is worse than one that is down.
 set -euo pipefail
@@ -20,6 +21,7 @@ readonly INSTALL_SECONDS="${NAT_INSTALL_SECONDS:-240}"
 readonly REPORT="${NAT_REPORT:-1}"
 readonly REPORT_TAG="nat-zero:dataplane"
 readonly SSM_AGENT="${NAT_SSM_AGENT:-1}"
+readonly METRICS_DEPLOYMENT="${NAT_METRICS_DEPLOYMENT:-}"
 # The managed NAT Gateway forgets idle TCP flows after 350 s and then answers with
 # a reset; matching it means clients fail fast instead of hanging.
 readonly TCP_ESTABLISHED_TIMEOUT=350
@@ -55,6 +57,41 @@ imds_get() {
     -H "X-aws-ec2-metadata-token: ${IMDS_TOKEN}" "${IMDS}/latest/meta-data/$1"
 }
 
+# One AWS query API call (form-encoded POST): $1 the service (ec2,
+# monitoring), $2 its parameters one "Name=value" a line, where {id}, {az}
+# and {now} stand for the instance ID, its AZ and the UTC time. AL2023 minimal
+# has python3 but no AWS CLI: the request is signed (SigV4) with the instance
+# role's credentials from IMDS. NAT_<SERVICE>_ENDPOINT overrides the endpoint.
+aws_query() {
+  NAT_QUERY_SERVICE="$1" NAT_QUERY_PARAMS="$2" NAT_QUERY_IMDS="$IMDS" \
+    timeout 30 python3 - 2>"${STATE_DIR}/$1.err" <<'NAT_ZERO_PY'
+import datetime, hmac, json, os, urllib.parse as url, urllib.request as web
+from hashlib import sha256
+imds, env = os.environ["NAT_QUERY_IMDS"] + "/latest/", os.environ
+put = web.Request(imds + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+token = web.urlopen(put, timeout=3).read().decode()
+def meta(path): return web.urlopen(web.Request(imds + "meta-data/" + path, headers={"X-aws-ec2-metadata-token": token}), timeout=3).read().decode().strip()
+service, region, role = env["NAT_QUERY_SERVICE"], meta("placement/region"), meta("iam/security-credentials/").split()[0]
+creds = json.loads(meta("iam/security-credentials/" + role))
+endpoint = env.get("NAT_%s_ENDPOINT" % service.upper()) or "https://%s.%s.%s" % (service, region, meta("services/domain"))
+now = datetime.datetime.now(datetime.timezone.utc)
+stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+fields = {"id": meta("instance-id"), "az": meta("placement/availability-zone"), "now": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+body = url.urlencode(dict(p.format(**fields).split("=", 1) for p in env["NAT_QUERY_PARAMS"].splitlines())).encode()
+headers = {"content-type": "application/x-www-form-urlencoded",
+"host": url.urlsplit(endpoint).netloc, "x-amz-date": stamp, "x-amz-security-token": creds["Token"]}
+names = ";".join(sorted(headers))
+canonical = "\n".join(["POST", "/", ""] + ["%s:%s" % (k, headers[k]) for k in sorted(headers)] + ["", names, sha256(body).hexdigest()])
+scope = "%s/%s/%s/aws4_request" % (day, region, service)
+to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, sha256(canonical.encode()).hexdigest()])
+key = ("AWS4" + creds["SecretAccessKey"]).encode()
+for part in (day, region, service, "aws4_request"): key = hmac.new(key, part.encode(), sha256).digest()
+headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+creds["AccessKeyId"], scope, names, hmac.new(key, to_sign.encode(), sha256).hexdigest())
+web.urlopen(web.Request(endpoint + "/", body, headers, method="POST"), timeout=10).read()
+NAT_ZERO_PY
+}
+
 # The data plane's own word, as a tag on its instance that the reconciler
 # reads in the DescribeInstances it makes anyway: "<status> <UTC time>". Sent
 # once per status and boot (the state dir is on /run), and "forwarding" again
@@ -62,50 +99,74 @@ imds_get() {
 # than the reconciler's STALE_REPORT_S means a hung NAT (CreateTags is a free
 # call; the guard's timer sets the beat: HEARTBEAT_PERIOD_S). Best effort:
 # a NAT with no way out cannot report, and the reconciler reads "no report
-# since launch" as not forwarding. AL2023 minimal has python3 but no AWS CLI:
-# the request is signed (SigV4) with the instance role's credentials from IMDS.
+# since launch" as not forwarding.
 report() {
   local status="$1" again="${2:-}"
   [[ "$REPORT" == 1 ]] || return 0
   [[ -n "$again" || "$status" != "$(cat "${STATE_DIR}/reported" 2>/dev/null)" ]] || return 0
-  if NAT_REPORT_STATUS="$status" NAT_REPORT_TAG="$REPORT_TAG" NAT_REPORT_IMDS="$IMDS" \
-    timeout 30 python3 - 2>"${STATE_DIR}/report.err" <<'NAT_ZERO_PY'
-import datetime, hmac, json, os, urllib.parse, urllib.request as web
-from hashlib import sha256
-imds, env = os.environ["NAT_REPORT_IMDS"] + "/latest/", os.environ
-put = web.Request(imds + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
-token = web.urlopen(put, timeout=3).read().decode()
-def meta(path):
-    request = web.Request(imds + "meta-data/" + path, headers={"X-aws-ec2-metadata-token": token})
-    return web.urlopen(request, timeout=3).read().decode().strip()
-region, role = meta("placement/region"), meta("iam/security-credentials/").split()[0]
-creds = json.loads(meta("iam/security-credentials/" + role))
-endpoint = env.get("NAT_EC2_ENDPOINT") or "https://ec2.%s.%s" % (region, meta("services/domain"))
-now = datetime.datetime.now(datetime.timezone.utc)
-stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-body = urllib.parse.urlencode({"Action": "CreateTags", "Version": "2016-11-15",
-    "ResourceId.1": meta("instance-id"), "Tag.1.Key": env["NAT_REPORT_TAG"],
-    "Tag.1.Value": env["NAT_REPORT_STATUS"] + now.strftime(" %Y-%m-%dT%H:%M:%SZ")}).encode()
-headers = {"content-type": "application/x-www-form-urlencoded",
-    "host": urllib.parse.urlsplit(endpoint).netloc, "x-amz-date": stamp, "x-amz-security-token": creds["Token"]}
-names = ";".join(sorted(headers))
-canonical = "\n".join(["POST", "/", ""] + ["%s:%s" % (k, headers[k]) for k in sorted(headers)]
-    + ["", names, sha256(body).hexdigest()])
-scope = "%s/%s/ec2/aws4_request" % (day, region)
-to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, sha256(canonical.encode()).hexdigest()])
-key = ("AWS4" + creds["SecretAccessKey"]).encode()
-for part in (day, region, "ec2", "aws4_request"):
-    key = hmac.new(key, part.encode(), sha256).digest()
-headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
-    creds["AccessKeyId"], scope, names, hmac.new(key, to_sign.encode(), sha256).hexdigest())
-web.urlopen(web.Request(endpoint + "/", body, headers, method="POST"), timeout=10).read()
-NAT_ZERO_PY
-  then
+  if aws_query ec2 "Action=CreateTags
+Version=2016-11-15
+ResourceId.1={id}
+Tag.1.Key=${REPORT_TAG}
+Tag.1.Value=${status} {now}"; then
     printf '%s\n' "$status" >"${STATE_DIR}/reported"
   else
-    log "report '${status}' not sent ($(tail -n 1 "${STATE_DIR}/report.err")); the guard tries again"
+    log "report '${status}' not sent ($(tail -n 1 "${STATE_DIR}/ec2.err")); the guard tries again"
   fi
 }
+
+# The NAT's own numbers (nat_zero_nat_metrics), one PutMetricData at most
+# per UTC minute whatever the guard's period (a minute is CloudWatch's
+# standard resolution): conntrack entries and the share of the table they
+# fill, the packets conntrack dropped (drop: the table was full; insert_failed:
+# a race lost on insert; both are packets lost, summed over CPUs, in hex) and
+# the guard's repairs, both since the last send. The minute is written before
+# the call, so a failed call is not repeated within it either; what it should
+# have counted goes out with the next one. The user data leaves the part
+# between the >>> and <<< lines out unless metrics are on (EC2's 16 KiB).
+saved_count() { cat "${STATE_DIR}/$1" 2>/dev/null || echo 0; }
+
+count_repair() { echo $(( $(saved_count repairs) + 1 )) >"${STATE_DIR}/repairs"; }
+
+# >>> nat_zero_nat_metrics
+conntrack_drops() {
+  local names row i total=0
+  read -ra names
+  while read -ra row; do
+    for i in "${!names[@]}"; do
+      [[ "${names[i]}" =~ ^(drop|insert_failed)$ ]] && (( total += 16#${row[i]} ))
+    done
+  done
+  echo "$total"
+}
+
+send_metrics() {
+  local minute=$(( EPOCHSECONDS / 60 )) ct=/proc/sys/net/netfilter/nf_conntrack_ drops repairs count max i=0 name value unit m
+  [[ "$(saved_count metrics-minute)" != "$minute" ]] || return 0
+  echo "$minute" >"${STATE_DIR}/metrics-minute"
+  drops=$(conntrack_drops </proc/net/stat/nf_conntrack) repairs=$(saved_count repairs) count=$(<"${ct}count") max=$(<"${ct}max")
+  local params="Action=PutMetricData
+Version=2010-08-01
+Namespace=NatZero"
+  while read -r name value unit; do
+    m="MetricData.member.$(( i += 1 ))"
+    params+="
+${m}.MetricName=${name}
+${m}.Value=${value}
+${m}.Unit=${unit}"
+    m+=".Dimensions.member"
+    params+="
+${m}.1.Name=Deployment
+${m}.1.Value=${METRICS_DEPLOYMENT}
+${m}.2.Name=AZ
+${m}.2.Value={az}"
+  done < <(printf '%s %s %s\n' ConntrackEntries "$count" Count GuardRepairs "$repairs" Count \
+    PacketsDropped $(( drops - $(saved_count drops) )) Count ConntrackUsed $(( count * 100 / max )).$(( count * 1000 / max % 10 )) Percent)
+  aws_query monitoring "$params" || return 1
+  echo "$drops" >"${STATE_DIR}/drops"
+  echo $(( $(saved_count repairs) - repairs )) >"${STATE_DIR}/repairs"
+}
+# <<< nat_zero_nat_metrics
 
 # AL2023 minimal ships no nft, and dnf needs the way out this NAT is about to
 # become (the EIP on its public ENI): at first boot it can fail, or hang on a
@@ -363,6 +424,7 @@ check_and_repair() {
   [[ -f "${STATE_DIR}/ruleset.listing" ]] && FAILURE_STATUS="not-forwarding"
   apply
   log "guard: repaired"
+  count_repair
 }
 
 main() {
@@ -375,7 +437,10 @@ main() {
   flock -w 300 "$lock_fd" || die "another nat-bootstrap.sh still holds ${STATE_DIR}/lock"
   case "${1:-}" in
     "") apply ;;
-    --check-and-repair) check_and_repair ;;
+    --check-and-repair)
+      check_and_repair
+      [[ -z "$METRICS_DEPLOYMENT" ]] || send_metrics || log "metrics not sent ($(tail -n 1 "${STATE_DIR}/monitoring.err")); the next minute's send counts them"
+      ;;
     *) die "usage: $0 [--check-and-repair]" ;;
   esac
 }

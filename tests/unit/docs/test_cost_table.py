@@ -12,6 +12,7 @@ from playbooks.sandbox.prices import (
     health_check_cost,
     idle_reconciler_cost,
     metrics_cost,
+    nat_metrics_cost,
     per_az_costs,
     static_eip_cost,
     sweeps_per_month,
@@ -52,6 +53,13 @@ def test_the_metrics_row_is_the_custom_metrics_price(rows):
     costs = metrics_cost()
     assert rows["EMF metrics"][1] == "$%.2f" % costs["per_az"]
     assert rows["EMF metrics"][2].startswith("$%.2f " % costs["per_deployment"])
+
+
+def test_the_nat_metrics_row_is_four_metrics_and_a_call_a_minute_while_the_nat_runs(rows):
+    assert rows["NAT-instance metrics"][1].startswith("$%.2f for a NAT running all month" % nat_metrics_cost())
+    assert "%s PutMetricData calls" % format(round(sweeps_per_month(1)), ",") in rows["NAT-instance metrics"][1]
+    assert nat_metrics_cost(running_hours=0) == 0
+    assert rows["CloudWatch alarm"][1] == "$%.2f" % PRICES["standard_alarm_month"]
 
 
 def test_the_running_nat_row_is_its_hourly_price(rows):
