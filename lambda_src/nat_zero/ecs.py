@@ -17,8 +17,11 @@ read from ECS, and only where they change a decision:
   DescribeTasks with their tags, matching the attachment IDs; the search
   ends at the first task in use that is not ignored.
 
-A read that fails, or a task ECS no longer lists, counts as in use: a NAT
-kept a sweep longer costs cents, a workload without its way out does not.
+ListTasks with desiredStatus RUNNING is ECS's own answer to "which tasks does
+it want running": an ENI whose task it does not list belongs to a task that
+is leaving (DEACTIVATING to STOPPED, its ENI not yet deleted) and keeps no
+NAT. A read that fails counts every task as in use: a NAT kept a sweep longer
+costs cents, a workload without its way out does not.
 """
 
 from __future__ import annotations
@@ -72,8 +75,8 @@ class TaskTags:
             return False
 
     def any_in_use(self, attachment_ids: Iterable[str]) -> bool:
-        """Whether any of these task attachments belongs to a task that is not
-        ignored, or to one ECS does not list (any more, or yet)."""
+        """Whether any of these task attachments belongs to a task ECS wants
+        running that is not ignored (all of them, when ECS cannot be read)."""
         wanted = set(attachment_ids)
         if not wanted:
             return False
@@ -91,7 +94,7 @@ class TaskTags:
         except (ClientError, BotoCoreError) as exc:
             self.error = self.error or f"{type(exc).__name__}: {exc}"[:300]
             return True
-        return bool(wanted)
+        return False
 
     def _ignored(self, task: dict, cluster_arn: str) -> bool:
         return _has_tag(task.get("tags"), self.ignore_tag) or self._service_ignored(

@@ -294,3 +294,17 @@ def test_a_task_out_of_the_private_subnets_costs_no_ecs_read(ecs_world, reconcil
     summary = reconcile(task.event())
     assert summary["trigger"]["resolved"] == "outside_private_subnets"
     assert summary["aws_calls"]["by_operation"] == {} and ecs_api(ecs_world).calls == []
+
+
+def test_the_eni_of_a_task_ecs_no_longer_wants_running_keeps_no_nat(ecs_world, reconcile):
+    task = start_task(ecs_world, AZ_A)
+    reconcile(task.event())
+    task.provision()
+    task.run()
+    assert verdicts(reconcile(task.stop())) == ["stop_nat"]
+    # Its NAT's "stopped" arrives while the leaving task still has its ENI:
+    # ECS does not list it among the tasks it wants running, the NAT stays off.
+    nat = ecs_world.nats(AZ_A)[0]["InstanceId"]
+    summary = reconcile(state_change_event(nat, "stopped"))
+    assert verdicts(summary) == ["release_eip"]
+    assert ecs_reads(summary) == {"ListClusters": 1, "ListTasks": 1}
