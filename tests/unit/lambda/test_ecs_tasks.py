@@ -308,3 +308,15 @@ def test_the_eni_of_a_task_ecs_no_longer_wants_running_keeps_no_nat(ecs_world, r
     summary = reconcile(state_change_event(nat, "stopped"))
     assert verdicts(summary) == ["release_eip"]
     assert ecs_reads(summary) == {"ListClusters": 1, "ListTasks": 1}
+
+
+def test_a_task_event_names_its_cluster_and_service_for_the_tag_read(ecs_world):
+    event = start_task(ecs_world, AZ_A, group="service:web-api").event()
+    request = parse_event(event, _config())
+    assert (request.cluster_arn, request.service_name) == ("arn:aws:ecs:us-east-1:123456789012:cluster/apps", "web-api")
+    # A standalone task's group is its family; odd values name no service or
+    # cluster (only the task's own tags are then read), and still parse.
+    for group, cluster in (("family:nightly", None), (["service:x"], 7), ("service:../x", "arn:aws:ecs::cluster/")):
+        event["detail"]["group"], event["detail"]["clusterArn"] = group, cluster
+        request = parse_event(event, _config())
+        assert isinstance(request, TaskStateChange) and (request.cluster_arn, request.service_name) == (None, None)
