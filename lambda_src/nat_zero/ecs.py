@@ -30,6 +30,8 @@ from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .events import service_of_group
+
 # DescribeTasks takes at most this many tasks; ListTasks pages as many.
 _TASK_PAGE = 100
 
@@ -42,12 +44,6 @@ def service_arn(cluster_arn: str, service_name: str) -> str:
 
 def _has_tag(tags: Iterable[dict] | None, tag: tuple[str, str]) -> bool:
     return any(t.get("key") == tag[0] and t.get("value") == tag[1] for t in tags or ())
-
-
-def _service_name(group) -> str | None:
-    if isinstance(group, str) and group.startswith("service:"):
-        return group.removeprefix("service:") or None
-    return None
 
 
 def _attachment_ids(task: dict) -> set[str]:
@@ -98,7 +94,7 @@ class TaskTags:
 
     def _ignored(self, task: dict, cluster_arn: str) -> bool:
         return _has_tag(task.get("tags"), self.ignore_tag) or self._service_ignored(
-            cluster_arn, _service_name(task.get("group"))
+            cluster_arn, service_of_group(task.get("group"))
         )
 
     def _service_ignored(self, cluster_arn: str | None, service_name: str | None) -> bool:

@@ -178,12 +178,16 @@ def _parse_task(event: dict, config: Config) -> Request:
         return Ignored("task attachment has no valid subnetId")
     if eni_id is not None and (not isinstance(eni_id, str) or not _ENI_ID.fullmatch(eni_id)):
         return Ignored("task attachment has a malformed networkInterfaceId")
-    cluster_arn, group = detail.get("clusterArn"), detail.get("group")
+    cluster_arn = detail.get("clusterArn")
     cluster_arn = cluster_arn if isinstance(cluster_arn, str) and _CLUSTER_ARN.fullmatch(cluster_arn) else None
+    service_name = service_of_group(detail.get("group"))
+    return TaskStateChange(task_arn, last, desired, subnet_id, attachment_id, eni_id, cluster_arn, service_name)
+
+
+def service_of_group(group) -> str | None:
+    """The name of the service a task's group names, or None."""
     service = _SERVICE_GROUP.fullmatch(group) if isinstance(group, str) else None
-    return TaskStateChange(
-        task_arn, last, desired, subnet_id, attachment_id, eni_id, cluster_arn, service.group(1) if service else None
-    )
+    return service.group(1) if service else None
 
 
 def _eni_attachment(attachments) -> tuple[str, dict] | None:
