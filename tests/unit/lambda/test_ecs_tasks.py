@@ -11,7 +11,7 @@ from nat_zero import handler as nat_zero_handler
 from nat_zero.events import Ignored, TaskStateChange, parse_event
 from nat_zero.handler import _config
 from tests.support.ecs_tasks import ecs_api, running_task, start_task
-from tests.support.world import SWEEP_EVENT, state_change_event
+from tests.support.world import IGNORE_TAG, SWEEP_EVENT, state_change_event
 
 AZ_A, AZ_B = "us-east-1a", "us-east-1b"
 
@@ -204,8 +204,8 @@ def test_a_task_event_parses_into_its_subnet_and_attachment(ecs_world):
     assert request.workload_state == "pending"
 
 
-# The ignore tag (tests.support.world's IGNORE_TAG), on a task or its service.
-IGNORE = {"nat-zero:ignore": "true"}
+# The deployment's ignore tag, on a task or its service.
+IGNORE = dict([IGNORE_TAG])
 
 
 def ecs_reads(summary):
