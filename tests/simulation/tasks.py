@@ -16,7 +16,7 @@ from typing import Callable
 
 from tests.simulation.clock import Clock
 from tests.simulation.delivery import EventDelivery, Invocation
-from tests.support.ecs_tasks import Task, start_task
+from tests.support.ecs_tasks import Task, ecs_api, start_task
 from tests.support.world import IGNORE_TAG, World
 
 TASKS_PER_AZ = 2
@@ -52,9 +52,10 @@ class SimulatedTasks:
         return choices
 
     def launch(self, az: str) -> None:
-        ignored = self.rng.random() < IGNORED_SHARE
-        task = start_task(self.world, az, rng=self.rng, tags=dict([IGNORE_TAG]) if ignored else None)
-        if ignored:
+        task = start_task(self.world, az, rng=self.rng)
+        # Drawn from the task's own ID, not self.rng: the seeds' scenarios stay as they were.
+        if random.Random(task.task_id).random() < IGNORED_SHARE:
+            ecs_api(self.world).tag_task(task, dict([IGNORE_TAG]))
             self.ignored.add(task.arn)
         self.tasks.append(task)
         self._publish(task, task.event())

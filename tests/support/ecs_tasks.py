@@ -58,6 +58,10 @@ class EcsApi:
         self.tasks.append(task)
         return task
 
+    def tag_task(self, task: Task, tags: dict[str, str]) -> None:
+        """TagResource on the task (before any event of it is delivered)."""
+        self.task_tags[task.arn].update(tags)
+
     def tag_service(self, name: str, tags: dict[str, str], propagate: bool = False) -> None:
         self.service_tags.setdefault(name, {}).update(tags)
         if propagate:
