@@ -1,9 +1,12 @@
 """AWS calls and handler CPU per event kind, for AZs of 10, 100 and 1,000 instances.
 
 The task_* kinds are ECS task state changes (NAT_ZERO_WORKLOAD_SOURCES=ec2,ecs;
-tasks and their ENIs modelled as in tests.support.ecs_tasks), sweep_ecs the
-sweep of such a deployment: their rows set against the instance rows above
-them show what a task event costs against an instance event.
+tasks and their ENIs modelled as in tests.support.ecs_tasks, ECS's answers
+about them given on the reconciler's ECS client, as moto knows no awsvpc
+task), sweep_ecs the sweep of such a deployment: their rows set against the
+instance rows above them show what a task event costs against an instance
+event. task_ignored is the PROVISIONING event of a task with the ignore tag in
+an AZ without a NAT (its tags read, no NAT started).
 
 The reconciler runs in this process against a moto server in another, so the
 CPU time measured here is the handler's own (botocore included), not moto's.
@@ -30,13 +33,13 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 import boto3  # noqa: E402
 
 from playbooks.sandbox.emulator import moto_server  # noqa: E402
-from tests.support.ecs_tasks import running_task, start_task  # noqa: E402
-from tests.support.world import AMI, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
+from tests.support.ecs_tasks import ecs_api, running_task, start_task  # noqa: E402
+from tests.support.world import AMI, IGNORE_TAG, REGION, SWEEP_EVENT, build_world, state_change_event  # noqa: E402
 
 AZ, NOISE_AZ = "us-east-1a", "us-east-1b"
 NOISE_INSTANCES = 1000
 INSTANCE_KINDS = ("out_of_vpc", "in_vpc_noop", "create", "start", "stop", "eip_attach", "release", "sweep")
-TASK_KINDS = ("task_out_of_subnets", "task_noop", "task_create", "task_stop", "sweep_ecs")
+TASK_KINDS = ("task_out_of_subnets", "task_noop", "task_create", "task_ignored", "task_stop", "sweep_ecs")
 KINDS = INSTANCE_KINDS + TASK_KINDS
 
 
@@ -63,7 +66,9 @@ class Bench:
         from nat_zero import aws, handler
 
         self.handler = handler
+        self.aws = aws
         aws._clients.clear()
+        aws._ecs_clients.clear()
         self.world = build_world(f"bench{size}", ec2=boto3.client("ec2", region_name=REGION))
         for key, value in self.world.env().items():
             os.environ[key] = value
@@ -105,20 +110,28 @@ class Bench:
     def _converge(self):
         self.call(SWEEP_EVENT)
 
+    def _answer_ecs(self):
+        """ECS's answers about the modelled tasks, on the reconciler's ECS client (once)."""
+        from nat_zero.config import load_config
+
+        if not self.aws._ecs_clients:
+            ecs_api(self.world).install(self.aws.ecs_client(load_config(), self.handler._counter))
+
     def arrange_task(self, kind):
         """An ECS task event, the AZ's instance workload stopped: tasks alone
         decide. Earlier tasks are stopped first (their ENIs deleted)."""
         os.environ["NAT_ZERO_WORKLOAD_SOURCES"] = "ec2,ecs"
+        self._answer_ecs()
         while self.tasks:
             self.tasks.pop().deprovision()
         self._set_workload(False)
         if kind == "task_out_of_subnets":
             return start_task(self.world, AZ, subnet_id=self.world.zones[AZ].public_subnet_id).event()
-        if kind == "task_create":
+        if kind in ("task_create", "task_ignored"):
             if self.nat():
                 self.world.ec2.terminate_instances(InstanceIds=[self.nat()])
             self._release_all()
-            return start_task(self.world, AZ).event()
+            return start_task(self.world, AZ, tags=dict([IGNORE_TAG]) if kind == "task_ignored" else None).event()
         task = running_task(self.world, AZ)
         self.tasks.append(task)
         if kind == "sweep_ecs":
@@ -211,7 +224,9 @@ def main():
         print(f"| {kind} | {results[kind, sizes[0]][2]} | " + " | ".join(cells) + " |")
     print("targets: out_of_vpc <= 1 call, in_vpc_noop <= 2 calls (reference Go implementation: 8 and 4)")
     print("task events: task_out_of_subnets 0 calls (the event names its subnet), task_noop/task_create as their")
-    print("instance kinds less the by-ID read; a task leaving adds one DescribeNetworkInterfaces of its AZ")
+    print("instance kinds less the by-ID read; a task leaving adds one DescribeNetworkInterfaces of its AZ;")
+    print("a task that would start a NAT reads its tags (ListTagsForResource, and its service's when not ignored")
+    print("by its own); an AZ kept by tasks alone finds them in ECS (ListClusters, ListTasks, DescribeTasks)")
 
 
 if __name__ == "__main__":

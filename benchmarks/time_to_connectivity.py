@@ -43,6 +43,20 @@ without, once the replacement forwards: the old NAT terminates
 (TERMINATION, an assumption: the ENIs are exclusive), the terminated event
 launches the new one on the same ENIs, which keep the EIP.
 
+A Fargate task (NAT_ZERO_WORKLOAD_SOURCES with ecs) is a workload from its
+PROVISIONING event, which names its subnet before ECS has created its ENI:
+the reconciler starts the NAT while ECS provisions the ENI. The task's image
+pull (from a public registry, or ECR without VPC endpoints) needs the way out
+and begins in PENDING, once the ENI is attached; ECS publishes no figure for
+that, TASK_ENI_ATTACH is an assumption (ENI attachment "under 10 s" is the
+normal Fargate figure practitioners report). What the PROVISIONING invocation
+calls is recorded like the rest (for a service's task: its tags and its
+service's, the ignore tag, then the launch). A pull that starts before the NAT
+forwards does not fail at once: its connection's SYNs are dropped and
+retransmitted (Linux: first after 1 s, doubling, given up after
+tcp_syn_retries=6, 127 s), so the pull begins at the first retransmission
+after the NAT forwards; past 127 s it would fail (CannotPullContainerError).
+
 The bootstrap itself (its first line to forwarding and masquerade, metadata
 lookups included) is measured: benchmarks/bootstrap_time.py, BOOTSTRAP_SECONDS.
 With a static EIP (NAT_ZERO_EIP_MODE=static) the address stays on the public
@@ -96,8 +110,14 @@ TARGET_AFTER_DETECTION = 30.0
 TARGET_DETECTION = 120.0  # issue 17: an unhealthy NAT is detected within 2 minutes
 
 
+TASK_ENI_ATTACH = 10.0  # PROVISIONING -> PENDING (ENI attached), an assumption: see the docstring
+SYN_RETRANSMISSIONS = (0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0)  # Linux, initial RTO 1 s, tcp_syn_retries 6
+SYN_GIVE_UP = 127.0
+
+
 def call_seconds(operation: str) -> float:
-    return READ_SECONDS if operation.startswith("Describe") else CALL_SECONDS.get(operation, 0.2)
+    # ECS's List* reads (the ignore tag of a task) are charged as EC2's Describe* are.
+    return READ_SECONDS if operation.startswith(("Describe", "List")) else CALL_SECONDS.get(operation, 0.2)
 
 
 # -- recording the real handler's calls ----------------------------------------
@@ -140,6 +160,49 @@ def record_call_sequences() -> dict[str, list[str]]:
         world.ec2.start_instances(InstanceIds=[workload])
         invoke("start_with_eip", state_change_event(workload, "pending"))
     aws._clients.clear()
+    return sequences
+
+
+def record_task_sequences() -> dict[str, list[str]]:
+    """Operation names of the invocation a Fargate task's PROVISIONING event
+    makes: for a cold create, and for a restart of the AZ's stopped NAT."""
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from nat_zero import aws, handler
+    from nat_zero.config import load_config
+    from tests.support.ecs_tasks import ecs_api, start_task
+
+    sequences = {}
+    with mock_aws():
+        aws._clients.clear()
+        aws._ecs_clients.clear()
+        world = build_world("ttc")
+        os.environ.update(world.env(), NAT_ZERO_WORKLOAD_SOURCES="ec2,ecs")
+        calls: list[str] = []
+        for client in (
+            aws.ec2_client(load_config(), handler._counter),
+            aws.ecs_client(load_config(), handler._counter),
+        ):
+            client.meta.events.register("before-call.*", lambda model, **_: calls.append(model.name))
+        ecs_api(world).install(aws.ecs_client(load_config(), handler._counter))
+
+        def invoke(name, event):
+            calls.clear()
+            with contextlib.redirect_stdout(io.StringIO()):
+                handler.handler(event, None)
+            sequences[name] = list(calls)
+
+        task = start_task(world, "us-east-1a")
+        invoke("task_create_with_eip", task.event())
+        nat = world.nats("us-east-1a")[0]["InstanceId"]
+        task.provision()
+        task.run()
+        invoke("task_leaves", task.stop())
+        invoke("task_nat_stopped", state_change_event(nat, "stopped"))
+        invoke("task_start_with_eip", start_task(world, "us-east-1a").event())
+    aws._clients.clear()
+    aws._ecs_clients.clear()
+    os.environ.pop("NAT_ZERO_WORKLOAD_SOURCES")
     return sequences
 
 
@@ -203,13 +266,14 @@ def routed_zones(world) -> dict:
 # -- the discrete-event model --------------------------------------------------
 
 
-def simulate(flow: str, start: str, sequences: dict[str, list[str]]) -> tuple[float, float]:
-    """Seconds from the workload's pending event to the NAT running, and to its EIP usable."""
+def simulate(flow: str, start: str, sequences: dict[str, list[str]], trigger: str = "") -> tuple[float, float]:
+    """Seconds from the workload's pending event (a task's PROVISIONING event
+    with trigger "task_") to the NAT running, and to its EIP usable."""
     if start == "start_static":  # the EIP never left the ENI: no EIP step
-        first = [op for op in sequences["start_with_eip"] if op not in EIP_CALLS]
+        first = [op for op in sequences[f"{trigger}start_with_eip"] if op not in EIP_CALLS]
         running_at, _ = simulate_calls(first, [])
         return running_at, 0.0
-    with_eip = {"create": sequences["create_with_eip"], "start": sequences["start_with_eip"]}[start]
+    with_eip = {"create": sequences[f"{trigger}create_with_eip"], "start": sequences[f"{trigger}start_with_eip"]}[start]
     if flow == "reference":  # the same launch, without the EIP, which waits for "running"
         first = [op for op in with_eip if op not in EIP_CALLS]
         on_nat_running = sequences["nat_running_attach_eip"]
@@ -316,8 +380,40 @@ def print_failure_cases(sequences: dict[str, list[str]]) -> None:
     print("Compared: " + "; ".join(f"{name} {figure}" for name, figure in COMPARED.items()))
 
 
+def image_pull_begins(forwarding_at: float) -> float | None:
+    """When the task's image pull gets through: its first SYN (retransmission)
+    once the ENI is attached and the NAT forwards; None past the give-up."""
+    for retransmission in SYN_RETRANSMISSIONS:
+        if TASK_ENI_ATTACH + retransmission >= forwarding_at:
+            return TASK_ENI_ATTACH + retransmission
+    return None
+
+
+def print_task_case(sequences: dict[str, list[str]]) -> None:
+    print(
+        f"\nA Fargate task in a private subnet: PROVISIONING event -> NAT -> image pull (ENI attached, PENDING, "
+        f"at {TASK_ENI_ATTACH:.0f} s, an assumption; SYNs retransmitted at +{', +'.join(f'{s:.0f}' for s in SYN_RETRANSMISSIONS[1:])} s)"
+    )
+    print("| NAT | image | NAT running + EIP | NAT forwarding | image pull begins | task's wait for the NAT |")
+    print("|---|---|---|---|---|---|")
+    rows = (
+        ("cold create", "create", "stock AL2023 minimal", NFTABLES_INSTALL),
+        ("cold create", "create", "baked (bake_ami.yml)", 0.0),
+        ("restart", "start", "either", 0.0),
+        ("restart, static EIP", "start_static", "either", 0.0),
+    )
+    for label, start, image, install in rows:
+        running_at, eip_at = simulate("nat_zero", start, sequences, trigger="task_")
+        forwards = forwarding(running_at, eip_at, install)
+        pull = image_pull_begins(forwards)
+        pull_text = f"{pull:.1f} s" if pull is not None else f"fails (SYNs given up at {SYN_GIVE_UP:.0f} s)"
+        wait = f"{pull - TASK_ENI_ATTACH:.1f} s" if pull is not None else "-"
+        print(f"| {label} | {image} | {usable(running_at, eip_at):.1f} s | {forwards:.1f} s | {pull_text} | {wait} |")
+
+
 def main():
     sequences = record_call_sequences()
+    sequences.update(record_task_sequences())
     sequences.update(record_failure_sequences())
     print("Invocations recorded from the real handler against moto:")
     for name, calls in sequences.items():
@@ -367,6 +463,7 @@ def main():
     for install in INSTALL_SENSITIVITY:
         stock = forwarding(*timings["cold create"], install)
         print(f"| {install:.0f} s | {stock:.1f} s | {stock - baked:.1f} s |")
+    print_task_case(sequences)
     print_failure_cases(sequences)
 
 

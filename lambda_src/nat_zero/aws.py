@@ -62,7 +62,7 @@ class CallCounter:
 
     @property
     def reads(self) -> int:
-        return sum(n for op, n in self.calls.items() if op.startswith("Describe"))
+        return sum(n for op, n in self.calls.items() if op.startswith(("Describe", "List")))
 
     @property
     def writes(self) -> int:
@@ -122,4 +122,20 @@ def events_client(config: Config, counter: CallCounter):
         )
         client.meta.events.register("before-call.events.*", counter.on_call)
         _events_clients[key] = client
+    return client
+
+
+_ecs_clients = {}
+
+
+def ecs_client(config: Config, counter: CallCounter):
+    """ECS, for the ignore tag of tasks only: read when a task would start a
+    NAT or be all that keeps one running, so, as for EventBridge, its model
+    comes from the runtime's botocore data instead of being shipped trimmed."""
+    key = (config.region, id(counter))
+    client = _ecs_clients.get(key)
+    if client is None:
+        client = botocore.session.get_session().create_client("ecs", region_name=config.region, config=_CLIENT_CONFIG)
+        client.meta.events.register("before-call.ecs.*", counter.on_call)
+        _ecs_clients[key] = client
     return client

@@ -19,6 +19,11 @@ _ENI_ID = re.compile(r"eni-[0-9a-f]{8,17}")
 # ECS attachment IDs are UUIDs; a task ENI's description ends with one.
 _ATTACHMENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TASK_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[A-Za-z0-9_/-]+")
+_CLUSTER_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9_-]{1,255}")
+# A service's task carries group "service:<service name>" (a standalone
+# task "family:<task definition family>"): its service's name, for the
+# service's tags.
+_SERVICE_GROUP = re.compile(r"service:([A-Za-z0-9_-]{1,255})")
 STATE_CHANGE = "EC2 Instance State-change Notification"
 SPOT_INTERRUPTION = "EC2 Spot Instance Interruption Warning"
 # What EC2 does to a Spot Instance two minutes after the warning.
@@ -64,6 +69,11 @@ class TaskStateChange(Record):
     subnet_id: str
     attachment_id: str
     eni_id: str | None = None
+    # Where its tags are read (the ignore tag): its cluster, and its
+    # service's name when a service started it; None when absent or malformed.
+    cluster_arn: str | None = None
+    service_name: str | None = None
+    _compared = ("task_arn", "last_status", "desired_status", "subnet_id", "attachment_id", "eni_id")
 
     @property
     def workload_state(self) -> str | None:
@@ -168,7 +178,16 @@ def _parse_task(event: dict, config: Config) -> Request:
         return Ignored("task attachment has no valid subnetId")
     if eni_id is not None and (not isinstance(eni_id, str) or not _ENI_ID.fullmatch(eni_id)):
         return Ignored("task attachment has a malformed networkInterfaceId")
-    return TaskStateChange(task_arn, last, desired, subnet_id, attachment_id, eni_id)
+    cluster_arn = detail.get("clusterArn")
+    cluster_arn = cluster_arn if isinstance(cluster_arn, str) and _CLUSTER_ARN.fullmatch(cluster_arn) else None
+    service_name = service_of_group(detail.get("group"))
+    return TaskStateChange(task_arn, last, desired, subnet_id, attachment_id, eni_id, cluster_arn, service_name)
+
+
+def service_of_group(group) -> str | None:
+    """The name of the service a task's group names, or None."""
+    service = _SERVICE_GROUP.fullmatch(group) if isinstance(group, str) else None
+    return service.group(1) if service else None
 
 
 def _eni_attachment(attachments) -> tuple[str, dict] | None:

@@ -16,9 +16,20 @@ from datetime import datetime, timezone
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .act import Actor
-from .aws import CallCounter, ec2_client, events_client
+from .aws import CallCounter, ec2_client, ecs_client, events_client
 from .config import ALWAYS_ON, load_config
-from .decision import ACTIVE_STATES, FORWARDING, DisableSourceDestCheck, PointRoute, Snapshot, decide, describe_action
+from .decision import (
+    ACTIVE_STATES,
+    FORWARDING,
+    CreateNat,
+    DisableSourceDestCheck,
+    PointRoute,
+    Snapshot,
+    StartNat,
+    decide,
+    describe_action,
+)
+from .ecs import TaskTags
 from .events import Ignored, Interruption, StateChange, Sweep, TaskStateChange, parse_event
 from .metrics import documents as metric_documents
 from .observe import Observer, role_of
@@ -98,6 +109,8 @@ def _reconcile(event, config, summary: dict) -> None:
     snapshots = _observe(request, config, observer, summary)
     if snapshots is None:
         return
+    if not (isinstance(request, TaskStateChange) and request.workload_state):
+        snapshots = _without_ignored_tasks(snapshots, config, summary)
     actor = Actor(ec2, config, observer)
     for snapshot in snapshots:
         _reconcile_zone(snapshot, actor, summary)
@@ -198,7 +211,47 @@ def _observe_task(request: TaskStateChange, config, observer: Observer, summary:
         summary["trigger"]["resolved"] = "outside_private_subnets"
         return None
     summary["trigger"]["resolved"] = "task"
-    return [observer.task_snapshot(az, request)]
+    snapshot = observer.task_snapshot(az, request)
+    if request.workload_state and _brings_a_nat_up(snapshot):
+        # Only a task that would start a NAT pays for its tags; one whose
+        # AZ already has its NAT changes nothing, ignored or not.
+        tags = TaskTags(ecs_client(config, _counter), config.ignore_tag)
+        ignored = tags.task_ignored(request.task_arn, request.cluster_arn, request.service_name)
+        _note_ecs_error(tags, summary)
+        if ignored:
+            summary["trigger"]["resolved"] = "ignored"
+            return None
+    return [snapshot]
+
+
+def _brings_a_nat_up(snapshot: Snapshot) -> bool:
+    return any(isinstance(a, (CreateNat, StartNat)) for a in decide(snapshot).actions)
+
+
+def _without_ignored_tasks(snapshots: list[Snapshot], config, summary: dict) -> list[Snapshot]:
+    """The snapshots with the AZs' task workloads dropped where tasks alone
+    would keep (or start) a NAT and every one of them is ignored. A task's
+    ENI carries none of its tags: ECS is read only for such an AZ."""
+    if config.mode == ALWAYS_ON:
+        return snapshots
+    tags = None
+    kept = []
+    for snapshot in snapshots:
+        tasks = [w.instance_id for w in snapshot.workloads if w.kind == "task"]
+        if tasks and len(tasks) == len(snapshot.workloads):
+            tags = tags or TaskTags(ecs_client(config, _counter), config.ignore_tag)
+            if not tags.any_in_use(tasks):
+                snapshot = snapshot.replace(workloads=())
+        kept.append(snapshot)
+    if tags is not None:
+        _note_ecs_error(tags, summary)
+    return kept
+
+
+def _note_ecs_error(tags: TaskTags, summary: dict) -> None:
+    if tags.error:
+        # The tasks counted as in use; the next look reads again.
+        summary["ecs_error"] = tags.error
 
 
 def _reconcile_zone(snapshot: Snapshot, actor: Actor, summary: dict) -> None:

@@ -53,8 +53,11 @@ MUTATING_EC2 = (
 # Granted for the Lambda runtime, which writes the function's logs itself.
 RUNTIME_ONLY = {"WriteItsLogs"}
 # Not EC2, so the EC2 authorizer does not see its calls:
-# test_only_the_health_rule_can_be_toggled evaluates it.
-NOT_EC2 = {"ToggleTheHealthRule"}
+# test_only_the_health_rule_can_be_toggled and the ECS tests evaluate them.
+NOT_EC2 = {"ToggleTheHealthRule", "ReadTheTagsOfTasksAndTheirServices", "ListTheClustersTasks"}
+# The ECS reads of the ignore tag (lambda_src/nat_zero/ecs.py), with ecs a workload source.
+ECS_READS = {"ecs:DescribeTasks", "ecs:ListClusters", "ecs:ListTagsForResource", "ecs:ListTasks"}
+ECS_ARN = f"arn:aws:ecs:{REGION}:{DEFAULT_ACCOUNT_ID}"
 HEALTH_RULE = f"arn:aws:events:{REGION}:{DEFAULT_ACCOUNT_ID}:rule/{NAME}-nat-zero-health"
 
 
@@ -645,7 +648,7 @@ def test_the_reads_granted_are_exactly_those_the_reconciler_can_call(deployment)
 def test_only_reads_are_granted_on_every_resource(deployment):
     for statement in deployment.policy["Statement"]:
         if statement["Resource"] == "*" or "*" in statement["Resource"]:
-            assert set(statement["Action"]) <= granted_reads(deployment.policy), statement["Sid"]
+            assert set(statement["Action"]) <= granted_reads(deployment.policy) | ECS_READS, statement["Sid"]
         assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
 
 
@@ -694,3 +697,29 @@ def test_every_launch_grant_is_held_to_this_deployments_launch_templates(deploym
         assert sorted(statement["Condition"]["ArnEquals"]["ec2:LaunchTemplate"]) == templates, statement["Sid"]
     [image] = [s for s in launches if any(":image/" in r for r in s["Resource"])]
     assert image["Condition"]["Bool"] == {"ec2:IsLaunchTemplateResource": "true"}
+
+
+def test_the_ecs_grants_are_the_reads_of_the_ignore_tag_and_nothing_else(deployment):
+    ecs_actions = {a for s in deployment.policy["Statement"] for a in s["Action"] if a.startswith("ecs:")}
+    assert ecs_actions == ECS_READS
+    task, service = f"{ECS_ARN}:task/apps/0123456789abcdef", f"{ECS_ARN}:service/apps/web"
+    for action in ("ecs:DescribeTasks", "ecs:ListTagsForResource"):
+        assert allowing_statement(deployment.policy, action, task, {}) == "ReadTheTagsOfTasksAndTheirServices"
+        other_account = task.replace(DEFAULT_ACCOUNT_ID, "210987654321")
+        assert allowing_statement(deployment.policy, action, other_account, {}) is None
+    assert allowing_statement(deployment.policy, "ecs:ListTagsForResource", service, {})
+    # Nothing of ECS may be changed, tags included.
+    for action in ("ecs:StopTask", "ecs:TagResource", "ecs:UpdateService"):
+        assert allowing_statement(deployment.policy, action, task, {}) is None
+    ours = {"ecs:cluster": [f"{ECS_ARN}:cluster/apps"]}
+    assert allowing_statement(deployment.policy, "ecs:ListTasks", "*", ours) == "ListTheClustersTasks"
+    theirs = {"ecs:cluster": ["arn:aws:ecs:eu-west-1:210987654321:cluster/apps"]}
+    assert allowing_statement(deployment.policy, "ecs:ListTasks", "*", theirs) is None
+
+
+def test_without_ecs_the_policy_grants_nothing_of_ecs(deployment):
+    facts = deployment.facts
+    policy = render_policy(
+        Facts(NAME, facts.vpc_id, REGION, DEFAULT_ACCOUNT_ID, facts.zones, AMI, facts.instance_role_arn, overrides={})
+    )
+    assert not [a for s in policy["Statement"] for a in s["Action"] if a.startswith("ecs:")]

@@ -45,6 +45,7 @@ from tests.simulation.fleet import FOREIGN, NEIGHBOUR_NAT, UNMANAGED_AZ, Delays,
 from tests.simulation.invariants import Invariants, MotoView, foreign_intact
 from tests.simulation.scenario import GameDay, Tenants
 from tests.simulation.tasks import SimulatedTasks
+from tests.support.ecs_tasks import ecs_api
 from tests.support.world import AMI, AZS, NAT_TAG, REGION, build_world
 
 MAX_STEPS = 3000  # per phase; a run that does not calm down within them fails
@@ -128,6 +129,7 @@ def sandbox(seed: int):
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     random.seed(seed)
     nat_zero_aws._clients.clear()
+    nat_zero_aws._ecs_clients.clear()
     try:
         with mock_aws():
             # A fresh backend draws IDs for its defaults (default VPC...), and
@@ -138,6 +140,7 @@ def sandbox(seed: int):
             yield
     finally:
         nat_zero_aws._clients.clear()
+        nat_zero_aws._ecs_clients.clear()
         botocore.endpoint.time = saved_time
         nat_zero_handler.now = saved_now
         random.setstate(saved_random)
@@ -222,6 +225,8 @@ class Simulation:
             return
         os.environ["NAT_ZERO_WORKLOAD_SOURCES"] = "ec2,ecs"
         self.faults["ecs_tasks"] += 1
+        # ECS answers the reconciler's reads about the tasks (moto knows none).
+        ecs_api(self.world).install(nat_zero_aws.ecs_client(load_config(), nat_zero_handler._counter))
         tasks = SimulatedTasks(self.clock, rng, self.world, self.delivery, self.trace)
         self.tenants.tasks = self.invariants.tasks = tasks
 

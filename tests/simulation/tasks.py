@@ -5,7 +5,8 @@ A task is placed in a managed AZ's private subnet (PROVISIONING, no ENI yet),
 ECS creates its ENI a few seconds later (PENDING), it runs, and when stopped
 it leaves (DEACTIVATING) and its ENI is deleted before it is STOPPED. Every
 change publishes its "ECS Task State Change" through the same EventBridge
-model as instance changes: lost, duplicated, late, reordered.
+model as instance changes: lost, duplicated, late, reordered. Some tasks carry
+the ignore tag: they need no NAT, and must neither start nor keep one.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Callable
 
 from tests.simulation.clock import Clock
 from tests.simulation.delivery import EventDelivery, Invocation
-from tests.support.ecs_tasks import Task, start_task
-from tests.support.world import World
+from tests.support.ecs_tasks import Task, ecs_api, start_task
+from tests.support.world import IGNORE_TAG, World
 
 TASKS_PER_AZ = 2
+# The share of tasks started with the ignore tag.
+IGNORED_SHARE = 0.25
 
 
 class SimulatedTasks:
@@ -29,10 +32,12 @@ class SimulatedTasks:
         self.delivery = delivery
         self.trace = trace
         self.tasks: list[Task] = []
+        self.ignored: set[str] = set()  # ARNs of the tasks with the ignore tag
 
     def running(self, az: str) -> list[Task]:
-        """The AZ's tasks that need the NAT: ECS wants them running."""
-        return [t for t in self.tasks if t.az == az and t.desired_status == "RUNNING"]
+        """The AZ's tasks that need the NAT: ECS wants them running, and
+        they do not carry the ignore tag."""
+        return [t for t in self.tasks if t.az == az and t.desired_status == "RUNNING" and t.arn not in self.ignored]
 
     def choices(self):
         """(weight, label, action) for the tenants' next move."""
@@ -48,6 +53,10 @@ class SimulatedTasks:
 
     def launch(self, az: str) -> None:
         task = start_task(self.world, az, rng=self.rng)
+        # Drawn from the task's own ID, not self.rng: the seeds' scenarios stay as they were.
+        if random.Random(task.task_id).random() < IGNORED_SHARE:
+            ecs_api(self.world).tag_task(task, dict([IGNORE_TAG]))
+            self.ignored.add(task.arn)
         self.tasks.append(task)
         self._publish(task, task.event())
         self.clock.after(self.rng.uniform(2, 20), f"task {task.task_id[:8]} ENI", lambda: self._provision(task))

@@ -17,9 +17,11 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     nat_zero_aws._clients.clear()
     nat_zero_aws._events_clients.clear()
+    nat_zero_aws._ecs_clients.clear()
     yield
     nat_zero_aws._clients.clear()
     nat_zero_aws._events_clients.clear()
+    nat_zero_aws._ecs_clients.clear()
 
 
 @pytest.fixture
