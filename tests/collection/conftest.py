@@ -54,36 +54,3 @@ def checkout_collections(tmp_path_factory) -> Path:
 def write_yaml(path: Path, data) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
-
-
-def deployment_resources(client, name: str) -> dict[str, list]:
-    """client(service) -> boto3 client. What deployment `name` owns in the emulator, by kind (only the non-empty kinds)."""
-    tagged = [{"Name": "tag:nat-zero:deployment", "Values": [name]}]
-    ec2 = client("ec2")
-    live = ["pending", "running", "stopping", "stopped", "shutting-down"]
-    reservations = ec2.describe_instances(Filters=tagged + [{"Name": "instance-state-name", "Values": live}])[
-        "Reservations"
-    ]
-    found = {
-        "instances": [i["InstanceId"] for r in reservations for i in r["Instances"]],
-        "elastic_ips": [a["AllocationId"] for a in ec2.describe_addresses(Filters=tagged)["Addresses"]],
-        "enis": [e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces(Filters=tagged)["NetworkInterfaces"]],
-        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]],
-        "launch_templates": [
-            t["LaunchTemplateId"] for t in ec2.describe_launch_templates(Filters=tagged)["LaunchTemplates"]
-        ],
-        "functions": [
-            f["FunctionName"]
-            for f in client("lambda").list_functions()["Functions"]
-            if f["FunctionName"] == f"{name}-nat-zero"
-        ],
-        "roles": [
-            r["RoleName"] for r in client("iam").list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-nat-zero")
-        ],
-        "log_groups": [
-            g["logGroupName"]
-            for g in client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}-nat-zero")["logGroups"]
-        ],
-        "event_rules": [r["Name"] for r in client("events").list_rules(NamePrefix=f"{name}-nat-zero")["Rules"]],
-    }
-    return {kind: ids for kind, ids in found.items() if ids}

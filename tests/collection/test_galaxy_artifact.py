@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.collection.conftest import ansible_env, deployment_resources, module_names, write_yaml
+from playbooks.sandbox.inventory import deployment_resources, leftovers
+from tests.collection.conftest import ansible_env, module_names, write_yaml
 from tests.support.readme import readme_block, run_block
 from tests.support.runs import BIN, REPO, run
 
@@ -214,7 +215,7 @@ def test_the_installed_collection_deploys_and_tears_down_by_fqcn(installed, make
 
     result.assert_ok()
     assert "natzero.aws.nat_zero : " in result.output
-    assert deployment_resources(aws, NAME) == {}
+    assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}
 
 
 def _artifact_readme(collections) -> Path:
@@ -241,7 +242,7 @@ def test_the_artifact_readme_commands_deploy_and_tear_down_as_written(installed,
 
     recaps = re.findall(r"^localhost\s*:.*changed=(\d+)", result.output, re.M)
     assert len(recaps) == 2 and int(recaps[0]) > 0, result.tail()
-    assert deployment_resources(aws, "readme") == {}
+    assert leftovers(deployment_resources(aws, "readme", variables["nat_zero_vpc_id"])) == {}
 
 
 def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_written(
@@ -262,14 +263,15 @@ def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_
 
     mine = tmp_path / "my-vpc"
     mine.mkdir()
-    write_yaml(mine / "vars.yml", make_vpc("install", second_octet=64, zones=("us-east-1a",)))
+    variables = make_vpc("install", second_octet=64, zones=("us-east-1a",))
+    write_yaml(mine / "vars.yml", variables)
     aws_settings = {key: value for key, value in aws_env.items() if key.startswith("AWS_")}
 
     result = run_block(readme_block("installed"), cwd=mine, env={**env, **aws_settings}).assert_ok()
 
     recaps = re.findall(r"^localhost\s*:.*changed=(\d+).*failed=(\d+)", result.output, re.M)
     assert len(recaps) == 2 and int(recaps[0][0]) > 0 and recaps[0][1] == recaps[1][1] == "0", result.tail()
-    assert deployment_resources(aws, "install") == {}
+    assert leftovers(deployment_resources(aws, "install", variables["nat_zero_vpc_id"])) == {}
 
 
 def test_every_sanity_ignore_file_ignores_only_the_license_header_of_each_module():
