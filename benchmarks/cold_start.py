@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 
 import boto3  # noqa: E402
 
-from playbooks.sandbox.emulator import moto_server  # noqa: E402
+from playbooks.sandbox.emulator import moto_server, sandbox_credentials  # noqa: E402
 from plugins.module_utils.package import build_zip, source_files  # noqa: E402
 from tests.support.world import REGION, build_world, state_change_event  # noqa: E402
 
@@ -86,14 +86,7 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with moto_server() as endpoint:
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-        }
+        env = {**os.environ, **sandbox_credentials(endpoint, REGION)}
         os.environ.update(env)
         world = build_world("coldstart", ec2=boto3.client("ec2", region_name=REGION))
         env.update(world.env())

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.collection.conftest import BIN, ansible_env, module_names, run
+from tests.collection.conftest import ansible_env, module_names
+from tests.support.runs import BIN, run
 from tests.unit.docs.test_ecs_spot_handler_docs import CONTRACT as ECS_SPOT_HANDLER_CONTRACT
 
 CONNECTION_OPTIONS = (

@@ -6,7 +6,7 @@ import shutil
 
 import yaml
 
-from tests.collection.conftest import BIN, REPO, run
+from tests.support.runs import BIN, REPO, run
 
 
 def test_changelog_fragments_and_changelog_yaml_lint_clean():

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.collection.conftest import BIN, REPO, ansible_env, deployment_resources, module_names, run, write_yaml
+from playbooks.sandbox.inventory import deployment_resources, leftovers
+from tests.collection.conftest import ansible_env, module_names, write_yaml
 from tests.support.readme import readme_block, run_block
+from tests.support.runs import BIN, REPO, run
 
 pytestmark = pytest.mark.integration
 
@@ -213,7 +215,7 @@ def test_the_installed_collection_deploys_and_tears_down_by_fqcn(installed, make
 
     result.assert_ok()
     assert "natzero.aws.nat_zero : " in result.output
-    assert deployment_resources(aws, NAME) == {}
+    assert leftovers(deployment_resources(aws, NAME, variables["nat_zero_vpc_id"])) == {}
 
 
 def _artifact_readme(collections) -> Path:
@@ -236,12 +238,11 @@ def test_the_artifact_readme_commands_deploy_and_tear_down_as_written(installed,
     write_yaml(scratch / "vars.yml", variables)
     env = {**ansible_env(collections, aws_env), "PATH": f"{BIN}:/usr/bin:/bin"}
 
-    result = run_block(readme_block("installed", _artifact_readme(collections)), cwd=scratch, env=env)
+    result = run_block(readme_block("installed", _artifact_readme(collections)), cwd=scratch, env=env).assert_ok()
 
-    assert result.returncode == 0, result.stdout[-3000:]
-    recaps = re.findall(r"^localhost\s*:.*changed=(\d+)", result.stdout, re.M)
-    assert len(recaps) == 2 and int(recaps[0]) > 0, result.stdout[-3000:]
-    assert deployment_resources(aws, "readme") == {}
+    recaps = re.findall(r"^localhost\s*:.*changed=(\d+)", result.output, re.M)
+    assert len(recaps) == 2 and int(recaps[0]) > 0, result.tail()
+    assert leftovers(deployment_resources(aws, "readme", variables["nat_zero_vpc_id"])) == {}
 
 
 def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_written(
@@ -256,22 +257,21 @@ def test_the_readme_installation_commands_build_install_deploy_and_tear_down_as_
     home.mkdir()
     env = clean_environment(home, PATH=f"{BIN}:/usr/bin:/bin")
 
-    built = run_block(readme_block("install"), cwd=checkout, env=env)
+    run_block(readme_block("install"), cwd=checkout, env=env).assert_ok()
 
-    assert built.returncode == 0, built.stdout[-3000:]
     assert (home / ".ansible" / "collections" / "ansible_collections" / "natzero" / "aws" / "MANIFEST.json").is_file()
 
     mine = tmp_path / "my-vpc"
     mine.mkdir()
-    write_yaml(mine / "vars.yml", make_vpc("install", second_octet=64, zones=("us-east-1a",)))
+    variables = make_vpc("install", second_octet=64, zones=("us-east-1a",))
+    write_yaml(mine / "vars.yml", variables)
     aws_settings = {key: value for key, value in aws_env.items() if key.startswith("AWS_")}
 
-    result = run_block(readme_block("installed"), cwd=mine, env={**env, **aws_settings})
+    result = run_block(readme_block("installed"), cwd=mine, env={**env, **aws_settings}).assert_ok()
 
-    assert result.returncode == 0, result.stdout[-3000:]
-    recaps = re.findall(r"^localhost\s*:.*changed=(\d+).*failed=(\d+)", result.stdout, re.M)
-    assert len(recaps) == 2 and int(recaps[0][0]) > 0 and recaps[0][1] == recaps[1][1] == "0", result.stdout[-3000:]
-    assert deployment_resources(aws, "install") == {}
+    recaps = re.findall(r"^localhost\s*:.*changed=(\d+).*failed=(\d+)", result.output, re.M)
+    assert len(recaps) == 2 and int(recaps[0][0]) > 0 and recaps[0][1] == recaps[1][1] == "0", result.tail()
+    assert leftovers(deployment_resources(aws, "install", variables["nat_zero_vpc_id"])) == {}
 
 
 def test_every_sanity_ignore_file_ignores_only_the_license_header_of_each_module():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.collection.conftest import BIN, REPO, ansible_env, module_names, run, write_yaml
+from tests.collection.conftest import ansible_env, module_names, write_yaml
+from tests.support.runs import BIN, REPO, run
 
 LOG_GROUP = "/natzero/module-defaults-group"
 SHARED_LOG_GROUP = "/natzero/module-defaults-shared-with-amazon-aws"

@@ -9,17 +9,14 @@ import re
 
 import pytest
 
-from tests.collection.conftest import BIN, COLLECTION_LINK, REPO, run
+from tests.support.runs import BIN, REPO, run
 
 pytestmark = pytest.mark.integration
 
 STEPS = ("destroy", "syntax", "create", "converge", "idempotence", "verify")
 
 
-def test_molecule_default_scenario_passes_every_step():
-    if not COLLECTION_LINK.exists():  # what `make collection` does, for a bare pytest run
-        COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
-        COLLECTION_LINK.symlink_to("../../../..")
+def test_molecule_default_scenario_passes_every_step(collection_link):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
     env.update(PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1", ANSIBLE_NOCOLOR="1")
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 
 from playbooks.sandbox import create_vpc
 from playbooks.sandbox.emulator import moto_server
 from playbooks.sandbox.inventory import deployment_resources, leftovers
-from tests.integration.conftest import REGION
+from tests.support.moto import clients
 
 pytestmark = pytest.mark.integration
 
@@ -329,10 +328,7 @@ def low_limit_account():
     """An account whose Lambda concurrency limit is 10, as new accounts often have:
     a server of its own (the limit is the emulator's MOTO_LAMBDA_CONCURRENCY_QUOTA)."""
     with moto_server(environment={"MOTO_LAMBDA_CONCURRENCY_QUOTA": "10"}) as endpoint:
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
-        yield endpoint, lambda service: session.client(service, endpoint_url=endpoint)
+        yield endpoint, clients(endpoint)
 
 
 def test_low_lambda_concurrency_limit_is_rejected_naming_the_quota_before_any_change(low_limit_account, run_playbook):

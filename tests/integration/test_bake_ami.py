@@ -7,16 +7,15 @@ stops it once it is running, as its last line (`systemctl poweroff`) would.
 from __future__ import annotations
 
 import base64
-import os
 import shlex
-import subprocess
 import threading
 import time
 
 import pytest
 import yaml
 
-from tests.integration.conftest import BIN, REPO, TIMINGS
+from tests.integration.conftest import TIMINGS
+from tests.support.runs import REPO, Run, ansible_environment, run
 
 pytestmark = pytest.mark.integration
 
@@ -60,24 +59,10 @@ def my_vpc(make_vpc):
     VARS_FILE.unlink()
 
 
-def run_literally(command: str, aws_env: dict, label: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, **aws_env, "ANSIBLE_NOCOLOR": "1"}
-    environment.pop("AWS_PROFILE", None)
-    started = time.monotonic()
-    done = subprocess.run(
-        shlex.split(command),
-        cwd=REPO,
-        env={**environment, "PATH": f"{BIN}:{environment['PATH']}"},
-        capture_output=True,
-        text=True,
-    )
-    TIMINGS[label] = time.monotonic() - started
+def run_literally(command: str, aws_env: dict, label: str) -> Run:
+    done = run(shlex.split(command), REPO, ansible_environment(aws_env))
+    TIMINGS[label] = done.seconds
     return done
-
-
-def recap_changed(output: str) -> int:
-    line = next(line for line in output.splitlines() if line.startswith("localhost"))
-    return int(line.split("changed=")[1].split()[0])
 
 
 def test_bake_ami_builds_a_tagged_image_once_and_site_yml_accepts_it(aws, aws_env, my_vpc, collection_link):
@@ -85,17 +70,15 @@ def test_bake_ami_builds_a_tagged_image_once_and_site_yml_accepts_it(aws, aws_en
     watcher = PowerOff(ec2)
     watcher.start()
     try:
-        checked = run_literally(
+        run_literally(
             "ansible-playbook playbooks/bake_ami.yml -e @my-vpc.yml --check", aws_env, "bake_ami --check"
-        )
-        assert checked.returncode == 0, checked.stdout[-3000:]
+        ).assert_ok()
         assert (
             ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": ["nat-zero-*"]}])["Images"] == []
         )
         assert builders(ec2) == []
 
-        baked = run_literally("ansible-playbook playbooks/bake_ami.yml -e @my-vpc.yml", aws_env, "bake_ami")
-        assert baked.returncode == 0, baked.stdout[-3000:]
+        baked = run_literally("ansible-playbook playbooks/bake_ami.yml -e @my-vpc.yml", aws_env, "bake_ami").assert_ok()
     finally:
         watcher.done.set()
         watcher.join(timeout=5)
@@ -103,7 +86,7 @@ def test_bake_ami_builds_a_tagged_image_once_and_site_yml_accepts_it(aws, aws_en
     [image] = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": ["nat-zero-*"]}])["Images"]
     assert image["State"] == "available"
     assert {"Key": "team", "Value": "platform"} in image["Tags"]
-    assert f"nat_zero_ami_id={image['ImageId']}" in baked.stdout
+    assert f"nat_zero_ami_id={image['ImageId']}" in baked.output
     # The builder installed what the NAT needs, powered off, and is gone.
     [user_data] = watcher.user_data.values()
     assert "dnf install -y nftables amazon-ssm-agent" in user_data
@@ -112,7 +95,7 @@ def test_bake_ami_builds_a_tagged_image_once_and_site_yml_accepts_it(aws, aws_en
     assert builders(ec2) == []
 
     again = run_literally("ansible-playbook playbooks/bake_ami.yml -e @my-vpc.yml", aws_env, "bake_ami again")
-    assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-3000:]
+    assert again.assert_ok().recap["changed"] == 0, again.tail()
 
     # The image passes the role's AMI check for the NAT's instance type (what site.yml runs first).
     check = run_literally(
@@ -120,4 +103,4 @@ def test_bake_ami_builds_a_tagged_image_once_and_site_yml_accepts_it(aws, aws_en
         aws_env,
         "nat_ami_info on the baked image",
     )
-    assert check.returncode == 0 and image["ImageId"] in check.stdout, check.stdout[-2000:]
+    assert image["ImageId"] in check.assert_ok().output, check.tail()

@@ -38,9 +38,7 @@ def readme_deploy(vpc, aws_env, collection_link, tmp_path_factory):
     """The README's one-variable deploy, run as written with VPC_ID set as it tells the user to."""
     home = tmp_path_factory.mktemp("home")
     env = clean_environment(home, **aws_env, VPC_ID=vpc.vpc_id)
-    completed = run_block(readme_block("vpc-id-only"), cwd=REPO, env=env)
-    assert completed.returncode == 0, completed.stdout[-4000:]
-    return completed.stdout
+    return run_block(readme_block("vpc-id-only"), cwd=REPO, env=env).assert_ok().output
 
 
 @pytest.fixture(scope="module")

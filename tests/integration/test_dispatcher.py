@@ -8,13 +8,14 @@ import contextlib
 import io
 import json
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
 from playbooks.sandbox import create_vpc
+from playbooks.sandbox.emulator import sandbox_credentials
 from playbooks.sandbox.inventory import resource_names
 from tests.integration.reconciler import state_change
+from tests.support.moto import clients
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +33,7 @@ STATE_CHANGE_PATTERN = {
 
 @pytest.fixture(scope="module")
 def regional(moto_endpoint):
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    return lambda service: session.client(service, endpoint_url=moto_endpoint)
+    return clients(moto_endpoint, REGION)
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +80,11 @@ def test_the_deployed_dispatcher_hands_an_event_only_to_its_vpc_s_reconciler(
     from nat_zero_dispatch import handler as dispatch_handler
 
     configuration = regional("lambda").get_function_configuration(FunctionName=DISPATCHER)
-    for key, value in {**configuration["Environment"]["Variables"], **ENV}.items():
+    for key, value in {
+        **configuration["Environment"]["Variables"],
+        **sandbox_credentials(moto_endpoint, REGION),
+    }.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     for cache in (dispatch_aws._clients, dispatch_handler._state):
         cache.clear()

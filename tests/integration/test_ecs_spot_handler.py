@@ -4,14 +4,12 @@ on the moto server: deploy, idempotent re-run, check mode, bad inputs, teardown.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 
 import pytest
 
 from plugins.module_utils.package import build_zip, code_sha256
-from tests.integration.conftest import BIN, REPO
+from tests.support.runs import REPO, ansible_environment, run
 
 pytestmark = pytest.mark.integration
 
@@ -174,14 +172,9 @@ def test_the_commands_of_the_docs_deploy_and_remove_as_written(aws_env, collecti
     text = (REPO / "docs" / "ecs_spot_handler.md").read_text()
     commands = re.search(r"```bash\n(.*?)```", text, re.DOTALL).group(1).strip().splitlines()
     assert [c.split()[0] for c in commands] == ["ansible-playbook", "ansible-playbook"]
-    env = {**os.environ, **aws_env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_NOCOLOR": "1"}
-    env.pop("AWS_PROFILE", None)
+    env = ansible_environment(aws_env)
 
-    deploy, remove = (
-        subprocess.run(c, shell=True, cwd=REPO, env=env, capture_output=True, text=True) for c in commands
-    )
+    deploy, remove = (run(["sh", "-c", command], REPO, env).assert_ok() for command in commands)
 
-    assert deploy.returncode == 0, deploy.stdout[-3000:]
-    assert '"function_name": "prod-ecs-fargate-spot-handler"' in deploy.stdout
-    assert remove.returncode == 0, remove.stdout[-3000:]
+    assert '"function_name": "prod-ecs-fargate-spot-handler"' in deploy.output
     assert not any(handler_resources(aws, "prod").values())

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import time
 
-import boto3
 import pytest
 import yaml
 
 from playbooks.sandbox import create_vpc
-from tests.integration.conftest import BIN, REPO, TIMINGS
+from tests.integration.conftest import TIMINGS
+from tests.support.moto import clients
 from tests.support.readme import clean_environment, readme_block, run_block
+from tests.support.runs import BIN, REPO, Run, ansible_environment, run
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +28,7 @@ INVENTORY = REPO / "examples" / "fleet.natzero.yml"
 
 def client(aws_env, service: str, region: str):
     """A client of the moto server in another region than the session's."""
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return clients(aws_env["AWS_ENDPOINT_URL"], region)(service)
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +49,19 @@ def fleet(aws_env, collection_link, tmp_path_factory):
     return directory, vpcs
 
 
-def ansible(aws_env, command: list[str], cwd) -> tuple[int, str, float]:
-    environment = {**os.environ, **aws_env, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    environment.pop("AWS_PROFILE", None)
-    environment["PATH"] = f"{BIN}{os.pathsep}{environment['PATH']}"
+def ansible(aws_env, command: list[str], cwd) -> Run:
     # ansible.cfg's collections_path is relative to the checkout.
-    environment["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / "build" / "collections")
-    started = time.monotonic()
-    completed = subprocess.run(
-        command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    environment = ansible_environment(
+        aws_env,
+        {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_COLLECTIONS_PATH": str(REPO / "build" / "collections")},
     )
-    return completed.returncode, completed.stdout, time.monotonic() - started
+    return run(command, cwd, environment)
 
 
-def playbook(aws_env, fleet, name: str, forks: int) -> tuple[dict, str, float]:
+def playbook(aws_env, fleet, name: str, forks: int) -> Run:
+    """One run of playbooks/<name> over the fleet's inventory, asserted to succeed."""
     directory, _ = fleet
-    code, output, seconds = ansible(
+    return ansible(
         aws_env,
         [
             str(BIN / "ansible-playbook"),
@@ -82,13 +72,7 @@ def playbook(aws_env, fleet, name: str, forks: int) -> tuple[dict, str, float]:
             str(forks),
         ],
         REPO,
-    )
-    assert code == 0, output[-6000:]
-    recap = {
-        host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
-        for host, counts in re.findall(r"^(vpc-\w+)\s*:\s*(.*)$", output, re.MULTILINE)
-    }
-    return recap, output, seconds
+    ).assert_ok()
 
 
 def deployed(aws_env, vpcs) -> dict[str, str]:
@@ -103,35 +87,34 @@ def deployed(aws_env, vpcs) -> dict[str, str]:
 
 def test_the_graph_command_of_the_docs_lists_every_tagged_vpc(aws_env, fleet):
     directory, vpcs = fleet
-    code, output, _ = ansible(aws_env, ["ansible-inventory", "-i", "fleet.natzero.yml", "--graph"], directory)
+    graph = ansible(aws_env, ["ansible-inventory", "-i", "fleet.natzero.yml", "--graph"], directory).assert_ok()
 
-    assert code == 0, output
-    assert "@nat_zero_vpcs:" in output
-    assert all(f"--{vpc_id}" in output for vpc_id in vpcs)
+    assert "@nat_zero_vpcs:" in graph.output
+    assert all(f"--{vpc_id}" in graph.output for vpc_id in vpcs)
 
 
 def test_one_run_deploys_the_fleet_the_next_changes_nothing_and_one_removes_it(aws_env, fleet):
     _, vpcs = fleet
-    serial, _, serial_seconds = playbook(aws_env, fleet, "site.yml", forks=1)
-    TIMINGS["fleet of 3: site.yml, forks 1"] = serial_seconds
-    assert set(serial) == set(vpcs) and all(counts["failed"] == 0 for counts in serial.values())
+    serial = playbook(aws_env, fleet, "site.yml", forks=1)
+    TIMINGS["fleet of 3: site.yml, forks 1"] = serial.seconds
+    assert set(serial.recaps) == set(vpcs) and all(counts["failed"] == 0 for counts in serial.recaps.values())
     assert all(deployed(aws_env, vpcs).values())
 
-    again, _, parallel_seconds = playbook(aws_env, fleet, "site.yml", forks=3)
-    TIMINGS["fleet of 3: site.yml again, forks 3"] = parallel_seconds
-    assert {host: counts["changed"] for host, counts in again.items()} == dict.fromkeys(vpcs, 0)
+    again = playbook(aws_env, fleet, "site.yml", forks=3)
+    TIMINGS["fleet of 3: site.yml again, forks 3"] = again.seconds
+    assert {host: counts["changed"] for host, counts in again.recaps.items()} == dict.fromkeys(vpcs, 0)
 
-    verified, output, verify_seconds = playbook(aws_env, fleet, "verify.yml", forks=3)
-    TIMINGS["fleet of 3: verify.yml, forks 3"] = verify_seconds
-    assert set(verified) == set(vpcs), output[-3000:]
+    verified = playbook(aws_env, fleet, "verify.yml", forks=3)
+    TIMINGS["fleet of 3: verify.yml, forks 3"] = verified.seconds
+    assert set(verified.recaps) == set(vpcs), verified.tail()
 
-    _, _, teardown_seconds = playbook(aws_env, fleet, "teardown.yml", forks=3)
-    TIMINGS["fleet of 3: teardown.yml, forks 3"] = teardown_seconds
+    teardown = playbook(aws_env, fleet, "teardown.yml", forks=3)
+    TIMINGS["fleet of 3: teardown.yml, forks 3"] = teardown.seconds
     assert not any(deployed(aws_env, vpcs).values())
 
-    redeployed, _, fresh_parallel_seconds = playbook(aws_env, fleet, "site.yml", forks=3)
-    TIMINGS["fleet of 3: site.yml, forks 3"] = fresh_parallel_seconds
-    assert all(counts["changed"] > 0 for counts in redeployed.values())
+    redeployed = playbook(aws_env, fleet, "site.yml", forks=3)
+    TIMINGS["fleet of 3: site.yml, forks 3"] = redeployed.seconds
+    assert all(counts["changed"] > 0 for counts in redeployed.recaps.values())
     playbook(aws_env, fleet, "teardown.yml", forks=3)
     assert not any(deployed(aws_env, vpcs).values())
 
@@ -147,8 +130,7 @@ def test_the_readme_fleet_commands_deploy_verify_and_remove_every_vpc(aws_env, f
         ANSIBLE_COLLECTIONS_PATH=str(REPO / "build" / "collections"),
     )
 
-    run = run_block(readme_block("fleet"), directory, env, timeout=1800)
+    commands = run_block(readme_block("fleet"), directory, env, timeout=1800).assert_ok()
 
-    assert run.returncode == 0, run.stdout[-6000:]
-    assert all(re.search(rf"^{vpc_id}\s*:\s*ok=\d+\s+changed=[1-9]", run.stdout, re.M) for vpc_id in vpcs)
+    assert all(re.search(rf"^{vpc_id}\s*:\s*ok=\d+\s+changed=[1-9]", commands.output, re.M) for vpc_id in vpcs)
     assert not any(deployed(aws_env, vpcs).values())

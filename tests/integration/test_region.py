@@ -7,23 +7,18 @@ looks."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 import yaml
 
 from playbooks.sandbox import create_vpc
 from playbooks.sandbox.inventory import deployment_resources, leftovers, resource_names
+from tests.support.moto import clients
 
 pytestmark = pytest.mark.integration
 
 ENV_REGION = "us-east-1"
 DEFAULTS_REGION = "eu-west-1"
 PROFILE_REGION = "eu-west-2"
-
-
-def _client(moto_endpoint, region):
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
-    return lambda service: session.client(service, endpoint_url=moto_endpoint)
 
 
 def _play(path, state: str, module_defaults: dict) -> str:
@@ -45,7 +40,7 @@ def _play(path, state: str, module_defaults: dict) -> str:
 
 
 def test_module_defaults_region_wins_over_aws_default_region(moto_endpoint, run_playbook, tmp_path):
-    aws = _client(moto_endpoint, DEFAULTS_REGION)
+    aws = clients(moto_endpoint, DEFAULTS_REGION)
     variables = create_vpc.create_vpc(aws("ec2"), "regional", ("eu-west-1a", "eu-west-1b"), 71)
     named = resource_names("regional")
 
@@ -56,7 +51,7 @@ def test_module_defaults_region_wins_over_aws_default_region(moto_endpoint, run_
     assert function["Environment"]["Variables"]["NAT_ZERO_REGION"] == DEFAULTS_REGION
     assert f":{DEFAULTS_REGION}:" in function["FunctionArn"]
     # Nothing went to the environment's region.
-    elsewhere = _client(moto_endpoint, ENV_REGION)
+    elsewhere = clients(moto_endpoint, ENV_REGION)
     assert named["function"] not in [f["FunctionName"] for f in elsewhere("lambda").list_functions()["Functions"]]
 
     identity = {key: variables[key] for key in ("nat_zero_name", "nat_zero_vpc_id")}
@@ -65,7 +60,7 @@ def test_module_defaults_region_wins_over_aws_default_region(moto_endpoint, run_
 
 
 def test_azs_are_checked_against_the_module_defaults_region(moto_endpoint, run_playbook, tmp_path):
-    variables = create_vpc.create_vpc(_client(moto_endpoint, DEFAULTS_REGION)("ec2"), "wrongaz", ("eu-west-1a",), 72)
+    variables = create_vpc.create_vpc(clients(moto_endpoint, DEFAULTS_REGION)("ec2"), "wrongaz", ("eu-west-1a",), 72)
     variables["nat_zero_availability_zones"] = ["us-east-1a"]
 
     run = run_playbook(_play(tmp_path / "deploy.yml", "present", {"region": DEFAULTS_REGION}), variables)
@@ -79,7 +74,7 @@ def test_a_profiles_region_applies_when_nothing_else_sets_one(moto_endpoint, run
     config.write_text(
         f"[profile sandbox]\nregion = {PROFILE_REGION}\naws_access_key_id = testing\naws_secret_access_key = testing\n"
     )
-    variables = create_vpc.create_vpc(_client(moto_endpoint, PROFILE_REGION)("ec2"), "profiled", ("eu-west-2a",), 73)
+    variables = create_vpc.create_vpc(clients(moto_endpoint, PROFILE_REGION)("ec2"), "profiled", ("eu-west-2a",), 73)
     # An AZ of another region: the message names the region the profile gave.
     variables["nat_zero_availability_zones"] = ["us-east-1a"]
     no_region = {

@@ -93,10 +93,7 @@ def test_make_demo_as_written_tells_the_story_despite_a_hostile_aws_environment(
 
     make_demo = readme_block("two-commands").splitlines()[0]
     assert make_demo.startswith("make demo")
-    completed = run_block(make_demo, cwd=checkout, env=env)
-
-    output = completed.stdout
-    assert completed.returncode == 0, output[-4000:]
+    output = run_block(make_demo, cwd=checkout, env=env).assert_ok().output
     report = json.loads(stale.read_text())
     assert report["ok"] is True and "stale" not in report
     assert [row["ok"] for row in report["steps"]] == [True] * 15
@@ -193,12 +190,10 @@ def test_the_readme_by_hand_block_runs_as_written(tmp_path):
     checkout = user_checkout(tmp_path / "checkout")
     env = clean_environment(tmp_path, **hostile_environment(tmp_path))
     try:
-        completed = run_block(readme_block("by-hand"), cwd=checkout, env=env)
+        output = run_block(readme_block("by-hand"), cwd=checkout, env=env).assert_ok().output
     finally:
         stop_leftover_sandbox(checkout)
 
-    output = completed.stdout
-    assert completed.returncode == 0, output[-4000:]
     assert not (checkout / "build" / "sandbox" / "emulator.json").exists()
     assert "relay: http://127.0.0.1:" in output and "-> play-nat-zero (us-east-1)" in output
     # workload.py --wait lines: NAT up, down, the same NAT up again, down.
@@ -222,9 +217,9 @@ def test_relay_names_a_function_that_does_not_exist_without_a_traceback(moto_end
 
     completed = run_block(f"{sys.executable} {relay} --function nope-nat-zero --duration 1", cwd=tmp_path, env=env)
 
-    assert completed.returncode == 2, completed.stdout
-    assert f"relay: no function nope-nat-zero in us-east-1 at {moto_endpoint}. Deploy first" in completed.stdout
-    assert "Traceback" not in completed.stdout
+    assert completed.returncode == 2, completed.output
+    assert f"relay: no function nope-nat-zero in us-east-1 at {moto_endpoint}. Deploy first" in completed.output
+    assert "Traceback" not in completed.output
 
 
 @pytest.mark.integration

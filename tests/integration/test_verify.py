@@ -17,13 +17,14 @@ import zipfile
 from dataclasses import dataclass
 from typing import Callable
 
-import boto3
 import pytest
 
 from playbooks.sandbox import create_vpc
 from playbooks.sandbox.emulator import moto_server
 from plugins.module_utils.package import build_zip
-from tests.integration.conftest import REGION, REPO, TIMINGS
+from tests.integration.conftest import TIMINGS
+from tests.support.moto import REGION, clients
+from tests.support.runs import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +47,7 @@ def recording_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def aws(recording_server):
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    return lambda service: session.client(service, endpoint_url=recording_server)
+    return clients(recording_server)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -31,14 +30,13 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from playbooks.sandbox.inventory import deployment_resources, leftovers
-from tests.integration.conftest import REGION
 from tests.integration.reconciler import deployed_handler
 from tests.security import deployer
 from tests.security.policy import allowing_statement
+from tests.support.moto import REGION
+from tests.support.runs import BIN, REPO
 from tools.deployer_policy import SSM_CORE, Deployment, document
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 NAME = "deployer"
 VPC = "vpc-0123456789abcdef0"
 PROD = Deployment(NAME, DEFAULT_ACCOUNT_ID, REGION, "aws", VPC)

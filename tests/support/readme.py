@@ -24,9 +24,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.runs import REPO, Run
+
 _BLOCK = re.compile(r"^<!-- test: (?P<name>[\w-]+) -->\n```(?P<lang>\w+)\n(?P<body>.*?)^```$", re.M | re.S)
 
 
@@ -79,10 +81,11 @@ def user_checkout(destination: Path, share_venv: bool = True) -> Path:
     return destination
 
 
-def run_block(block: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
+def run_block(block: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> Run:
     """The block as one bash script (stops at the first failing command);
     stdout and stderr together. Whatever it left running in the background
     (a relay started with `&` before a later command failed) is stopped."""
+    started = time.monotonic()
     with tempfile.TemporaryFile("w+") as output:
         process = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", block],
@@ -99,7 +102,7 @@ def run_block(block: str, cwd: Path, env: dict[str, str], timeout: float = 900) 
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
         output.seek(0)
-        return subprocess.CompletedProcess(process.args, returncode, output.read())
+        return Run(returncode, output.read(), time.monotonic() - started)
 
 
 def stop_leftover_sandbox(checkout: Path) -> None:
