@@ -22,8 +22,10 @@ BOOTSTRAP = Path(__file__).resolve().parents[3] / "roles" / "nat_zero" / "files"
 
 
 def test_the_report_has_the_real_guards_format():
-    # The real guard's tag value: "<status>" + now.strftime(" <time format>").
-    assert f'env["NAT_REPORT_STATUS"] + now.strftime(" {REPORT_TIME}")' in BOOTSTRAP.read_text()
+    # The real guard's tag value: "<status> {now}", {now} being the UTC time in the reconciler's format.
+    guard = BOOTSTRAP.read_text()
+    assert f'"now": now.strftime("{REPORT_TIME}")' in guard
+    assert "Tag.1.Value=${status} {now}" in guard
     at = datetime(2026, 12, 1, 21, 5, 9, tzinfo=timezone.utc)
     assert report_value(FORWARDING, at) == "forwarding 2026-12-01T21:05:09Z"
 
