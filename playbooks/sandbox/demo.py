@@ -32,7 +32,7 @@ REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO), str(REPO / "lambda_src")]
 
 import timeline_svg  # noqa: E402
-from ecs_tasks import Task, new_task  # noqa: E402
+from ecs_tasks import Task, answer_reconciler_ecs_reads, new_task  # noqa: E402
 from emulator import SANDBOX_REGION, moto_server, sandbox_environment  # noqa: E402
 from inventory import deployment_resources, leftovers, resource_names, zone_status  # noqa: E402
 from nat_guard import EmulatedGuard  # noqa: E402
@@ -264,6 +264,9 @@ class Demo:
         self.zone_config = json.loads(os.environ["NAT_ZERO_ZONES"])
         self.guard = EmulatedGuard(self.ec2, self.name, self.relay.now)
         self.relay.before_invoke = self.guard.report
+        answer_reconciler_ecs_reads(
+            sys.modules[self.relay.handler.__module__], lambda: [self.task] if self.task else []
+        )
         # What the role's explicit reconcile call does in AWS: nothing to do yet.
         self.relay.sweep()
 

@@ -18,9 +18,12 @@ DEPROVISIONING (the ENI detached and deleted), STOPPED.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass
+
+from botocore.awsrequest import AWSResponse
 
 REGION = "us-east-1"  # the sandbox's and the tests' region
 ACCOUNT = "123456789012"  # moto's default account
@@ -109,3 +112,50 @@ def new_task(ec2, az: str, subnet_id: str, group: str = "service:web", rng: rand
     draw = rng.getrandbits if rng else random.SystemRandom().getrandbits
     attachment_id, task_id = uuid.UUID(int=draw(128)), uuid.UUID(int=draw(128))
     return Task(ec2, az, subnet_id, str(attachment_id), task_id.hex, group)
+
+
+def answer_reconciler_ecs_reads(handler_module, tasks) -> None:
+    """moto knows none of the modelled tasks, so the reconciler's ECS reads
+    (ListClusters, ListTasks, DescribeTasks, ListTagsForResource: the ignore
+    tag of tasks) are answered from them, as ECS would answer: `tasks()`
+    gives the tasks of the moment. handler_module is the loaded reconciler's."""
+    create_client = handler_module.ecs_client
+
+    def answers(operation, request):
+        wanted = [t for t in tasks() if t.last_status != "STOPPED"]
+        if operation == "ListClusters":
+            return {"clusterArns": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"]}
+        if operation == "ListTasks":
+            status = request.get("desiredStatus", "RUNNING")
+            return {"taskArns": [t.arn for t in wanted if t.desired_status == status]}
+        if operation == "DescribeTasks":
+            described = [t for t in wanted if t.arn in request.get("tasks", ())]
+            return {
+                "tasks": [
+                    {
+                        "taskArn": t.arn,
+                        "group": t.group,
+                        "lastStatus": t.last_status,
+                        "desiredStatus": t.desired_status,
+                        "attachments": [{"id": t.attachment_id, "type": "ElasticNetworkInterface"}],
+                        "tags": [],
+                    }
+                    for t in described
+                ],
+                "failures": [],
+            }
+        return {"tags": []}  # ListTagsForResource: the demo's tasks and service carry none
+
+    def ecs_client(config, counter):
+        client = create_client(config, counter)
+        if not getattr(client, "_answered_by_sandbox", False):
+
+            def answer(model, params, **_):
+                request = json.loads(params.get("body") or b"{}")
+                return AWSResponse(params.get("url", ""), 200, {}, None), answers(model.name, request)
+
+            client.meta.events.register("before-call.ecs.*", answer)
+            client._answered_by_sandbox = True
+        return client
+
+    handler_module.ecs_client = ecs_client

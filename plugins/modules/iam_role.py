@@ -565,7 +565,15 @@ def ensure(module):
     role = Role(module)
     if module.params["state"] == "absent":
         return role.absent()
-    return role.present()
+    try:
+        return role.present()
+    except ClientError as exc:
+        # Two runs create one shared role at once (the region's dispatcher,
+        # when two deployments of a region are deployed together): the one
+        # that loses the race reads again and converges on what the other made.
+        if not is_error(exc, "EntityAlreadyExists"):
+            raise
+    return Role(module).present()
 
 
 def main():

@@ -634,7 +634,15 @@ def ensure(module):
         return function.absent()
     if module.params["state"] == "disabled":
         return function.disabled()
-    return function.present()
+    try:
+        return function.present()
+    except ClientError as exc:
+        # Two runs create one shared function at once (the region's
+        # dispatcher): CreateFunction answers the loser ResourceConflictException
+        # ("Function already exist"); it reads again and converges.
+        if not is_error(exc, "ResourceConflictException"):
+            raise
+    return Function(module).present()
 
 
 def main():

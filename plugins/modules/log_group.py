@@ -222,7 +222,14 @@ def ensure(module):
         result, before = absent(module, logs)
         after = None
     else:
-        result, before = present(module, logs)
+        try:
+            result, before = present(module, logs)
+        except ClientError as exc:
+            # Two runs create one shared log group at once (the region's
+            # dispatcher): the one that loses the race reads again and converges.
+            if not is_error(exc, "ResourceAlreadyExistsException"):
+                raise
+            result, before = present(module, logs)
         after = {"retention_days": result["retention_days"], "tags": result["tags"]}
     if module.diff_mode:
         result["diff"] = {"before": before or {}, "after": after or {}}

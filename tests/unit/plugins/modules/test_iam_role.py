@@ -11,6 +11,10 @@ from ansible_collections.natzero.aws.plugins.modules import iam_role
 # (MOTO_IAM_LOAD_MANAGED_POLICIES=true), which is slow.
 BASIC_EXECUTION = "arn:aws:iam::123456789012:policy/basic-execution"
 SSM_CORE = "arn:aws:iam::123456789012:policy/ssm-core"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -169,3 +173,25 @@ def test_absent_that_loses_a_race_to_another_removal_ends_with_the_role_gone(
 
     assert result["arn"] is None
     assert iam.list_roles()["Roles"] == []
+
+
+def test_a_create_that_loses_a_race_converges_on_the_role_the_other_run_made(
+    run_module, iam, args, hook_module_clients
+):
+    """Two deployments of a region create the shared dispatcher's role at
+    once: the other one creates it between this run's read and its
+    CreateRole, which IAM answers EntityAlreadyExists."""
+
+    def install(client):
+        def other_run_creates_it_first(**_):
+            if not iam.list_roles()["Roles"]:
+                iam.create_role(RoleName="prod-nat-zero", AssumeRolePolicyDocument=json.dumps(TRUST))
+
+        client.meta.events.register("before-call.iam.CreateRole", other_run_creates_it_first)
+
+    hook_module_clients("iam", install)
+
+    result = run_module(iam_role, args)
+
+    assert result["arn"] == "arn:aws:iam::123456789012:role/prod-nat-zero"
+    assert iam.get_role_policy(RoleName="prod-nat-zero", PolicyName="nat-zero")["PolicyDocument"] == POLICY

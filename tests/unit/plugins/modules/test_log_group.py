@@ -74,3 +74,23 @@ def test_unsupported_retention_fails(fails):
     assert (
         "not a retention period CloudWatch Logs accepts" in fails(log_group, dict(name=NAME, retention_days=10))["msg"]
     )
+
+
+def test_a_create_that_loses_a_race_converges_on_the_group_the_other_run_made(run_module, logs, hook_module_clients):
+    """Two deployments of a region create the shared dispatcher's log group at
+    once: the other one creates it between this run's read and its
+    CreateLogGroup, which CloudWatch Logs answers ResourceAlreadyExistsException."""
+
+    def install(client):
+        def other_run_creates_it_first(**_):
+            if not described(logs):
+                logs.create_log_group(logGroupName=NAME)
+
+        client.meta.events.register("before-call.cloudwatch-logs.CreateLogGroup", other_run_creates_it_first)
+
+    hook_module_clients("logs", install)
+
+    result = run_module(log_group, dict(name=NAME, retention_days=14))
+
+    assert result["retention_days"] == 14
+    assert described(logs)[0]["retentionInDays"] == 14
