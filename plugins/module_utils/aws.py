@@ -187,6 +187,19 @@ def is_error(exc, *codes):
     return isinstance(exc, ClientError) and error_code(exc) in codes
 
 
+def again_after(code, call):
+    """call(), and once more if AWS answers `code`: another run created or
+    removed the same resource meanwhile (two deployments of a region share its
+    dispatcher and may run at once). call reads afresh, so the second run
+    converges on what the other left."""
+    try:
+        return call()
+    except ClientError as exc:
+        if not is_error(exc, code):
+            raise
+    return call()
+
+
 def backoff_delays(base_delay=0.5, max_delay=10.0):
     """Endless full-jitter exponential delays: random(0, min(max, base * 2**n))."""
     attempt = 0

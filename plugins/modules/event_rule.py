@@ -204,6 +204,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     ClientError,
     ModuleFailure,
     ValidationError,
+    again_after,
     is_error,
     snake_resource,
 )
@@ -451,16 +452,8 @@ class Rule:
     # -- absent --------------------------------------------------------------
 
     def absent(self):
-        # Two runs may remove one shared rule at once (the region's dispatcher,
-        # when its last two deployments go together): the one that loses the
-        # race meets ResourceNotFoundException mid-way, reads again and finds
-        # what is left, most often nothing.
-        try:
-            return self.remove()
-        except ClientError as exc:
-            if not is_error(exc, "ResourceNotFoundException"):
-                raise
-        return self.remove()
+        # The run that loses a race to another removal meets ResourceNotFoundException mid-way.
+        return again_after("ResourceNotFoundException", self.remove)
 
     def remove(self):
         p = self.module.params

@@ -208,6 +208,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
     ValidationError,
+    again_after,
     is_error,
     snake_resource,
     wait_with,
@@ -490,15 +491,8 @@ class Role:
     # -- absent --------------------------------------------------------------
 
     def absent(self):
-        # A role shared by two runs that remove it at once (the region's
-        # dispatcher): the one that loses the race meets NoSuchEntity mid-way,
-        # reads again and finds what is left, most often nothing.
-        try:
-            return self.remove()
-        except ClientError as exc:
-            if not is_error(exc, "NoSuchEntity"):
-                raise
-        return self.remove()
+        # The run that loses a race to another removal meets NoSuchEntity mid-way.
+        return again_after("NoSuchEntity", self.remove)
 
     def remove(self):
         role = self.get_role()
@@ -562,18 +556,10 @@ def validate(params):
 
 def ensure(module):
     validate(module.params)
-    role = Role(module)
     if module.params["state"] == "absent":
-        return role.absent()
-    try:
-        return role.present()
-    except ClientError as exc:
-        # Two runs create one shared role at once (the region's dispatcher,
-        # when two deployments of a region are deployed together): the one
-        # that loses the race reads again and converges on what the other made.
-        if not is_error(exc, "EntityAlreadyExists"):
-            raise
-    return Role(module).present()
+        return Role(module).absent()
+    # The run that loses a race to another creation meets EntityAlreadyExists.
+    return again_after("EntityAlreadyExists", lambda: Role(module).present())
 
 
 def main():

@@ -243,6 +243,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
     ValidationError,
+    again_after,
     error_code,
     error_message,
     is_error,
@@ -634,15 +635,9 @@ def ensure(module):
         return function.absent()
     if module.params["state"] == "disabled":
         return function.disabled()
-    try:
-        return function.present()
-    except ClientError as exc:
-        # Two runs create one shared function at once (the region's
-        # dispatcher): CreateFunction answers the loser ResourceConflictException
-        # ("Function already exist"); it reads again and converges.
-        if not is_error(exc, "ResourceConflictException"):
-            raise
-    return Function(module).present()
+    # The run that loses a race to another creation: CreateFunction answers
+    # ResourceConflictException ("Function already exist").
+    return again_after("ResourceConflictException", lambda: Function(module).present())
 
 
 def main():

@@ -117,6 +117,7 @@ from ansible_collections.natzero.aws.plugins.module_utils.aws import (
     AWSModule,
     ClientError,
     ValidationError,
+    again_after,
     is_error,
     snake_resource,
 )
@@ -222,14 +223,8 @@ def ensure(module):
         result, before = absent(module, logs)
         after = None
     else:
-        try:
-            result, before = present(module, logs)
-        except ClientError as exc:
-            # Two runs create one shared log group at once (the region's
-            # dispatcher): the one that loses the race reads again and converges.
-            if not is_error(exc, "ResourceAlreadyExistsException"):
-                raise
-            result, before = present(module, logs)
+        # The run that loses a race to another creation meets ResourceAlreadyExistsException.
+        result, before = again_after("ResourceAlreadyExistsException", lambda: present(module, logs))
         after = {"retention_days": result["retention_days"], "tags": result["tags"]}
     if module.diff_mode:
         result["diff"] = {"before": before or {}, "after": after or {}}
