@@ -141,6 +141,45 @@ def test_create_retries_while_the_new_role_cannot_be_assumed(run_module, lam, ar
     assert lam.get_function(FunctionName="prod-nat-zero")["Configuration"]["State"] == "Active"
 
 
+def test_a_create_that_loses_a_race_converges_on_the_function_the_other_run_made(
+    run_module, lam, args, source, role_arn, hook_module_clients
+):
+    """Two deployments of a region create the shared dispatcher's function at
+    once: the other one creates it (without environment or reservation) between this
+    run's read and its CreateFunction, which Lambda answers
+    ResourceConflictException. This run reads again and updates it."""
+    conflicts = []
+
+    def install(client):
+        def other_run_creates_it_first(**_):
+            if not lam.list_functions()["Functions"]:
+                lam.create_function(
+                    FunctionName="prod-nat-zero",
+                    Runtime="python3.12",
+                    Role=role_arn,
+                    Handler="app.handler.handler",
+                    Code={"ZipFile": build_zip(str(source))},
+                )
+
+        def count_conflicts(parsed, **_):
+            if parsed.get("Error", {}).get("Code") == "ResourceConflictException":
+                conflicts.append(parsed["Error"])
+
+        client.meta.events.register("before-call.lambda.CreateFunction", other_run_creates_it_first)
+        client.meta.events.register("after-call.lambda.CreateFunction", count_conflicts)
+
+    hook_module_clients("lambda", install)
+
+    result = run_module(lambda_function, args)
+
+    assert len(conflicts) == 1
+    assert result["changed"] is True
+    configuration = lam.get_function(FunctionName="prod-nat-zero")["Configuration"]
+    assert configuration["Environment"]["Variables"]["NAT_ZERO_NAME"] == "prod"
+    assert configuration["CodeSha256"] == result["code_sha256"]
+    assert lam.get_function_concurrency(FunctionName="prod-nat-zero")["ReservedConcurrentExecutions"] == 1
+
+
 def test_reserved_concurrency_minus_one_removes_the_reservation(run_module, lam, args):
     run_module(lambda_function, args)
 
