@@ -187,17 +187,15 @@ def is_error(exc, *codes):
     return isinstance(exc, ClientError) and error_code(exc) in codes
 
 
-def again_after(code, call):
-    """call(), and once more if AWS answers `code`: another run created or
+def again_after(code, call, timeout=30):
+    """call(), and again while AWS answers `code`: another run created or
     removed the same resource meanwhile (two deployments of a region share its
-    dispatcher and may run at once). call reads afresh, so the second run
-    converges on what the other left."""
-    try:
-        return call()
-    except ClientError as exc:
-        if not is_error(exc, code):
-            raise
-    return call()
+    dispatcher and may run at once). call reads afresh each time, so it
+    converges on what the other left. Not just once: IAM is eventually
+    consistent, and a role another run has just created can stay invisible to
+    GetRole for some seconds, so the next CreateRole gets the same answer; the
+    reads go on with back-off for up to timeout seconds."""
+    return retry_on_codes(call, (code,), timeout=timeout)
 
 
 def backoff_delays(base_delay=0.5, max_delay=10.0):

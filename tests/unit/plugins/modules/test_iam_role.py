@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from ansible_collections.natzero.aws.plugins.modules import iam_role
 
@@ -193,5 +194,39 @@ def test_a_create_that_loses_a_race_converges_on_the_role_the_other_run_made(
 
     result = run_module(iam_role, args)
 
+    assert result["arn"] == "arn:aws:iam::123456789012:role/prod-nat-zero"
+    assert iam.get_role_policy(RoleName="prod-nat-zero", PolicyName="nat-zero")["PolicyDocument"] == POLICY
+
+
+def test_a_lost_create_race_converges_while_iam_still_hides_the_other_runs_role(
+    run_module, iam, args, hook_module_clients
+):
+    """IAM is eventually consistent: the role the other run created is missing
+    from the next two GetRole answers after this run's CreateRole lost the race,
+    so the re-read tries CreateRole again and loses again. The run keeps
+    reading, with back-off, until IAM shows the role."""
+    answers = []
+
+    def install(client):
+        def other_run_creates_it_first(**_):
+            answers.append("CreateRole")
+            if not iam.list_roles()["Roles"]:
+                iam.create_role(RoleName="prod-nat-zero", AssumeRolePolicyDocument=json.dumps(TRUST))
+
+        def not_yet_visible(**_):
+            if "CreateRole" in answers and answers.count("GetRole hid it") < 2:
+                answers.append("GetRole hid it")
+                error = {"Code": "NoSuchEntity", "Message": "The role with name prod-nat-zero cannot be found."}
+                raise ClientError({"Error": error}, "GetRole")
+
+        client.meta.events.register("before-call.iam.CreateRole", other_run_creates_it_first)
+        client.meta.events.register("before-call.iam.GetRole", not_yet_visible)
+
+    hook_module_clients("iam", install)
+
+    result = run_module(iam_role, args)
+
+    assert answers.count("CreateRole") == 3
+    assert answers.count("GetRole hid it") == 2
     assert result["arn"] == "arn:aws:iam::123456789012:role/prod-nat-zero"
     assert iam.get_role_policy(RoleName="prod-nat-zero", PolicyName="nat-zero")["PolicyDocument"] == POLICY
