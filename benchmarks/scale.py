@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "lambda_src"), str(ROOT)]
 
 import boto3  # noqa: E402
+from botocore.config import Config as BotocoreConfig  # noqa: E402
 
 from nat_zero.aws import MUTATING_OPERATIONS  # noqa: E402
 from playbooks.sandbox.emulator import moto_server  # noqa: E402
@@ -85,6 +86,9 @@ def use_world(name):
     from nat_zero import aws
 
     aws._clients.clear()
+    # moto takes longer than the Lambda's 15 s read timeout to filter a
+    # 5,000-instance AZ (EC2 does not); waiting for it costs the handler no CPU.
+    aws._CLIENT_CONFIG = aws._CLIENT_CONFIG.merge(BotocoreConfig(read_timeout=600))
     world = build_world(name, ec2=boto3.client("ec2", region_name=REGION))
     os.environ.update(world.env())
     return world
