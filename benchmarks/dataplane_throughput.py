@@ -160,6 +160,8 @@ NAT_SETTING_CHANGED = {
     RP_FILTER_OFF: [f"net.ipv4.conf.{dev}.rp_filter" for dev in ("all", "default", PUBLIC_IFACE, PRIVATE_IFACE)],
     CHECKSUM_OFF: ["net.netfilter.nf_conntrack_checksum"],
 }
+VARIANTS = (PLAIN, CONNTRACK, MASQUERADE, NAT)
+DIAGNOSTIC_VARIANTS = tuple(NAT_SETTING_CHANGED)
 
 
 def build(variant: str, state_dir: Path) -> Topology:
@@ -306,17 +308,15 @@ def table(results: dict[str, dict[str, list[float]]], rounds: int) -> str:
     ]
     verdicts = []
     for label, key, fmt, against in ROWS:
-        medians = " | ".join(
-            fmt.format(statistics.median(results[v][key])) for v in (PLAIN, CONNTRACK, MASQUERADE, NAT)
-        )
+        medians = " | ".join(fmt.format(statistics.median(results[v][key])) for v in VARIANTS)
         if against is None:
             lines.append(f"| {label} | {medians} | | | | |")
             continue
-        ratios = [ratio(results, key, NAT, base) for base in (PLAIN, CONNTRACK, MASQUERADE)]
-        met = ratios[0 if against == PLAIN else 1] >= TARGET_RATIO
+        ratios = {base: ratio(results, key, NAT, base) for base in VARIANTS if base != NAT}
+        met = ratios[against] >= TARGET_RATIO
         verdicts.append(met)
         target = f">= {TARGET_RATIO}x {against}: {'met' if met else 'NOT met'}"
-        lines.append(f"| {label} | {medians} | {' | '.join(f'{r:.2f}' for r in ratios)} | {target} |")
+        lines.append(f"| {label} | {medians} | {' | '.join(f'{r:.2f}' for r in ratios.values())} | {target} |")
     lines.append(f"all targets: {'met' if all(verdicts) else 'NOT met'}")
     return "\n".join(lines)
 
@@ -347,7 +347,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seconds", type=int, default=2, help="iperf3 duration per round, after its warm-up second")
     parser.add_argument("--connect-seconds", type=float, default=1.5, help="connection loop duration per round")
-    parser.add_argument("--diagnose", action="store_true", help=f"add the variants {RP_FILTER_OFF!r}, {CHECKSUM_OFF!r}")
+    parser.add_argument("--diagnose", action="store_true", help=f"add the variants {'; '.join(DIAGNOSTIC_VARIANTS)}")
     parser.add_argument("--quick", action="store_true", help="one short round, to prove the benchmark works")
     args = parser.parse_args()
     if args.quick:
@@ -357,7 +357,7 @@ def main() -> int:
     if reason:
         print(f"cannot run the benchmark: {reason}", file=sys.stderr)
         return 2
-    variants = (PLAIN, CONNTRACK, MASQUERADE, NAT) + ((RP_FILTER_OFF, CHECKSUM_OFF) if args.diagnose else ())
+    variants = VARIANTS + (DIAGNOSTIC_VARIANTS if args.diagnose else ())
     results = measure(variants, args.rounds, args.seconds, args.connect_seconds)
     print(table(results, args.rounds))
     print()

@@ -86,9 +86,6 @@ def use_world(name):
     from nat_zero import aws
 
     aws._clients.clear()
-    # moto takes longer than the Lambda's 15 s read timeout to filter a
-    # 5,000-instance AZ (EC2 does not); waiting for it costs the handler no CPU.
-    aws._CLIENT_CONFIG = aws._CLIENT_CONFIG.merge(BotocoreConfig(read_timeout=600))
     world = build_world(name, ec2=boto3.client("ec2", region_name=REGION))
     os.environ.update(world.env())
     return world
@@ -167,6 +164,11 @@ def main():
     parser.add_argument("--storm", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    from nat_zero import aws
+
+    # moto takes longer than the Lambda's 15 s read timeout to filter a
+    # 5,000-instance AZ (EC2 does not); waiting for it costs the handler no CPU.
+    aws._CLIENT_CONFIG = aws._CLIENT_CONFIG.merge(BotocoreConfig(read_timeout=600))
     with moto_server() as endpoint:
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint,
